@@ -1,0 +1,1 @@
+"""tribune: live questions, polls, moderation and video relay for hybrid conferences."""

@@ -1,0 +1,97 @@
+"""The application factory: settings in, a Starlette app out, shared objects in its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from live.bus import Bus, open_bus
+from live.config import Settings, load_programme
+from live.domain.programme import Programme
+from live.links import role_links
+from live.service import Service
+from live.store import Store, open_store
+from live.web.auth import Signer
+from live.web.pages import Pages
+from live.web.security import SecurityHeaders, origin_allowed
+from live.web.ws import ClientSession
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+
+def create_app(settings: Settings, *, programme: Programme | None = None,
+               store: Store | None = None, bus: Bus | None = None) -> Starlette:
+    programme = programme or load_programme(settings.programme_path)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        the_store = store or open_store(settings.store_url, prefix=settings.key_prefix)
+        the_bus = bus or open_bus(settings.store_url, prefix=settings.key_prefix)
+        secret = await the_store.secret(settings.secret or secrets.token_urlsafe(32))
+        signer = Signer(secret)
+        service = Service(programme, the_store, the_bus)
+        await service.start()
+        app.state.service, app.state.signer = service, signer
+        app.state.pages = Pages(programme, settings, signer)
+        app.state.links = role_links(programme, settings, signer)
+        if settings.print_links:
+            print(app.state.links.as_text(), flush=True)
+        try:
+            yield
+        finally:
+            await service.stop()
+            await the_bus.close()
+            await the_store.close()
+
+    async def programme_page(request: Request) -> Response:
+        pages: Pages = request.app.state.pages
+        return await pages.programme_page(request)
+
+    async def session_page(request: Request) -> Response:
+        pages: Pages = request.app.state.pages
+        return await pages.session_page(request)
+
+    async def websocket(ws: WebSocket) -> None:
+        origin = ws.headers.get("origin")
+        if not origin_allowed(origin, ws.headers.get("host"), settings.allowed_origins):
+            log.warning("websocket refused: foreign origin %r", origin)
+            await ws.close(code=1008)  # before accept: the client sees HTTP 403
+            return
+        session = ClientSession(ws, ws.app.state.service, ws.app.state.signer,
+                                ws.path_params["session_id"])
+        await session.run()
+
+    async def healthz(request: Request) -> Response:
+        service: Service = request.app.state.service
+        checks = {"loop": time.monotonic() - service.last_tick < 5.0, "bus": service.bus.healthy}
+        try:
+            await service.store.ping()
+            checks["store"] = True
+        except Exception:
+            checks["store"] = False
+        ok = all(checks.values())
+        return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
+
+    routes = [
+        Route("/", programme_page, name="programme"),
+        Route("/s/{session_id}", session_page, name="participant"),
+        Route("/moderate/{session_id}", session_page, name="moderator"),
+        Route("/stage/{session_id}", session_page, name="stage"),
+        Route("/healthz", healthz),
+        WebSocketRoute("/ws/sessions/{session_id}", websocket),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

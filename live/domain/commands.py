@@ -1,0 +1,138 @@
+"""Commands: what a client asks the room to do. Imperative names, as on the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AskQuestion:
+    text: str
+    name: str | None = None
+    organisation: str | None = None
+    anonymous: bool = False
+    client_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpvoteQuestion:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawUpvote:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CastBallot:
+    poll_id: str
+    choices: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveQuestion:
+    question_id: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditQuestion:
+    question_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DismissQuestion:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StarQuestion:
+    question_id: str
+    starred: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PutOnStage:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClearStage:
+    target: str = "all"  # "question", "poll" or "all"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAnswered:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveQuestion:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreQuestion:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetPremoderation:
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePoll:
+    question: str
+    options: list[str]
+    multiple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPoll:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePoll:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevealResults:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HideResults:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BanParticipant:
+    participant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnbanParticipant:
+    participant_id: str
+
+
+Command = (
+    AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
+    | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
+    | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | RevealResults
+    | HideResults | BanParticipant | UnbanParticipant
+)
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        AskQuestion, UpvoteQuestion, WithdrawUpvote, CastBallot, ApproveQuestion, EditQuestion,
+        DismissQuestion, StarQuestion, PutOnStage, ClearStage, MarkAnswered, ArchiveQuestion,
+        RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, RevealResults,
+        HideResults, BanParticipant, UnbanParticipant,
+    )
+}

@@ -1,0 +1,15 @@
+"""Errors a command can be refused with. Each carries a stable code for the wire protocol."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A user error: the command is refused, nothing changes, the connection stays open.
+
+    Codes: invalid, forbidden, banned, not_found, conflict, rate_limited, not_interactive.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

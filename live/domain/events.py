@@ -1,0 +1,186 @@
+"""Events: what happened in a room. Past-tense names, as on the wire.
+
+Events are the only way state changes (`Room.apply`), the unit the store appends and the bus carries.
+Status-changing events record the status they left, so that who must be told can be decided from the
+event alone, without the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    question_id: str
+    author_id: str
+    author_name: str | None
+    organisation: str | None
+    anonymous: bool
+    text: str
+    status: str
+    asked_at: int
+    client_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionApproved:
+    question_id: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionEdited:
+    question_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionDismissed:
+    question_id: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionStarred:
+    question_id: str
+    starred: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionPutOnStage:
+    question_id: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageCleared:
+    question: bool
+    poll: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnswered:
+    question_id: str
+    previous: str
+    answered_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionArchived:
+    question_id: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRestored:
+    question_id: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionUpvoted:
+    question_id: str
+    participant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpvoteWithdrawn:
+    question_id: str
+    participant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PremoderationSet:
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollCreated:
+    poll_id: str
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollOpened:
+    poll_id: str
+    opened_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollClosed:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsRevealed:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsHidden:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BallotCast:
+    poll_id: str
+    participant_id: str
+    choices: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantBanned:
+    participant_id: str
+    name: str | None
+    dismissed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantUnbanned:
+    participant_id: str
+
+
+Event = (
+    QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
+    | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
+    | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
+    | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned | ParticipantUnbanned
+)
+
+EVENTS: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        QuestionAsked, QuestionApproved, QuestionEdited, QuestionDismissed, QuestionStarred,
+        QuestionPutOnStage, StageCleared, QuestionAnswered, QuestionArchived, QuestionRestored,
+        QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
+        ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned, ParticipantUnbanned,
+    )
+}
+
+# Events that change vote counts: they are not fanned out one by one but reach clients as tallies.
+TALLY_EVENTS = (QuestionUpvoted, UpvoteWithdrawn, BallotCast)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A plain dict (`type` plus fields) that any serialiser can store."""
+    data = asdict(event)
+    for key, value in data.items():
+        if isinstance(value, tuple):
+            data[key] = list(value)
+    return {"type": type(event).__name__, **data}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `event_to_dict`'s output; unknown keys are ignored."""
+    cls = EVENTS[data["type"]]
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)

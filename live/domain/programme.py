@@ -1,0 +1,139 @@
+"""The programme: an event, its days and sessions, parsed from plain data the organiser edits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+KINDS = frozenset({"plenary", "workshop", "micro-workshop", "meeting", "interview", "break"})
+_SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class ProgrammeError(ValueError):
+    """The programme file is not valid; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    title: dict[str, str]  # language -> text; "fr" is always present
+    description: dict[str, str]
+    day: date
+    start: time
+    end: time
+    kind: str
+    room: str
+    interactive: bool
+    streamed: bool
+    premoderation: bool
+
+    def live_at(self, moment: datetime) -> bool:
+        """Whether the session is running at `moment` (local time of the event, naive)."""
+        return moment.date() == self.day and self.start <= moment.time() < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: date
+    title: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    id: str
+    title: dict[str, str]
+    venue: str
+    timezone: str
+    days: tuple[Day, ...]
+    sessions: tuple[Session, ...]
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    def sessions_on(self, day: date) -> list[Session]:
+        return sorted((s for s in self.sessions if s.day == day), key=lambda s: (s.start, s.id))
+
+
+def localized(data: dict[str, Any], key: str, where: str, *, required: bool = True
+              ) -> dict[str, str]:
+    """`title` (French, the default) plus optional `title_en` → {"fr": …, "en": …}."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProgrammeError(f"{where}: missing '{key}'")
+        return {}
+    if not isinstance(value, str):
+        raise ProgrammeError(f"{where}: '{key}' must be text")
+    texts = {"fr": value}
+    english = data.get(f"{key}_en")
+    if isinstance(english, str):
+        texts["en"] = english
+    return texts
+
+
+def _parse_time(value: Any, where: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ProgrammeError(f"{where}: '{value}' is not a time like 09:30") from None
+
+
+def _parse_date(value: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ProgrammeError(f"{where}: '{value}' is not a date like 2020-09-22") from None
+
+
+def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
+    where = f"session #{index + 1}"
+    session_id = raw.get("id")
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise ProgrammeError(f"{where}: 'id' must be lowercase letters, digits and dashes")
+    where = f"session '{session_id}'"
+    day = _parse_date(raw.get("date"), where)
+    if day not in days:
+        raise ProgrammeError(f"{where}: date {day} is not one of the programme's days")
+    start, end = _parse_time(raw.get("start"), where), _parse_time(raw.get("end"), where)
+    if end <= start:
+        raise ProgrammeError(f"{where}: ends before it starts")
+    kind = raw.get("kind", "plenary")
+    if kind not in KINDS:
+        raise ProgrammeError(f"{where}: kind '{kind}' is not one of {sorted(KINDS)}")
+    return Session(
+        id=session_id, title=localized(raw, "title", where),
+        description=localized(raw, "description", where, required=False),
+        day=day, start=start, end=end, kind=kind, room=str(raw.get("room", "")),
+        interactive=bool(raw.get("interactive", True)), streamed=bool(raw.get("streamed", False)),
+        premoderation=bool(raw.get("premoderation", True)),
+    )
+
+
+def parse_programme(data: dict[str, Any]) -> Programme:
+    """Build a programme from the parsed TOML (or JSON) document; raise ProgrammeError if wrong."""
+    event = data.get("event")
+    if not isinstance(event, dict):
+        raise ProgrammeError("missing [event] table")
+    raw_days = data.get("days") or []
+    days = tuple(
+        Day(_parse_date(d.get("date"), f"day #{i + 1}"), localized(d, "title", f"day #{i + 1}",
+                                                                   required=False))
+        for i, d in enumerate(raw_days)
+    )
+    if not days:
+        raise ProgrammeError("the programme has no [[days]]")
+    sessions = tuple(
+        _parse_session(raw, i, {d.day for d in days})
+        for i, raw in enumerate(data.get("sessions") or [])
+    )
+    ids = [s.id for s in sessions]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ProgrammeError(f"duplicate session ids: {', '.join(duplicates)}")
+    return Programme(
+        id=str(event.get("id", "event")), title=localized(event, "title", "[event]"),
+        venue=str(event.get("venue", "")), timezone=str(event.get("timezone", "UTC")),
+        days=tuple(sorted(days, key=lambda d: d.day)), sessions=sessions,
+    )

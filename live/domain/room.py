@@ -1,0 +1,362 @@
+"""A session's room: `handle` decides (commands in, events out), `apply` changes state.
+
+`handle` never mutates: it validates the command against the state and the actor's capabilities and
+returns the events; `apply` is the only mutation. The service appends the events to the store first,
+then applies them, so every process that replays the same events reaches the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from live.domain import commands as c
+from live.domain import events as e
+from live.domain.actor import Actor, Capability
+from live.domain.errors import DomainError
+from live.domain.state import (
+    ANSWERED,
+    APPROVED,
+    ARCHIVED,
+    CLIENT_KEY_CHARS,
+    CLOSED,
+    DISMISSED,
+    NAME_CHARS,
+    OPEN,
+    ORGANISATION_CHARS,
+    PENDING,
+    POLL_OPTION_CHARS,
+    POLL_OPTIONS_MAX,
+    POLL_OPTIONS_MIN,
+    POLL_QUESTION_CHARS,
+    QUESTION_CHARS,
+    Poll,
+    Question,
+    RoomState,
+)
+
+NewId = Callable[[str], str]
+
+
+def clean_text(value: str | None, limit: int, what: str, *, required: bool = True) -> str | None:
+    """Trim, refuse control characters and enforce the length limit."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise DomainError("invalid", f"{what} is empty")
+        return None
+    if len(text) > limit:
+        raise DomainError("invalid", f"{what} is longer than {limit} characters")
+    # C0 controls (but newline and tab), DEL and C1 controls (U+0080-U+009F: CSI, NEL, ...)
+    if any((ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) and ch not in "\n\t" for ch in text):
+        raise DomainError("invalid", f"{what} contains control characters")
+    return text
+
+
+class Room:
+    def __init__(self, state: RoomState) -> None:
+        self.state = state
+
+    @classmethod
+    def new(cls, session_id: str, *, interactive: bool = True, premoderation: bool = True) -> Room:
+        return cls(RoomState(session_id, interactive=interactive, premoderation=premoderation))
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Room:
+        return cls(RoomState.from_dict(data))
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.state.to_dict()
+
+    # -- deciding ---------------------------------------------------------------------------------
+
+    def handle(self, command: c.Command, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        """Check the command and return the events it produces (possibly none); never mutates."""
+        capability, handler = _HANDLERS[type(command)]
+        if capability not in actor.capabilities:
+            raise DomainError("forbidden", f"your role may not {type(command).__name__}")
+        if not self.state.interactive:
+            raise DomainError("not_interactive", "this session has no questions or polls")
+        if actor.participant_id is not None and actor.participant_id in self.state.banned:
+            raise DomainError("banned", "you have been banned from this session")
+        return handler(self, command, actor, now, new_id)
+
+    def _question(self, question_id: str) -> Question:
+        question = self.state.questions.get(question_id)
+        if question is None:
+            raise DomainError("not_found", "no such question")
+        return question
+
+    def _poll(self, poll_id: str) -> Poll:
+        poll = self.state.polls.get(poll_id)
+        if poll is None:
+            raise DomainError("not_found", "no such poll")
+        return poll
+
+    def _ask(self, cmd: c.AskQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        author = actor.participant_id
+        assert author is not None, "participants always have an id"
+        key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
+        if key is not None and (author, key) in self.state.client_keys:
+            return []  # the same question re-sent after a reconnect: already accepted
+        text = clean_text(cmd.text, QUESTION_CHARS, "question")
+        assert text is not None
+        name = None if cmd.anonymous else clean_text(cmd.name, NAME_CHARS, "name", required=False)
+        organisation = None if cmd.anonymous else clean_text(
+            cmd.organisation, ORGANISATION_CHARS, "organisation", required=False)
+        status = PENDING if self.state.premoderation else APPROVED
+        return [e.QuestionAsked(new_id("q"), author, name, organisation, cmd.anonymous or not name,
+                                text, status, now, key)]
+
+    def _upvote(self, cmd: c.UpvoteQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        voter = actor.participant_id
+        assert voter is not None
+        if not question.public and question.author_id != voter:
+            raise DomainError("not_found", "no such question")
+        if voter in question.voters:
+            return []  # one vote each: a repeat is a no-op, not an error (idempotent on retry)
+        return [e.QuestionUpvoted(question.id, voter)]
+
+    def _withdraw(self, cmd: c.WithdrawUpvote, actor: Actor, now: int, new_id: NewId
+                  ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        voter = actor.participant_id
+        assert voter is not None
+        if voter not in question.voters:
+            return []
+        return [e.UpvoteWithdrawn(question.id, voter)]
+
+    def _approve(self, cmd: c.ApproveQuestion, actor: Actor, now: int, new_id: NewId
+                 ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        out: list[e.Event] = []
+        if cmd.text is not None:
+            out += self._edit(c.EditQuestion(question.id, cmd.text), actor, now, new_id)
+        if question.status != APPROVED:
+            out.append(e.QuestionApproved(question.id, question.status))
+        return out
+
+    def _edit(self, cmd: c.EditQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        text = clean_text(cmd.text, QUESTION_CHARS, "question")
+        assert text is not None
+        return [] if text == question.text else [e.QuestionEdited(question.id, text)]
+
+    def _dismiss(self, cmd: c.DismissQuestion, actor: Actor, now: int, new_id: NewId
+                 ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if question.status == DISMISSED:
+            return []
+        return [e.QuestionDismissed(question.id, question.status)]
+
+    def _star(self, cmd: c.StarQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        starred = bool(cmd.starred)
+        return [] if question.starred == starred else [e.QuestionStarred(question.id, starred)]
+
+    def _put_on_stage(self, cmd: c.PutOnStage, actor: Actor, now: int, new_id: NewId
+                      ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if question.status not in (PENDING, APPROVED):
+            raise DomainError("conflict", f"a question {question.status} cannot go on stage")
+        if self.state.stage_question_id == question.id:
+            return []
+        return [e.QuestionPutOnStage(question.id, question.status)]
+
+    def _clear_stage(self, cmd: c.ClearStage, actor: Actor, now: int, new_id: NewId
+                     ) -> list[e.Event]:
+        if cmd.target not in ("question", "poll", "all"):
+            raise DomainError("invalid", "target must be question, poll or all")
+        question = cmd.target != "poll" and self.state.stage_question_id is not None
+        poll = cmd.target != "question" and self.state.stage_poll_id is not None
+        return [e.StageCleared(question, poll)] if question or poll else []
+
+    def _answer(self, cmd: c.MarkAnswered, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if question.status == ANSWERED:
+            return []
+        return [e.QuestionAnswered(question.id, question.status, now)]
+
+    def _archive(self, cmd: c.ArchiveQuestion, actor: Actor, now: int, new_id: NewId
+                 ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if question.status == ARCHIVED:
+            return []
+        return [e.QuestionArchived(question.id, question.status)]
+
+    def _restore(self, cmd: c.RestoreQuestion, actor: Actor, now: int, new_id: NewId
+                 ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if question.status not in (ARCHIVED, DISMISSED, ANSWERED):
+            return []
+        return [e.QuestionRestored(question.id, question.status)]
+
+    def _premoderation(self, cmd: c.SetPremoderation, actor: Actor, now: int, new_id: NewId
+                       ) -> list[e.Event]:
+        enabled = bool(cmd.enabled)
+        return [] if self.state.premoderation == enabled else [e.PremoderationSet(enabled)]
+
+    def _create_poll(self, cmd: c.CreatePoll, actor: Actor, now: int, new_id: NewId
+                     ) -> list[e.Event]:
+        question = clean_text(cmd.question, POLL_QUESTION_CHARS, "poll question")
+        assert question is not None
+        if not POLL_OPTIONS_MIN <= len(cmd.options) <= POLL_OPTIONS_MAX:
+            raise DomainError(
+                "invalid", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options")
+        options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in cmd.options)
+        if len(set(options)) != len(options):
+            raise DomainError("invalid", "options must differ")
+        return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now)]
+
+    def _open_poll(self, cmd: c.OpenPoll, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        return [] if poll.status == OPEN else [e.PollOpened(poll.id, now)]
+
+    def _close_poll(self, cmd: c.ClosePoll, actor: Actor, now: int, new_id: NewId
+                    ) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        if poll.status != OPEN:
+            raise DomainError("conflict", "the poll is not open")
+        return [e.PollClosed(poll.id)]
+
+    def _reveal(self, cmd: c.RevealResults, actor: Actor, now: int, new_id: NewId
+                ) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        return [] if poll.results_visible else [e.ResultsRevealed(poll.id)]
+
+    def _hide(self, cmd: c.HideResults, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        return [e.ResultsHidden(poll.id)] if poll.results_visible else []
+
+    def _cast_ballot(self, cmd: c.CastBallot, actor: Actor, now: int, new_id: NewId
+                     ) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        voter = actor.participant_id
+        assert voter is not None
+        if poll.status != OPEN:
+            raise DomainError("conflict", "the poll is not open")
+        choices = tuple(sorted(set(cmd.choices)))
+        if len(choices) != len(cmd.choices) or not choices:
+            raise DomainError("invalid", "choose at least one option, each once")
+        if not poll.multiple and len(choices) != 1:
+            raise DomainError("invalid", "this poll takes exactly one choice")
+        if any(not 0 <= i < len(poll.options) for i in choices):
+            raise DomainError("invalid", "no such option")
+        if poll.ballots.get(voter) == choices:
+            return []
+        return [e.BallotCast(poll.id, voter, choices)]
+
+    def _ban(self, cmd: c.BanParticipant, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
+        pid = cmd.participant_id
+        if pid in self.state.banned:
+            return []
+        authored = [q for q in self.state.questions.values() if q.author_id == pid]
+        if not authored and not any(pid in p.ballots for p in self.state.polls.values()):
+            raise DomainError("not_found", "no such participant in this session")
+        name = next((q.author_name for q in authored if q.author_name), None)
+        pending = tuple(q.id for q in authored if q.status == PENDING)
+        return [e.ParticipantBanned(pid, name, pending)]
+
+    def _unban(self, cmd: c.UnbanParticipant, actor: Actor, now: int, new_id: NewId
+               ) -> list[e.Event]:
+        in_list = cmd.participant_id in self.state.banned
+        return [e.ParticipantUnbanned(cmd.participant_id)] if in_list else []
+
+    # -- changing ---------------------------------------------------------------------------------
+
+    def apply(self, event: e.Event) -> None:
+        """Apply one event; the only place where the state changes."""
+        s = self.state
+        match event:
+            case e.QuestionAsked():
+                question = Question(
+                    event.question_id, event.text, event.author_id, event.author_name,
+                    event.organisation, event.anonymous, event.status, event.asked_at,
+                    event.client_key)
+                s.questions[question.id] = question
+                if event.client_key is not None:
+                    s.client_keys[(event.author_id, event.client_key)] = question.id
+            case e.QuestionApproved() | e.QuestionRestored():
+                s.questions[event.question_id].status = APPROVED
+            case e.QuestionEdited():
+                question = s.questions[event.question_id]
+                question.text, question.edited = event.text, True
+            case e.QuestionDismissed():
+                self._leave(event.question_id, DISMISSED)
+            case e.QuestionStarred():
+                s.questions[event.question_id].starred = event.starred
+            case e.QuestionPutOnStage():
+                s.questions[event.question_id].status = APPROVED
+                s.stage_question_id = event.question_id
+            case e.StageCleared():
+                if event.question:
+                    s.stage_question_id = None
+                if event.poll:
+                    s.stage_poll_id = None
+            case e.QuestionAnswered():
+                self._leave(event.question_id, ANSWERED)
+                s.questions[event.question_id].answered_at = event.answered_at
+            case e.QuestionArchived():
+                self._leave(event.question_id, ARCHIVED)
+            case e.QuestionUpvoted():
+                s.questions[event.question_id].voters.add(event.participant_id)
+            case e.UpvoteWithdrawn():
+                s.questions[event.question_id].voters.discard(event.participant_id)
+            case e.PremoderationSet():
+                s.premoderation = event.enabled
+            case e.PollCreated():
+                s.polls[event.poll_id] = Poll(
+                    event.poll_id, event.question, tuple(event.options), event.multiple,
+                    event.created_at)
+            case e.PollOpened():
+                poll = s.polls[event.poll_id]
+                poll.status, poll.opened_at = OPEN, event.opened_at
+                s.stage_poll_id = poll.id
+            case e.PollClosed():
+                s.polls[event.poll_id].status = CLOSED
+            case e.ResultsRevealed():
+                s.polls[event.poll_id].results_visible = True
+                s.stage_poll_id = event.poll_id
+            case e.ResultsHidden():
+                s.polls[event.poll_id].results_visible = False
+            case e.BallotCast():
+                s.polls[event.poll_id].ballots[event.participant_id] = tuple(event.choices)
+            case e.ParticipantBanned():
+                s.banned[event.participant_id] = event.name
+                for question_id in event.dismissed:
+                    self._leave(question_id, DISMISSED)
+            case e.ParticipantUnbanned():
+                s.banned.pop(event.participant_id, None)
+
+    def _leave(self, question_id: str, status: str) -> None:
+        """Move a question to a status that takes it off the stage."""
+        self.state.questions[question_id].status = status
+        if self.state.stage_question_id == question_id:
+            self.state.stage_question_id = None
+
+
+_Handler = Callable[[Room, Any, Actor, int, NewId], list[e.Event]]
+_HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
+    c.AskQuestion: (Capability.ASK, Room._ask),
+    c.UpvoteQuestion: (Capability.UPVOTE, Room._upvote),
+    c.WithdrawUpvote: (Capability.UPVOTE, Room._withdraw),
+    c.CastBallot: (Capability.VOTE, Room._cast_ballot),
+    c.ApproveQuestion: (Capability.MODERATE, Room._approve),
+    c.EditQuestion: (Capability.MODERATE, Room._edit),
+    c.DismissQuestion: (Capability.MODERATE, Room._dismiss),
+    c.StarQuestion: (Capability.MODERATE, Room._star),
+    c.PutOnStage: (Capability.MODERATE, Room._put_on_stage),
+    c.ClearStage: (Capability.MODERATE, Room._clear_stage),
+    c.MarkAnswered: (Capability.MODERATE, Room._answer),
+    c.ArchiveQuestion: (Capability.MODERATE, Room._archive),
+    c.RestoreQuestion: (Capability.MODERATE, Room._restore),
+    c.SetPremoderation: (Capability.MODERATE, Room._premoderation),
+    c.CreatePoll: (Capability.MANAGE_POLLS, Room._create_poll),
+    c.OpenPoll: (Capability.MANAGE_POLLS, Room._open_poll),
+    c.ClosePoll: (Capability.MANAGE_POLLS, Room._close_poll),
+    c.RevealResults: (Capability.MANAGE_POLLS, Room._reveal),
+    c.HideResults: (Capability.MANAGE_POLLS, Room._hide),
+    c.BanParticipant: (Capability.BAN, Room._ban),
+    c.UnbanParticipant: (Capability.BAN, Room._unban),
+}

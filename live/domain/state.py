@@ -1,0 +1,134 @@
+"""The state of one session's interaction: questions, polls, stage, settings, bans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED = (
+    "pending", "approved", "dismissed", "answered", "archived",
+)
+QUESTION_STATUSES = (PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED)
+# Statuses everyone (participants, the stage) may see; authors always see their own questions.
+PUBLIC_STATUSES = frozenset({APPROVED, ANSWERED})
+
+DRAFT, OPEN, CLOSED = "draft", "open", "closed"
+
+QUESTION_CHARS = 500
+NAME_CHARS = 60
+ORGANISATION_CHARS = 80
+CLIENT_KEY_CHARS = 64
+POLL_QUESTION_CHARS = 200
+POLL_OPTION_CHARS = 100
+POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
+
+
+@dataclass(slots=True)
+class Question:
+    id: str
+    text: str
+    author_id: str
+    author_name: str | None
+    organisation: str | None
+    anonymous: bool
+    status: str
+    asked_at: int
+    client_key: str | None = None
+    starred: bool = False
+    edited: bool = False
+    answered_at: int | None = None
+    voters: set[str] = field(default_factory=set)
+
+    @property
+    def public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "text": self.text, "author_id": self.author_id,
+            "author_name": self.author_name, "organisation": self.organisation,
+            "anonymous": self.anonymous, "status": self.status, "asked_at": self.asked_at,
+            "client_key": self.client_key, "starred": self.starred, "edited": self.edited,
+            "answered_at": self.answered_at, "voters": sorted(self.voters),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Question:
+        return cls(**{**data, "voters": set(data.get("voters", ()))})
+
+
+@dataclass(slots=True)
+class Poll:
+    id: str
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+    created_at: int
+    status: str = DRAFT
+    results_visible: bool = False
+    opened_at: int | None = None
+    ballots: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def counts(self) -> list[int]:
+        counts = [0] * len(self.options)
+        for choices in self.ballots.values():
+            for index in choices:
+                counts[index] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "question": self.question, "options": list(self.options),
+            "multiple": self.multiple, "created_at": self.created_at, "status": self.status,
+            "results_visible": self.results_visible, "opened_at": self.opened_at,
+            "ballots": {pid: list(c) for pid, c in sorted(self.ballots.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Poll:
+        return cls(**{
+            **data,
+            "options": tuple(data["options"]),
+            "ballots": {pid: tuple(c) for pid, c in data.get("ballots", {}).items()},
+        })
+
+
+@dataclass(slots=True)
+class RoomState:
+    session_id: str
+    interactive: bool = True
+    premoderation: bool = True
+    questions: dict[str, Question] = field(default_factory=dict)
+    polls: dict[str, Poll] = field(default_factory=dict)
+    stage_question_id: str | None = None
+    stage_poll_id: str | None = None
+    banned: dict[str, str | None] = field(default_factory=dict)
+    # (author, client_key) -> question id: a question re-sent after a reconnect is accepted once.
+    client_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id, "interactive": self.interactive,
+            "premoderation": self.premoderation,
+            "questions": [q.to_dict() for q in self.questions.values()],
+            "polls": [p.to_dict() for p in self.polls.values()],
+            "stage_question_id": self.stage_question_id, "stage_poll_id": self.stage_poll_id,
+            "banned": dict(sorted(self.banned.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoomState:
+        questions = [Question.from_dict(q) for q in data.get("questions", [])]
+        return cls(
+            session_id=data["session_id"],
+            interactive=data.get("interactive", True),
+            premoderation=data.get("premoderation", True),
+            questions={q.id: q for q in questions},
+            polls={p["id"]: Poll.from_dict(p) for p in data.get("polls", [])},
+            stage_question_id=data.get("stage_question_id"),
+            stage_poll_id=data.get("stage_poll_id"),
+            banned=dict(data.get("banned", {})),
+            client_keys={
+                (q.author_id, q.client_key): q.id for q in questions if q.client_key is not None
+            },
+        )

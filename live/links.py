@@ -1,0 +1,54 @@
+"""The links printed at start: one per role and session, each carrying its signed token."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from live.config import Settings
+from live.domain import Role
+from live.domain.programme import Programme
+from live.web.auth import EVENT_SCOPE, Signer
+
+
+
+
+@dataclass
+class Links:
+    base_url: str
+    programme: str
+    by_session: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> role -> url
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def link(self, role: str, session_id: str) -> str:
+        return self.by_session[session_id][role]
+
+    def as_text(self) -> str:
+        lines = ["", "tribune is running.", "",
+                 "Programme, for participants (may be shared publicly):", f"  {self.programme}", ""]
+        for session_id, roles in self.by_session.items():
+            lines.append(f"{self.titles[session_id]}  [{session_id}]")
+            for role, url in roles.items():
+                note = "  (public)" if role == "participant" else "  (keep private)"
+                lines.append(f"  {role:<12}{url}{note}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def role_links(programme: Programme, settings: Settings, signer: Signer) -> Links:
+    expires = int(time.time()) + settings.token_days * 86400
+    base = settings.base_url
+    participant = quote(signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires))
+    links = Links(base, f"{base}/?t={participant}")
+    for s in programme.sessions:
+        if not s.interactive:
+            continue
+        links.titles[s.id] = s.title["fr"]
+        links.by_session[s.id] = {
+            "participant": f"{base}/s/{s.id}?t={participant}",
+            "moderator": f"{base}/moderate/{s.id}?t="
+                         f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}",
+            "stage": f"{base}/stage/{s.id}?t={quote(signer.issue(Role.STAGE, s.id, expires))}",
+        }
+    return links

@@ -1,0 +1,21 @@
+"""Where each session's event log, snapshots and presence live: memory or Redis, chosen by URL."""
+
+from __future__ import annotations
+
+from live.store.base import Conflict, EpochChanged, Loaded, Record, Store
+
+
+def open_store(url: str, *, prefix: str = "tribune") -> Store:
+    """`memory://` (the embedded default) or `redis://host:port/db`."""
+    if url.startswith("memory:"):
+        from live.store.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from live.store.redis import RedisStore
+
+        return RedisStore(url, prefix=prefix)
+    raise ValueError(f"unsupported store URL: {url!r} (use memory:// or redis://…)")
+
+
+__all__ = ["Conflict", "EpochChanged", "Loaded", "Record", "Store", "open_store"]

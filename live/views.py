@@ -1,0 +1,189 @@
+"""What each audience sees of a room, and which audience is told of which event.
+
+Three audiences share messages (each message is encoded once and the same bytes go to every socket of
+that audience): moderators, the stage screen, participants. Messages meant for one participant (their
+own questions, their votes, their ban) are private and built per target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from live.domain import events as e
+from live.domain.state import DRAFT, PUBLIC_STATUSES, Poll, Question, RoomState
+
+Message = dict[str, Any]
+
+
+class Audience(StrEnum):
+    MODERATOR = "moderator"
+    STAGE = "stage"
+    PARTICIPANT = "participant"
+
+
+PUBLIC_AUDIENCES = (Audience.STAGE, Audience.PARTICIPANT)
+
+
+def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Message:
+    view: Message = {
+        "id": q.id, "text": q.text, "author": None if q.anonymous else q.author_name,
+        "organisation": None if q.anonymous else q.organisation, "status": q.status,
+        "votes": len(q.voters), "starred": q.starred, "asked_at": q.asked_at,
+        "answered_at": q.answered_at, "edited": q.edited,
+    }
+    if audience is Audience.MODERATOR:
+        view["author_id"] = q.author_id
+    if mine:
+        view["mine"] = True
+    return view
+
+
+def poll_view(p: Poll, audience: Audience) -> Message:
+    show_counts = audience is Audience.MODERATOR or p.results_visible
+    return {
+        "id": p.id, "question": p.question, "options": list(p.options), "multiple": p.multiple,
+        "status": p.status, "results_visible": p.results_visible, "ballots": len(p.ballots),
+        "counts": p.counts() if show_counts else None, "opened_at": p.opened_at,
+    }
+
+
+def sees_question(q: Question, audience: Audience, participant_id: str | None) -> bool:
+    return (audience is Audience.MODERATOR or q.status in PUBLIC_STATUSES
+            or (participant_id is not None and q.author_id == participant_id))
+
+
+def sees_poll(p: Poll, audience: Audience) -> bool:
+    return audience is Audience.MODERATOR or p.status != DRAFT
+
+
+def stage_view(s: RoomState) -> Message:
+    return {"question_id": s.stage_question_id, "poll_id": s.stage_poll_id}
+
+
+def settings_view(s: RoomState) -> Message:
+    return {"premoderation": s.premoderation}
+
+
+def me_view(s: RoomState, participant_id: str) -> Message:
+    return {
+        "participant_id": participant_id,
+        "upvotes": [q.id for q in s.questions.values() if participant_id in q.voters],
+        "ballots": {p.id: list(p.ballots[participant_id])
+                    for p in s.polls.values() if participant_id in p.ballots},
+        "banned": participant_id in s.banned,
+    }
+
+
+def banned_view(s: RoomState) -> list[Message]:
+    return [{"participant_id": pid, "name": name} for pid, name in s.banned.items()]
+
+
+def state_view(s: RoomState, session: Message, audience: Audience, participant_id: str | None,
+               connected: int) -> Message:
+    """The whole state as one audience (and, for a participant, one person) sees it."""
+    view: Message = {
+        "session": session,
+        "settings": settings_view(s),
+        "questions": [
+            question_view(q, audience, mine=q.author_id == participant_id)
+            for q in s.questions.values() if sees_question(q, audience, participant_id)
+        ],
+        "polls": [poll_view(p, audience) for p in s.polls.values() if sees_poll(p, audience)],
+        "stage": stage_view(s),
+        "connected": connected,
+    }
+    if audience is Audience.PARTICIPANT and participant_id is not None:
+        view["me"] = me_view(s, participant_id)
+    if audience is Audience.MODERATOR:
+        view["banned"] = banned_view(s)
+    return view
+
+
+def tally_view(s: RoomState, audience: Audience, seq: int) -> Message:
+    """Current vote counts: sent coalesced, a few times a second at most, never per vote."""
+    return {
+        "type": "Tally", "seq": seq,
+        "questions": {q.id: len(q.voters) for q in s.questions.values()
+                      if q.voters and sees_question(q, audience, None)},
+        "polls": {p.id: {"ballots": len(p.ballots),
+                         "counts": p.counts() if audience is Audience.MODERATOR
+                         or p.results_visible else None}
+                  for p in s.polls.values() if sees_poll(p, audience)},
+    }
+
+
+@dataclass(slots=True)
+class Fanout:
+    """One event's messages: one per audience (None: not told) and private ones per participant.
+
+    A participant with a private message gets it instead of the participants' shared one.
+    """
+
+    shared: dict[Audience, Message] = field(default_factory=dict)
+    private: dict[str, Message] = field(default_factory=dict)
+
+
+_QUESTION_EVENTS = (
+    e.QuestionAsked, e.QuestionApproved, e.QuestionEdited, e.QuestionDismissed, e.QuestionStarred,
+    e.QuestionAnswered, e.QuestionArchived, e.QuestionRestored, e.QuestionPutOnStage,
+)
+_POLL_EVENTS = (e.PollOpened, e.PollClosed, e.ResultsRevealed, e.ResultsHidden)
+
+
+def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
+    """Who is told of `event` (already applied to `s`), and with which message."""
+    out = Fanout()
+    everyone = (Audience.MODERATOR, *PUBLIC_AUDIENCES)
+
+    def shared(audiences: tuple[Audience, ...], **fields: Any) -> None:
+        for audience in audiences:
+            out.shared[audience] = {**envelope, **fields}
+
+    match event:
+        case e.QuestionUpvoted() | e.UpvoteWithdrawn():
+            out.private[event.participant_id] = {
+                **envelope, "question_id": event.question_id,
+                "me": me_view(s, event.participant_id)}
+        case e.BallotCast():
+            out.private[event.participant_id] = {
+                **envelope, "poll_id": event.poll_id, "me": me_view(s, event.participant_id)}
+        case _ if isinstance(event, _QUESTION_EVENTS):
+            q = s.questions[event.question_id]
+            previous = getattr(event, "previous", q.status)
+            was_public = not isinstance(event, e.QuestionAsked) and previous in PUBLIC_STATUSES
+            # Any status change may move the stage; the stage view is small, so it always rides along.
+            extra: Message = {"stage": stage_view(s)}
+            shared((Audience.MODERATOR,), question_id=q.id,
+                   question=question_view(q, Audience.MODERATOR), **extra)
+            for audience in PUBLIC_AUDIENCES:
+                if q.public:
+                    shared((audience,), question_id=q.id, question=question_view(q, audience),
+                           **extra)
+                elif was_public:
+                    shared((audience,), question_id=q.id, question=None, **extra)
+            out.private[q.author_id] = {
+                **envelope, "question_id": q.id,
+                "question": question_view(q, Audience.PARTICIPANT, mine=True), **extra}
+        case e.StageCleared():
+            shared(everyone, stage=stage_view(s))
+        case e.PremoderationSet():
+            shared(everyone, settings=settings_view(s))
+        case e.PollCreated():
+            p = s.polls[event.poll_id]
+            shared((Audience.MODERATOR,), poll_id=p.id, poll=poll_view(p, Audience.MODERATOR))
+        case _ if isinstance(event, _POLL_EVENTS):
+            p = s.polls[event.poll_id]
+            for audience in everyone:
+                shared((audience,), poll_id=p.id, poll=poll_view(p, audience),
+                       stage=stage_view(s))
+        case e.ParticipantBanned() | e.ParticipantUnbanned():
+            dismissed = getattr(event, "dismissed", ())
+            shared((Audience.MODERATOR,), banned=banned_view(s), questions=[
+                question_view(s.questions[qid], Audience.MODERATOR) for qid in dismissed])
+            out.private[event.participant_id] = {
+                **envelope, "me": me_view(s, event.participant_id), "questions": [
+                    question_view(s.questions[qid], Audience.PARTICIPANT, mine=True)
+                    for qid in dismissed]}
+    return out

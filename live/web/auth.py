@@ -1,0 +1,98 @@
+"""Signed link tokens (no accounts) and participant identities.
+
+A token says: this bearer has `role` for `scope` (one session id, or "*" for the whole event) until
+`expires`. It is HMAC-SHA256 signed with the service's secret, so it cannot be forged or widened;
+rotating the secret revokes every link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from live.domain import Role
+from live.views import Audience
+
+EVENT_SCOPE = "*"
+
+AUDIENCE_OF_ROLE = {
+    Role.PARTICIPANT: Audience.PARTICIPANT,
+    Role.MODERATOR: Audience.MODERATOR,
+    Role.ADMIN: Audience.MODERATOR,
+    Role.STAGE: Audience.STAGE,
+    Role.STUDIO: Audience.STAGE,
+}
+
+
+class InvalidToken(Exception):
+    """Missing, malformed, forged or expired."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    role: Role
+    scope: str
+    expires: int
+
+    def covers(self, session_id: str) -> bool:
+        return self.scope in (EVENT_SCOPE, session_id)
+
+
+class Signer:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(("tribune-links:" + secret).encode()).digest()
+
+    def _mac(self, purpose: str, payload: bytes) -> bytes:
+        return hmac.new(self._key, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
+
+    def issue(self, role: Role, scope: str, expires: int) -> str:
+        payload = json.dumps({"r": role.value, "s": scope, "x": expires},
+                             separators=(",", ":")).encode()
+        return f"{_b64(payload)}.{_b64(self._mac('token', payload))}"
+
+    def verify(self, token: object, now: float) -> Grant:
+        if not isinstance(token, str) or len(token) > 512 or token.count(".") != 1:
+            raise InvalidToken("malformed token")
+        body, mac = token.split(".")
+        try:
+            payload, given = _unb64(body), _unb64(mac)
+        except ValueError:
+            raise InvalidToken("malformed token") from None
+        if not hmac.compare_digest(given, self._mac("token", payload)):
+            raise InvalidToken("bad signature")
+        try:
+            data = json.loads(payload)
+            grant = Grant(Role(data["r"]), str(data["s"]), int(data["x"]))
+        except (ValueError, KeyError, TypeError):
+            raise InvalidToken("malformed token") from None
+        if grant.expires < now:
+            raise InvalidToken("expired token")
+        return grant
+
+    def participant_key(self, participant_id: str) -> str:
+        return _b64(self._mac("participant", participant_id.encode()))
+
+    def new_participant(self) -> tuple[str, str]:
+        participant_id = "u_" + secrets.token_urlsafe(12)
+        return participant_id, self.participant_key(participant_id)
+
+    def check_participant(self, identity: object) -> str | None:
+        """The id of a participant identity the server issued, or None if forged or malformed."""
+        if not isinstance(identity, dict):
+            return None
+        pid, key = identity.get("id"), identity.get("key")
+        if not isinstance(pid, str) or not isinstance(key, str) or len(pid) > 64:
+            return None
+        return pid if hmac.compare_digest(key, self.participant_key(pid)) else None

@@ -1,0 +1,132 @@
+"""HTML pages: programme, participant session page, moderator console, stage screen."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from live.config import Settings
+from live.domain import Role
+from live.domain.programme import Programme, Session
+from live.web.auth import Grant, InvalidToken, Signer
+from live.web.i18n import LANGUAGES, catalog, choose_language, translator
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
+
+PAGE_ROLES: dict[str, frozenset[Role]] = {
+    "participant": frozenset({Role.PARTICIPANT}),
+    "moderator": frozenset({Role.MODERATOR, Role.ADMIN}),
+    "stage": frozenset({Role.STAGE, Role.MODERATOR, Role.ADMIN}),
+}
+
+
+def programme_now(programme: Programme, settings: Settings) -> datetime:
+    """The event's local time now (or the rehearsal clock), naive, to compare with the programme."""
+    if settings.clock_override is not None:
+        return settings.clock_override.replace(tzinfo=None)
+    try:
+        return datetime.now(ZoneInfo(programme.timezone)).replace(tzinfo=None)
+    except ZoneInfoNotFoundError:
+        return datetime.now().replace(tzinfo=None)
+
+
+def session_for_page(s: Session, lang: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": s.id, "title": s.title.get(lang, s.title["fr"]),
+        "description": s.description.get(lang, s.description.get("fr", "")),
+        "date": s.day.isoformat(), "start": s.start.strftime("%H:%M"),
+        "end": s.end.strftime("%H:%M"), "kind": s.kind, "room": s.room,
+        "interactive": s.interactive, "streamed": s.streamed, "live_now": s.live_at(now),
+    }
+
+
+def event_for_page(programme: Programme, lang: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": programme.id, "title": programme.title.get(lang, programme.title["fr"]),
+        "venue": programme.venue,
+        "days": [{"date": d.day.isoformat(), "title": d.title.get(lang, d.title.get("fr", "")),
+                  "sessions": [session_for_page(s, lang, now)
+                               for s in programme.sessions_on(d.day)]}
+                 for d in programme.days],
+    }
+
+
+def catalog_json(lang: str) -> Markup:
+    """The JS catalog, safe inside a <script type="application/json"> block."""
+    text = json.dumps(catalog(lang), ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+class Pages:
+    def __init__(self, programme: Programme, settings: Settings, signer: Signer) -> None:
+        self.programme = programme
+        self.settings = settings
+        self.signer = signer
+
+    def _context(self, request: Request, lang: str) -> dict[str, Any]:
+        now = programme_now(self.programme, self.settings)
+        links = {}
+        for code in LANGUAGES:
+            query = {**request.query_params, "lang": code}
+            links[code] = f"{request.url.path}?{urlencode(query)}"
+        return {"t": translator(lang), "lang": lang, "lang_links": links,
+                "event": event_for_page(self.programme, lang, now),
+                "catalog_json": catalog_json(lang)}
+
+    def _render(self, request: Request, name: str, context: dict[str, Any],
+                status_code: int = 200) -> Response:
+        response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+        response.headers["cache-control"] = "no-store"
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie("lang", context["lang"], max_age=365 * 86400, samesite="lax")
+        return response
+
+    def error(self, request: Request, status_code: int, message_key: str) -> Response:
+        lang = choose_language(request)
+        context = {**self._context(request, lang), "status_code": status_code,
+                   "message_key": message_key}
+        return self._render(request, "error.html", context, status_code)
+
+    def _grant(self, request: Request) -> Grant | None:
+        try:
+            return self.signer.verify(request.query_params.get("t"), time.time())
+        except InvalidToken:
+            return None
+
+    async def programme_page(self, request: Request) -> Response:
+        lang = choose_language(request)
+        context = self._context(request, lang)
+        grant = self._grant(request)
+        token = request.query_params.get("t", "")
+        if grant is not None and grant.role is Role.PARTICIPANT:
+            context["session_links"] = {
+                s.id: f"/s/{s.id}?{urlencode({'t': token, 'lang': lang})}"
+                for s in self.programme.sessions if s.interactive and grant.covers(s.id)}
+        return self._render(request, "programme.html", context)
+
+    async def session_page(self, request: Request) -> Response:
+        page = request.scope["route"].name  # participant, moderator or stage
+        session = self.programme.session(request.path_params["session_id"])
+        if session is None:
+            return self.error(request, 404, "error.unknown_session")
+        grant = self._grant(request)
+        if grant is None:
+            return self.error(request, 401, "error.bad_link")
+        if grant.role not in PAGE_ROLES[page] or not grant.covers(session.id):
+            return self.error(request, 403, "error.wrong_link")
+        lang = choose_language(request)
+        context = self._context(request, lang)
+        now = programme_now(self.programme, self.settings)
+        context.update(session=session_for_page(session, lang, now),
+                       token=request.query_params["t"])
+        return self._render(request, f"{page}.html", context)

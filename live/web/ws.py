@@ -1,0 +1,208 @@
+"""One WebSocket client: handshake, a reader, a writer draining a bounded queue.
+
+The service never waits for a client: `deliver` only queues. A client whose queue overflows, or whose
+socket does not take a message within the write deadline, is closed (4008) and resumes on reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from live import protocol as p
+from live.domain import Actor, DomainError
+from live.domain.ratelimit import TokenBucket
+from live.service import Service
+from live.views import Audience
+from live.web.auth import AUDIENCE_OF_ROLE, InvalidToken, Signer
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 1000  # discrete messages waiting for one client before it is dropped
+WRITE_DEADLINE = 10.0  # seconds one send may take
+HELLO_TIMEOUT = 10.0
+MESSAGE_BURST, MESSAGES_PER_SECOND = 30, 10.0  # per connection
+FLOOD_STRIKES = 50  # refused messages in a row before the connection is closed
+
+
+class ClientSession:
+    def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str) -> None:
+        self.ws = ws
+        self.service = service
+        self.signer = signer
+        self.session_id = session_id
+        self.audience = Audience.STAGE
+        self.participant_id: str | None = None
+        self.actor: Actor | None = None
+        self._queue: deque[str] = deque()
+        self._slots: dict[str, str] = {}
+        self._wakeup = asyncio.Event()
+        self._closing: tuple[int, str] | None = None
+        self._closed = False
+        self._bucket = TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND)
+        self._strikes = 0
+
+    # -- Subscriber -------------------------------------------------------------------------------
+
+    def deliver(self, text: str) -> None:
+        if self._closing is not None:
+            return
+        if len(self._queue) >= QUEUE_LIMIT:
+            log.info("session %s: dropping a slow client", self.session_id)
+            self._close_soon(p.CLOSE_SLOW_CLIENT, "slow client: reconnect and resume")
+            return
+        self._queue.append(text)
+        self._wakeup.set()
+
+    def deliver_latest(self, slot: str, text: str) -> None:
+        if self._closing is None:
+            self._slots[slot] = text
+            self._wakeup.set()
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = (code, reason)
+            self._queue.clear()
+            self._wakeup.set()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        writer: asyncio.Task[None] | None = None
+        try:
+            hello = await self._hello()
+            writer = asyncio.create_task(self._write_loop())
+            await self.service.attach(self.session_id, self, self._resume_point(hello))
+            await self._read_loop()
+        except p.ProtocolError as exc:
+            log.info("session %s: protocol error: %s", self.session_id, exc.reason)
+            self._closing = (exc.code, exc.reason)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("session %s: connection failed", self.session_id)
+            self._closing = self._closing or (p.CLOSE_SERVER_ERROR, "server error")
+        finally:
+            self.service.detach(self.session_id, self)
+            if writer is not None:
+                self._wakeup.set()
+                if self._closing is None:
+                    writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
+            await self._close_socket()
+
+    async def _receive_frame(self) -> dict[str, Any]:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            raise p.ProtocolError(p.CLOSE_UNSUPPORTED_DATA, "binary frames are not supported")
+        if len(text) > p.MAX_FRAME_BYTES:
+            raise p.ProtocolError(p.CLOSE_TOO_BIG, "frame too large")
+        return p.decode_frame(text)
+
+    async def _hello(self) -> dict[str, Any]:
+        try:
+            hello = await asyncio.wait_for(self._receive_frame(), HELLO_TIMEOUT)
+        except TimeoutError:
+            raise p.ProtocolError(p.CLOSE_HELLO_EXPECTED, "no Hello in time") from None
+        if hello["type"] != "Hello":
+            raise p.ProtocolError(p.CLOSE_HELLO_EXPECTED, "the first frame must be Hello")
+        if hello.get("v") != p.VERSION:
+            raise p.ProtocolError(p.CLOSE_BAD_VERSION, f"protocol version {p.VERSION} only")
+        if not self.service.knows(self.session_id):
+            raise p.ProtocolError(p.CLOSE_UNKNOWN_SESSION, "unknown session")
+        try:
+            grant = self.signer.verify(hello.get("token"), time.time())
+        except InvalidToken as exc:
+            raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, str(exc)) from None
+        if not grant.covers(self.session_id):
+            raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "token not valid for this session")
+        self.audience = AUDIENCE_OF_ROLE[grant.role]
+        welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
+                                   "session": self.session_id,
+                                   "limits": {"question_chars": 500, "frame_bytes": p.MAX_FRAME_BYTES}}
+        if self.audience is Audience.PARTICIPANT:
+            pid = self.signer.check_participant(hello.get("participant"))
+            if pid is None:
+                pid, _ = self.signer.new_participant()
+            self.participant_id = pid
+            welcome["participant"] = {"id": pid, "key": self.signer.participant_key(pid)}
+        self.actor = Actor(grant.role, self.participant_id)
+        self.deliver(p.encode(welcome))
+        return hello
+
+    @staticmethod
+    def _resume_point(hello: dict[str, Any]) -> tuple[str, int] | None:
+        resume = hello.get("resume")
+        if isinstance(resume, dict):
+            epoch, seq = resume.get("epoch"), resume.get("seq")
+            if isinstance(epoch, str) and isinstance(seq, int) and not isinstance(seq, bool):
+                return epoch, seq
+        return None
+
+    async def _read_loop(self) -> None:
+        while self._closing is None:
+            frame = await self._receive_frame()
+            ref = p.message_ref(frame)
+            if not self._bucket.take(time.monotonic()):
+                self._strikes += 1
+                if self._strikes >= FLOOD_STRIKES:
+                    raise p.ProtocolError(p.CLOSE_POLICY, "message flood")
+                self._error(ref, "rate_limited", "too many messages: slow down")
+                continue
+            self._strikes = 0
+            if frame["type"] == "Ping":
+                self.deliver(p.encode({"type": "Pong", "ref": ref}))
+                continue
+            await self._command(frame, ref)
+
+    async def _command(self, frame: dict[str, Any], ref: str | None) -> None:
+        assert self.actor is not None
+        try:
+            command = p.parse_command(frame)
+            seq = await self.service.execute(self.session_id, command, self.actor)
+        except p.InvalidCommand as exc:
+            self._error(ref, exc.code, exc.message)
+        except DomainError as exc:
+            if exc.code in ("forbidden", "banned"):
+                log.info("session %s: %s refused %s: %s", self.session_id, self.actor.label,
+                         frame["type"], exc.code)
+            self._error(ref, exc.code, exc.message)
+        except (RedisError, OSError):
+            log.warning("session %s: store unavailable", self.session_id, exc_info=True)
+            self._error(ref, "unavailable", "storage unavailable: try again")
+        else:
+            self.deliver(p.encode({"type": "Ack", "ref": ref, "seq": seq}))
+
+    def _error(self, ref: str | None, code: str, message: str) -> None:
+        self.deliver(p.encode({"type": "Error", "ref": ref, "code": code, "message": message}))
+
+    async def _write_loop(self) -> None:
+        while self._closing is None:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while (self._queue or self._slots) and self._closing is None:
+                text = self._queue.popleft() if self._queue else self._slots.popitem()[1]
+                try:
+                    await asyncio.wait_for(self.ws.send_text(text), WRITE_DEADLINE)
+                except TimeoutError:
+                    self._close_soon(p.CLOSE_SLOW_CLIENT, "write deadline exceeded")
+        await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        """Close once, with the recorded code; the reader then sees the disconnect and ends."""
+        if self._closing is not None and not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):
+                await self.ws.close(self._closing[0], self._closing[1][:120])

@@ -1,0 +1,43 @@
+"""Start tribune: `python run.py [--host H] [--port P] [--redis URL] [--programme FILE]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from live.app import create_app
+from live.config import Settings
+from live.protocol import MAX_FRAME_BYTES
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--redis", dest="redis_url", metavar="URL",
+                        help="Redis URL (e.g. redis://127.0.0.1:6379/0); default: in memory")
+    parser.add_argument("--programme", dest="programme_path", type=Path, metavar="FILE",
+                        help="programme file (TOML); default: the demo programme")
+    parser.add_argument("--public-url", help="base URL users reach, for the printed links")
+    parser.add_argument("--allow-origin", action="append", dest="allowed_origins", default=None,
+                        metavar="ORIGIN", help="extra allowed WebSocket origin (repeatable)")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(
+        host=args.host, port=args.port, redis_url=args.redis_url,
+        programme_path=args.programme_path, public_url=args.public_url,
+        allowed_origins=tuple(args.allowed_origins) if args.allowed_origins else None,
+        print_links=True)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+        ws="websockets-sansio", ws_max_size=MAX_FRAME_BYTES, ws_per_message_deflate=False,
+        ws_ping_interval=20.0, ws_ping_timeout=25.0, proxy_headers=True, server_header=False)
+
+
+if __name__ == "__main__":
+    main()

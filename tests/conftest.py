@@ -1,0 +1,104 @@
+"""Shared fixtures: a real server on a free port, and per-run Redis key prefixes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+import uvicorn
+
+from live.app import create_app
+from live.config import Settings
+from live.links import Links
+from live.protocol import MAX_FRAME_BYTES
+
+REDIS_URL = os.environ.get("TRIBUNE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def uvicorn_config(app: Any, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",
+        ws_max_size=MAX_FRAME_BYTES, ws_per_message_deflate=False, lifespan="on")
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    links: Links
+    app: Any
+
+    def link(self, role: str, session_id: str) -> str:
+        return self.links.link(role, session_id)
+
+    @property
+    def ws_base(self) -> str:
+        return self.base_url.replace("http://", "ws://")
+
+
+class ServerThread:
+    """uvicorn in a thread with its own event loop: the real server, real sockets."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(uvicorn_config(self.app, settings.port))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve())
+
+    def __enter__(self) -> RunningServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return RunningServer(self.settings.base_url, self.app.state.links, self.app)
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def redis_prefix() -> str:
+    return f"tribune-test-{uuid.uuid4().hex[:10]}"
+
+
+def delete_prefix(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def key_prefix() -> Iterator[str]:
+    prefix = redis_prefix()
+    yield prefix
+    delete_prefix(prefix)
+
+
+@pytest.fixture
+def live_server() -> Iterator[RunningServer]:
+    """The service on the embedded in-memory store with the demo programme."""
+    with ServerThread(Settings(port=free_port())) as running:
+        yield running

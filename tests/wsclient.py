@@ -1,0 +1,119 @@
+"""A real WebSocket client for the tests: handshake, commands with refs, a reduced view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+
+from tests.reducer import apply_event, apply_tally
+
+
+class Client:
+    def __init__(self, ws_base: str, session_id: str, token: str) -> None:
+        self.url = f"{ws_base}/ws/sessions/{session_id}"
+        self.token = token
+        self.ws: Any = None
+        self.welcome: dict[str, Any] = {}
+        self.view: dict[str, Any] = {}
+        self.epoch = ""
+        self.seq = 0
+        self.messages: list[dict[str, Any]] = []
+        self.replies: dict[str, dict[str, Any]] = {}
+        self.resumed: dict[str, Any] | None = None
+        self._ref = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self.closed_code: int | None = None
+        self.synced = False  # a Snapshot or Resumed arrived
+
+    async def connect(self, *, participant: dict[str, str] | None = None,
+                      resume: tuple[str, int] | None = None, **extra: Any) -> Client:
+        self.ws = await websockets.connect(self.url, max_size=2**20, **extra)
+        hello: dict[str, Any] = {"type": "Hello", "v": 1, "token": self.token}
+        if participant:
+            hello["participant"] = participant
+        if resume:
+            hello["resume"] = {"epoch": resume[0], "seq": resume[1]}
+        await self.ws.send(json.dumps(hello))
+        self._reader = asyncio.create_task(self._read())
+        await self.wait_for(lambda: self.synced)
+        return self
+
+    @property
+    def participant(self) -> dict[str, str] | None:
+        result: dict[str, str] | None = self.welcome.get("participant")
+        return result
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = json.loads(raw)
+                self.messages.append(msg)
+                kind = msg["type"]
+                if kind == "Welcome":
+                    self.welcome = msg
+                elif kind == "Snapshot":
+                    self.view, self.epoch, self.seq = msg["state"], msg["epoch"], msg["seq"]
+                    self.synced = True
+                elif kind == "Resumed":
+                    self.resumed, self.epoch, self.seq = msg, msg["epoch"], msg["seq"]
+                    self.synced = True
+                elif kind in ("Ack", "Error"):
+                    self.replies[msg["ref"]] = msg
+                elif kind == "Tally":
+                    if msg["seq"] >= self.seq - 10_000 and self.view:
+                        self.view = apply_tally(self.view, msg)
+                elif kind == "Presence":
+                    self.view["connected"] = msg["connected"]
+                elif "seq" in msg:
+                    self.view = apply_event(self.view, msg)
+                    self.seq = max(self.seq, msg["seq"])
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed_code = self.ws.close_code
+            self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (self.closed_code is not None and self._reader
+                                  and self._reader.done()):
+                raise AssertionError(f"condition not met; last messages: {self.messages[-5:]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def send(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Send a command and wait for its Ack or Error."""
+        self._ref += 1
+        ref = f"r{self._ref}"
+        await self.ws.send(json.dumps({"type": type_, "ref": ref, **fields}))
+        reply: dict[str, Any] = await self.wait_for(lambda: self.replies.get(ref))
+        return reply
+
+    async def ok(self, type_: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.send(type_, **fields)
+        assert reply["type"] == "Ack", reply
+        return reply
+
+    def question(self, text: str) -> dict[str, Any] | None:
+        return next((q for q in self.view.get("questions", []) if q["text"] == text), None)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await self._reader
