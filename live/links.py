@@ -12,8 +12,6 @@ from live.domain.programme import Programme
 from live.web.auth import EVENT_SCOPE, Signer
 
 
-
-
 @dataclass
 class Links:
     base_url: str

@@ -104,7 +104,7 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
 def tally_view(s: RoomState, audience: Audience, seq: int) -> Message:
     """Current vote counts: sent coalesced, a few times a second at most, never per vote."""
     return {
-        "type": "Tally", "seq": seq,
+        "type": "Tally", "seq": seq, "scope": "all" if audience is Audience.MODERATOR else "public",
         "questions": {q.id: len(q.voters) for q in s.questions.values()
                       if q.voters and sees_question(q, audience, None)},
         "polls": {p.id: {"ballots": len(p.ballots),
@@ -176,8 +176,9 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
         case _ if isinstance(event, _POLL_EVENTS):
             p = s.polls[event.poll_id]
             for audience in everyone:
-                shared((audience,), poll_id=p.id, poll=poll_view(p, audience),
-                       stage=stage_view(s))
+                if sees_poll(p, audience):
+                    shared((audience,), poll_id=p.id, poll=poll_view(p, audience),
+                           stage=stage_view(s))
         case e.ParticipantBanned() | e.ParticipantUnbanned():
             dismissed = getattr(event, "dismissed", ())
             shared((Audience.MODERATOR,), banned=banned_view(s), questions=[

@@ -45,8 +45,8 @@ def apply_tally(view: View, msg: View) -> View:
     for q in view["questions"]:
         if q["id"] in msg["questions"]:
             q["votes"] = msg["questions"][q["id"]]
-        elif q["status"] in ("approved", "answered"):
-            q["votes"] = 0
+        elif msg["scope"] == "all" or q["status"] in ("approved", "answered"):
+            q["votes"] = 0  # covered by the tally but absent: no votes
     for p in view["polls"]:
         if p["id"] in msg["polls"]:
             p["ballots"] = msg["polls"][p["id"]]["ballots"]

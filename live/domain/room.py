@@ -21,6 +21,7 @@ from live.domain.state import (
     CLIENT_KEY_CHARS,
     CLOSED,
     DISMISSED,
+    DRAFT,
     NAME_CHARS,
     OPEN,
     ORGANISATION_CHARS,
@@ -112,8 +113,9 @@ class Room:
         question = self._question(cmd.question_id)
         voter = actor.participant_id
         assert voter is not None
-        if not question.public and question.author_id != voter:
-            raise DomainError("not_found", "no such question")
+        if not question.public:
+            # Only questions everyone sees take votes; a question leaving the list keeps its count.
+            raise DomainError("conflict", "only approved questions take votes")
         if voter in question.voters:
             return []  # one vote each: a repeat is a no-op, not an error (idempotent on retry)
         return [e.QuestionUpvoted(question.id, voter)]
@@ -125,6 +127,8 @@ class Room:
         assert voter is not None
         if voter not in question.voters:
             return []
+        if not question.public:
+            raise DomainError("conflict", "the question is closed: its votes are final")
         return [e.UpvoteWithdrawn(question.id, voter)]
 
     def _approve(self, cmd: c.ApproveQuestion, actor: Actor, now: int, new_id: NewId
@@ -223,6 +227,8 @@ class Room:
     def _reveal(self, cmd: c.RevealResults, actor: Actor, now: int, new_id: NewId
                 ) -> list[e.Event]:
         poll = self._poll(cmd.poll_id)
+        if poll.status == DRAFT:
+            raise DomainError("conflict", "open the poll before revealing its results")
         return [] if poll.results_visible else [e.ResultsRevealed(poll.id)]
 
     def _hide(self, cmd: c.HideResults, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:

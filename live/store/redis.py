@@ -48,6 +48,37 @@ redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'seq', ARGV[2], 'data', ARGV[3])
 return 1
 """
 
+# A node's count and the time it is valid until. The key's own expiry is only ever extended: a node
+# reporting with a short ttl must not make the key (every node's entry) expire early.
+_SET_PRESENCE = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
+# Sum the fresh counts and drop the stale entries in one atomic step, so that a node refreshing its
+# entry between the read and the delete cannot lose its fresh entry.
+_PRESENCE = """
+local now, total = tonumber(ARGV[1]), 0
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local count, expires = string.match(entries[i + 1], '^(%d+):([%d.]+)$')
+  if count and tonumber(expires) > now then
+    total = total + tonumber(count)
+  else
+    redis.call('HDEL', KEYS[1], entries[i])
+  end
+end
+return total
+"""
+
+
+def _records(entries: Any) -> list[Record]:
+    """Stream entries (`seq-0`, {"e": text}) as records."""
+    return [Record(int(str(eid).split("-")[0]), str(fields["e"])) for eid, fields in entries or []]
+
 
 class RedisStore:
     def __init__(self, url: str, *, prefix: str = "tribune") -> None:
@@ -58,6 +89,8 @@ class RedisStore:
         self._init = self._redis.register_script(_INIT)
         self._append = self._redis.register_script(_APPEND)
         self._snapshot = self._redis.register_script(_SNAPSHOT)
+        self._set_presence = self._redis.register_script(_SET_PRESENCE)
+        self._presence = self._redis.register_script(_PRESENCE)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -67,12 +100,11 @@ class RedisStore:
         k = self._keys(session_id)
         epoch = await self._init(
             keys=[k["epoch"], k["seq"], k["log"], k["snap"]], args=[secrets.token_hex(8)])
-        snap: dict[str, Any] = await self._redis.hgetall(k["snap"])
+        snap: Any = await self._redis.hgetall(k["snap"])
         snapshot, snapshot_seq = None, 0
         if snap.get("epoch") == epoch:
             snapshot, snapshot_seq = snap["data"], int(snap["seq"])
-        entries = await self._redis.xrange(k["log"], min=f"{snapshot_seq + 1}-0")
-        records = [Record(int(eid.split("-")[0]), fields["e"]) for eid, fields in entries]
+        records = _records(await self._redis.xrange(k["log"], min=f"{snapshot_seq + 1}-0"))
         if records and records[0].seq != snapshot_seq + 1:
             raise RuntimeError(f"session {session_id}: log trimmed past its last snapshot")
         return Loaded(epoch, snapshot, snapshot_seq, records)
@@ -95,16 +127,18 @@ class RedisStore:
             return None
         if seq == head:
             return []
-        entries = await self._redis.xrange(k["log"], min=f"{seq + 1}-0", count=HISTORY + 1)
-        records = [Record(int(eid.split("-")[0]), fields["e"]) for eid, fields in entries]
-        if not records or records[0].seq != seq + 1:
+        # Up to the head just read, with no `count`: MAXLEN ~ may keep somewhat more than HISTORY
+        # records, and a count would silently cut the newest ones off.
+        records = _records(
+            await self._redis.xrange(k["log"], min=f"{seq + 1}-0", max=f"{head}-0"))
+        if len(records) != head - seq or records[0].seq != seq + 1:
             return None
         return records
 
     async def head(self, session_id: str) -> tuple[str | None, int]:
         k = self._keys(session_id)
         epoch, seq = await self._redis.mget([k["epoch"], k["seq"]])
-        return epoch, int(seq or 0)
+        return (str(epoch) if epoch is not None else None), int(seq or 0)
 
     async def save_snapshot(self, session_id: str, epoch: str, seq: int, data: str) -> None:
         k = self._keys(session_id)
@@ -112,21 +146,12 @@ class RedisStore:
 
     async def set_presence(self, session_id: str, node: str, count: int, ttl: float) -> None:
         key = self._keys(session_id)["presence"]
-        await self._redis.hset(key, node, f"{count}:{time.time() + ttl:.3f}")
-        await self._redis.expire(key, int(ttl * 4) + 1)
+        await self._set_presence(keys=[key], args=[
+            node, f"{count}:{time.time() + ttl:.3f}", int(ttl * 4000) + 1000])
 
     async def presence(self, session_id: str) -> int:
         key = self._keys(session_id)["presence"]
-        now, total, stale = time.time(), 0, []
-        for node, value in (await self._redis.hgetall(key)).items():
-            count, _, until = value.partition(":")
-            if float(until or 0) > now:
-                total += int(count)
-            else:
-                stale.append(node)
-        if stale:
-            await self._redis.hdel(key, *stale)
-        return total
+        return int(await self._presence(keys=[key], args=[f"{time.time():.3f}"]))
 
     async def secret(self, proposal: str) -> str:
         key = f"{self._prefix}:secret"

@@ -84,7 +84,9 @@ class ClientSession:
             await self._read_loop()
         except p.ProtocolError as exc:
             log.info("session %s: protocol error: %s", self.session_id, exc.reason)
-            self._closing = (exc.code, exc.reason)
+            if writer is not None:
+                await self._drain(1.0)  # let the client read the errors that led here
+            self._close_soon(exc.code, exc.reason)
         except WebSocketDisconnect:
             pass
         except Exception:
@@ -99,6 +101,11 @@ class ClientSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writer
             await self._close_socket()
+
+    async def _drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self._queue and time.monotonic() < deadline:  # noqa: ASYNC110 (bounded, on close)
+            await asyncio.sleep(0.01)
 
     async def _receive_frame(self) -> dict[str, Any]:
         message = await self.ws.receive()

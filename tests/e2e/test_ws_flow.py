@@ -77,11 +77,11 @@ async def test_poll_with_200_voters_gives_an_exact_tally(live_server: RunningSer
     for choice in choices:
         expected[choice] += 1
     replies = await asyncio.gather(*(
-        v.send("CastBallot", poll_id=poll["id"], choices=[c]) for v, c in zip(voters, choices)))
+        v.send("CastBallot", poll_id=poll["id"], choices=[c]) for v, c in zip(voters, choices, strict=True)))
     assert all(r["type"] == "Ack" for r in replies)
     # Ten voters change their mind while the poll is open: still one ballot each.
     await asyncio.gather(*(v.ok("CastBallot", poll_id=poll["id"], choices=[1])
-                           for v, c in zip(voters[:10], choices[:10]) if c != 1))
+                           for v, c in zip(voters[:10], choices[:10], strict=True) if c != 1))
     for c in choices[:10]:
         if c != 1:
             expected[c] -= 1
