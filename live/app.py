@@ -64,6 +64,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         pages: Pages = request.app.state.pages
         return await pages.session_page(request)
 
+    async def export(request: Request) -> Response:
+        pages: Pages = request.app.state.pages
+        return await pages.export(request, request.app.state.service)
+
     async def websocket(ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         if not origin_allowed(origin, ws.headers.get("host"), settings.allowed_origins):
@@ -90,6 +94,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),
         Route("/stage/{session_id}", session_page, name="stage"),
+        Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/healthz", healthz),
         WebSocketRoute("/ws/sessions/{session_id}", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),

@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme, Session
+from live.service import Service
 from live.web.auth import Grant, InvalidToken, Signer
+from live.web.exports import polls_csv, questions_csv
 from live.web.i18n import LANGUAGES, catalog, choose_language, translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
@@ -130,3 +132,20 @@ class Pages:
         context.update(session=session_for_page(session, lang, now),
                        token=request.query_params["t"])
         return self._render(request, f"{page}.html", context)
+
+    async def export(self, request: Request, service: Service) -> Response:
+        """questions.csv or polls.csv of a session, for moderators."""
+        session = self.programme.session(request.path_params["session_id"])
+        if session is None or request.path_params["kind"] not in ("questions", "polls"):
+            return self.error(request, 404, "error.unknown_session")
+        grant = self._grant(request)
+        if grant is None:
+            return self.error(request, 401, "error.bad_link")
+        if grant.role not in PAGE_ROLES["moderator"] or not grant.covers(session.id):
+            return self.error(request, 403, "error.wrong_link")
+        hub = await service.hub(session.id)
+        kind = request.path_params["kind"]
+        body = questions_csv(hub.room.state) if kind == "questions" else polls_csv(hub.room.state)
+        return PlainTextResponse(body, media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="{session.id}-{kind}.csv"',
+            "cache-control": "no-store"})

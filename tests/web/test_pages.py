@@ -91,3 +91,26 @@ def test_bad_links_are_refused_with_a_page(client: TestClient) -> None:
 def test_health(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
+
+
+def test_moderators_export_questions_and_polls_as_csv(client: TestClient) -> None:
+    from live.domain import Actor
+    from live.domain import commands as c
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    participant = Actor(Role.PARTICIPANT, "u_test")
+    moderator = Actor(Role.MODERATOR)
+    portal = client.portal  # type: ignore[attr-defined]
+    portal.call(service.execute, SESSION, c.AskQuestion("=cmd|' /C calc'!A0", name="Zoé"),
+                participant)
+    portal.call(service.execute, SESSION, c.CreatePoll("Oui ?", ["Oui", "Non"]), moderator)
+    moderator_path = path_of(client, "moderator")
+    query = moderator_path.split("?")[1]
+    questions = client.get(f"/moderate/{SESSION}/questions.csv?{query}")
+    assert questions.status_code == 200 and questions.headers["content-type"].startswith("text/csv")
+    assert "Zoé" in questions.text and "'=cmd" in questions.text  # formula defused
+    polls = client.get(f"/moderate/{SESSION}/polls.csv?{query}")
+    assert "Oui ?" in polls.text and polls.text.count("\n") == 3
+    participant_query = path_of(client, "participant").split("?")[1]
+    assert client.get(f"/moderate/{SESSION}/questions.csv?{participant_query}").status_code == 403
+    assert client.get(f"/moderate/{SESSION}/other.csv?{query}").status_code == 404

@@ -1,0 +1,41 @@
+"""CSV exports for the meeting report: the questions and the poll results of one session."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from live.domain.state import RoomState
+
+
+def _when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds") if ms else ""
+
+
+def _csv(rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        # A cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text.
+        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+    return "\ufeff" + out.getvalue()  # BOM: spreadsheets then read the accents right
+
+
+def questions_csv(state: RoomState) -> str:
+    rows: list[list[object]] = [["id", "status", "text", "author", "organisation", "anonymous",
+                                 "votes", "starred", "asked_at", "answered_at"]]
+    for q in state.questions.values():
+        rows.append([q.id, q.status, q.text, "" if q.anonymous else q.author_name or "",
+                     "" if q.anonymous else q.organisation or "", q.anonymous, len(q.voters),
+                     q.starred, _when(q.asked_at), _when(q.answered_at)])
+    return _csv(rows)
+
+
+def polls_csv(state: RoomState) -> str:
+    rows: list[list[object]] = [["poll_id", "question", "status", "multiple", "ballots", "option",
+                                 "votes"]]
+    for p in state.polls.values():
+        for option, count in zip(p.options, p.counts(), strict=True):
+            rows.append([p.id, p.question, p.status, p.multiple, len(p.ballots), option, count])
+    return _csv(rows)
