@@ -117,6 +117,10 @@ def parse_programme(data: dict[str, Any]) -> Programme:
     if not isinstance(event, dict):
         raise ProgrammeError("missing [event] table")
     raw_days = data.get("days") or []
+    raw_sessions = data.get("sessions") or []
+    for what, entries in (("days", raw_days), ("sessions", raw_sessions)):
+        if not isinstance(entries, list) or not all(isinstance(x, dict) for x in entries):
+            raise ProgrammeError(f"every entry of [[{what}]] must be a table")
     days = tuple(
         Day(_parse_date(d.get("date"), f"day #{i + 1}"), localized(d, "title", f"day #{i + 1}",
                                                                    required=False))
@@ -124,10 +128,10 @@ def parse_programme(data: dict[str, Any]) -> Programme:
     )
     if not days:
         raise ProgrammeError("the programme has no [[days]]")
+    if len({d.day for d in days}) != len(days):
+        raise ProgrammeError("a day is listed twice in [[days]]")
     sessions = tuple(
-        _parse_session(raw, i, {d.day for d in days})
-        for i, raw in enumerate(data.get("sessions") or [])
-    )
+        _parse_session(raw, i, {d.day for d in days}) for i, raw in enumerate(raw_sessions))
     ids = [s.id for s in sessions]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

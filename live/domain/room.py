@@ -41,7 +41,7 @@ NewId = Callable[[str], str]
 
 def clean_text(value: str | None, limit: int, what: str, *, required: bool = True) -> str | None:
     """Trim, refuse control characters and enforce the length limit."""
-    text = (value or "").strip()
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         if required:
             raise DomainError("invalid", f"{what} is empty")
@@ -105,9 +105,11 @@ class Room:
         name = None if cmd.anonymous else clean_text(cmd.name, NAME_CHARS, "name", required=False)
         organisation = None if cmd.anonymous else clean_text(
             cmd.organisation, ORGANISATION_CHARS, "organisation", required=False)
+        if name is None:  # no name given: anonymous, and an organisation alone is not kept either
+            organisation = None
         status = PENDING if self.state.premoderation else APPROVED
-        return [e.QuestionAsked(new_id("q"), author, name, organisation, cmd.anonymous or not name,
-                                text, status, now, key)]
+        return [e.QuestionAsked(new_id("q"), author, name, organisation, name is None, text, status,
+                                now, key)]
 
     def _upvote(self, cmd: c.UpvoteQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
         question = self._question(cmd.question_id)

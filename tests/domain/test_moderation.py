@@ -1,0 +1,271 @@
+"""Capabilities, bans, non-interactive sessions, and `handle` never mutating."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from live.domain import Actor, Capability, DomainError, Role, Room
+from live.domain import commands as c
+from live.domain import events as e
+from live.domain.state import APPROVED, DISMISSED, PENDING
+
+MOD = Actor(Role.MODERATOR)
+ADMIN = Actor(Role.ADMIN)
+STAGE = Actor(Role.STAGE)
+STUDIO = Actor(Role.STUDIO)
+P1, P2, P3 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 4))
+
+
+class Harness:
+    """A room plus a clock and an id counter; checks that `handle` never mutates."""
+
+    def __init__(self, *, interactive: bool = True) -> None:
+        self.room = Room.new("s1", interactive=interactive)
+        self.now = 1_600_765_200_000
+        self._ids = itertools.count(1)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    def send(self, command: c.Command, actor: Actor) -> list[e.Event]:
+        self.now += 1_000
+        before = copy.deepcopy(self.room.state)
+        snapshot = self.room.snapshot()
+        events = self.room.handle(command, actor, self.now, self.new_id)
+        assert self.room.state == before and self.room.snapshot() == snapshot
+        for event in events:
+            self.room.apply(event)
+        return events
+
+    def refused(self, command: c.Command, actor: Actor) -> str:
+        before = copy.deepcopy(self.room.state)
+        snapshot = self.room.snapshot()
+        with pytest.raises(DomainError) as info:
+            self.room.handle(command, actor, self.now, self.new_id)
+        assert self.room.state == before and self.room.snapshot() == snapshot
+        return info.value.code
+
+    def ask(self, actor: Actor, text: str = "Une question ?", **kw: Any) -> str:
+        [event] = self.send(c.AskQuestion(text, **kw), actor)
+        assert isinstance(event, e.QuestionAsked)
+        return event.question_id
+
+    def create_poll(self, question: str, options: list[str]) -> str:
+        [event] = self.send(c.CreatePoll(question, options), MOD)
+        assert isinstance(event, e.PollCreated)
+        return event.poll_id
+
+    def status(self, question_id: str) -> str:
+        return self.room.state.questions[question_id].status
+
+
+def populated() -> tuple[Harness, dict[str, str]]:
+    """A room with questions in several statuses and polls, for commands with real ids."""
+    h = Harness()
+    ids = {
+        "pending": h.ask(P1, "En attente ?", name="Marie Dupont"),
+        "approved": h.ask(P1, "Approuvée ?", name="Marie Dupont"),
+        "dismissed": h.ask(P2, "Écartée ?"),
+    }
+    h.send(c.ApproveQuestion(ids["approved"]), MOD)
+    h.send(c.DismissQuestion(ids["dismissed"]), MOD)
+    ids["poll"] = h.create_poll("Avis ?", ["Oui", "Non"])
+    h.send(c.OpenPoll(ids["poll"]), MOD)
+    ids["draft"] = h.create_poll("Plus tard ?", ["A", "B"])
+    h.send(c.CastBallot(ids["poll"], [0]), P3)
+    return h, ids
+
+
+# One valid-looking command per type, built from the ids of `populated()`.
+SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
+    "AskQuestion": lambda ids: c.AskQuestion("Et l'Afrique ?", name="Paul", client_key="k9"),
+    "UpvoteQuestion": lambda ids: c.UpvoteQuestion(ids["approved"]),
+    "WithdrawUpvote": lambda ids: c.WithdrawUpvote(ids["approved"]),
+    "CastBallot": lambda ids: c.CastBallot(ids["poll"], [1]),
+    "ApproveQuestion": lambda ids: c.ApproveQuestion(ids["pending"], text="En attente, corrigée"),
+    "EditQuestion": lambda ids: c.EditQuestion(ids["approved"], "Corrigée ?"),
+    "DismissQuestion": lambda ids: c.DismissQuestion(ids["pending"]),
+    "StarQuestion": lambda ids: c.StarQuestion(ids["approved"], True),
+    "PutOnStage": lambda ids: c.PutOnStage(ids["approved"]),
+    "ClearStage": lambda ids: c.ClearStage("all"),
+    "MarkAnswered": lambda ids: c.MarkAnswered(ids["approved"]),
+    "ArchiveQuestion": lambda ids: c.ArchiveQuestion(ids["approved"]),
+    "RestoreQuestion": lambda ids: c.RestoreQuestion(ids["dismissed"]),
+    "SetPremoderation": lambda ids: c.SetPremoderation(False),
+    "CreatePoll": lambda ids: c.CreatePoll("Encore ?", ["Oui", "Non", "Peut-être"], True),
+    "OpenPoll": lambda ids: c.OpenPoll(ids["draft"]),
+    "ClosePoll": lambda ids: c.ClosePoll(ids["poll"]),
+    "RevealResults": lambda ids: c.RevealResults(ids["poll"]),
+    "HideResults": lambda ids: c.HideResults(ids["poll"]),
+    "BanParticipant": lambda ids: c.BanParticipant("p1"),
+    "UnbanParticipant": lambda ids: c.UnbanParticipant("p1"),
+}
+PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
+MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS
+
+
+def test_samples_cover_every_command() -> None:
+    assert set(SAMPLES) == set(c.COMMANDS)
+    for name, make in SAMPLES.items():
+        assert type(make(populated()[1])) is c.COMMANDS[name]
+
+
+def test_capability_table() -> None:
+    assert P1.capabilities == {Capability.ASK, Capability.UPVOTE, Capability.VOTE}
+    moderation = {Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}
+    assert MOD.capabilities == moderation and ADMIN.capabilities == moderation
+    assert STAGE.capabilities == frozenset() and STUDIO.capabilities == frozenset()
+    assert P1.label == "p1" and MOD.label == "moderator"
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
+def test_participant_commands_are_accepted_from_participants(name: str) -> None:
+    h, ids = populated()
+    h.send(SAMPLES[name](ids), P2)  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
+@pytest.mark.parametrize("actor", [MOD, ADMIN], ids=["moderator", "admin"])
+def test_moderator_commands_are_accepted_from_moderators(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    h.send(SAMPLES[name](ids), actor)  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
+@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO], ids=["participant", "stage", "studio"])
+def test_moderator_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
+@pytest.mark.parametrize("actor", [STAGE, STUDIO, MOD, ADMIN],
+                         ids=["stage", "studio", "moderator", "admin"])
+def test_participant_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
+@pytest.mark.parametrize("name", sorted(c.COMMANDS))
+def test_non_interactive_session_refuses_everything(name: str) -> None:
+    h = Harness(interactive=False)
+    actor = P1 if name in PARTICIPANT_COMMANDS else MOD
+    ids = {"pending": "q_1", "approved": "q_2", "dismissed": "q_3", "poll": "p_1", "draft": "p_2"}
+    assert h.refused(SAMPLES[name](ids), actor) == "not_interactive"
+    assert h.room.snapshot() == Room.new("s1", interactive=False).snapshot()
+
+
+# -- bans -----------------------------------------------------------------------------------------
+
+
+def test_ban_dismisses_pending_questions_and_keeps_approved_ones() -> None:
+    h, ids = populated()
+    other = h.ask(P2, "Celle de p2 ?")
+    h.send(c.PutOnStage(ids["approved"]), MOD)
+    events = h.send(c.BanParticipant("p1"), MOD)
+    assert events == [e.ParticipantBanned("p1", "Marie Dupont", (ids["pending"],))]
+    assert h.room.state.banned == {"p1": "Marie Dupont"}
+    assert h.status(ids["pending"]) == DISMISSED
+    assert h.status(ids["approved"]) == APPROVED
+    assert h.room.state.stage_question_id == ids["approved"]
+    assert h.status(other) == PENDING  # only the banned participant's questions
+    assert h.send(c.BanParticipant("p1"), MOD) == []
+
+
+@pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
+def test_banned_participant_is_refused(name: str) -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant("p1"), MOD)
+    assert h.refused(SAMPLES[name](ids), P1) == "banned"
+    h.send(SAMPLES[name](ids), P2)  # others are not affected
+
+
+def test_unban_restores_the_ability_to_participate() -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant("p1"), MOD)
+    assert h.refused(c.AskQuestion("Encore moi ?"), P1) == "banned"
+    assert h.send(c.UnbanParticipant("p1"), MOD) == [e.ParticipantUnbanned("p1")]
+    assert h.room.state.banned == {}
+    assert h.send(c.UnbanParticipant("p1"), MOD) == []
+    assert h.status(h.ask(P1, "Encore moi ?")) == PENDING
+    assert len(h.send(c.CastBallot(ids["poll"], [1]), P1)) == 1
+    assert h.status(ids["pending"]) == DISMISSED  # unbanning does not bring questions back
+
+
+def test_ban_of_unknown_participant_is_not_found() -> None:
+    h, _ = populated()
+    assert h.refused(c.BanParticipant("p_ghost"), MOD) == "not_found"
+
+
+def test_ban_of_a_participant_who_only_voted() -> None:
+    h, _ = populated()
+    assert h.send(c.BanParticipant("p3"), MOD) == [e.ParticipantBanned("p3", None, ())]
+
+
+def test_ban_of_anonymous_author_records_no_name() -> None:
+    h = Harness()
+    question_id = h.ask(P2, "Anonyme ?", name="Secret", anonymous=True)
+    assert h.send(c.BanParticipant("p2"), MOD) == [e.ParticipantBanned("p2", None, (question_id,))]
+
+
+def test_unban_of_someone_not_banned_is_a_no_op() -> None:
+    h, _ = populated()
+    assert h.send(c.UnbanParticipant("p_ghost"), MOD) == []
+
+
+# -- handle never mutates -------------------------------------------------------------------------
+
+
+def test_handle_never_mutates_along_a_scenario() -> None:
+    h, ids = populated()
+    scenario: list[tuple[c.Command, Actor]] = [
+        (c.AskQuestion("Première ?", client_key="a"), P2),
+        (c.AskQuestion("Première ?", client_key="a"), P2),
+        (c.AskQuestion(""), P2),
+        (c.UpvoteQuestion(ids["approved"]), P2),
+        (c.UpvoteQuestion(ids["approved"]), P2),
+        (c.UpvoteQuestion(ids["pending"]), P2),
+        (c.WithdrawUpvote(ids["approved"]), P2),
+        (c.CastBallot(ids["poll"], [1]), P2),
+        (c.CastBallot(ids["poll"], [0, 1]), P2),
+        (c.CastBallot(ids["draft"], [0]), P2),
+        (c.ApproveQuestion(ids["pending"], "Modifiée ?"), MOD),
+        (c.EditQuestion(ids["pending"], ""), MOD),
+        (c.StarQuestion(ids["pending"]), MOD),
+        (c.PutOnStage(ids["pending"]), MOD),
+        (c.PutOnStage(ids["dismissed"]), MOD),
+        (c.MarkAnswered(ids["pending"]), MOD),
+        (c.RestoreQuestion(ids["pending"]), MOD),
+        (c.ArchiveQuestion(ids["approved"]), MOD),
+        (c.SetPremoderation(False), MOD),
+        (c.CreatePoll("Nouveau ?", ["Un", "Deux"], True), MOD),
+        (c.CreatePoll("Nouveau ?", ["Un", "Un"]), MOD),
+        (c.OpenPoll(ids["draft"]), MOD),
+        (c.CastBallot(ids["draft"], [0]), P1),
+        (c.RevealResults(ids["poll"]), MOD),
+        (c.HideResults(ids["poll"]), MOD),
+        (c.ClosePoll(ids["poll"]), MOD),
+        (c.ClosePoll(ids["poll"]), MOD),
+        (c.ClearStage("poll"), MOD),
+        (c.ClearStage("nowhere"), MOD),
+        (c.BanParticipant("p2"), MOD),
+        (c.AskQuestion("Banni ?"), P2),
+        (c.BanParticipant("p_ghost"), MOD),
+        (c.UnbanParticipant("p2"), MOD),
+        (c.DismissQuestion("q_404"), MOD),
+        (c.ClearStage(), STAGE),
+    ]
+    outcomes = []
+    for command, actor in scenario:
+        try:
+            outcomes.append(len(h.send(command, actor)))  # `send` checks the state is unchanged
+        except DomainError as error:
+            outcomes.append(error.code)
+    # the scenario exercises accepted, no-op and refused commands alike
+    assert 0 in outcomes and 1 in outcomes and 2 in outcomes
+    assert {"invalid", "not_found", "conflict", "banned", "forbidden"} <= set(outcomes)

@@ -1,0 +1,293 @@
+"""Polls: creating, opening, voting, results, the stage."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import pytest
+
+from live.domain import Actor, DomainError, Role, Room
+from live.domain import commands as c
+from live.domain import events as e
+from live.domain.state import CLOSED, DRAFT, OPEN
+
+MOD = Actor(Role.MODERATOR)
+P1, P2, P3, P4 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 5))
+
+
+class Harness:
+    """A room plus a clock and an id counter; checks that `handle` never mutates."""
+
+    def __init__(self) -> None:
+        self.room = Room.new("s1")
+        self.now = 1_600_765_200_000
+        self._ids = itertools.count(1)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    def send(self, command: c.Command, actor: Actor) -> list[e.Event]:
+        self.now += 1_000
+        before = copy.deepcopy(self.room.state)
+        events = self.room.handle(command, actor, self.now, self.new_id)
+        assert self.room.state == before, "handle mutated the room"
+        for event in events:
+            self.room.apply(event)
+        return events
+
+    def refused(self, command: c.Command, actor: Actor) -> str:
+        before = copy.deepcopy(self.room.state)
+        with pytest.raises(DomainError) as info:
+            self.room.handle(command, actor, self.now, self.new_id)
+        assert self.room.state == before, "a refused command changed the room"
+        return info.value.code
+
+    def poll(self, options: tuple[str, ...] = ("Oui", "Non", "Je ne sais pas"), *,
+             multiple: bool = False, open_: bool = True) -> str:
+        events = self.send(c.CreatePoll("Êtes-vous d'accord ?", list(options), multiple), MOD)
+        assert len(events) == 1 and isinstance(events[0], e.PollCreated)
+        if open_:
+            self.send(c.OpenPoll(events[0].poll_id), MOD)
+        return events[0].poll_id
+
+    def counts(self, poll_id: str) -> list[int]:
+        return self.room.state.polls[poll_id].counts()
+
+
+# -- creating -----------------------------------------------------------------------------------
+
+
+def test_create_poll() -> None:
+    h = Harness()
+    events = h.send(c.CreatePoll("  Votre avis ?  ", [" Oui ", "Non"], multiple=True), MOD)
+    assert events == [e.PollCreated("p_1", "Votre avis ?", ("Oui", "Non"), True, h.now)]
+    poll = h.room.state.polls["p_1"]
+    assert (poll.status, poll.results_visible, poll.opened_at, poll.ballots) == (
+        DRAFT, False, None, {})
+    assert poll.counts() == [0, 0]
+    assert h.room.state.stage_poll_id is None  # a draft is not shown
+
+
+@pytest.mark.parametrize("count", [2, 10])
+def test_two_to_ten_options(count: int) -> None:
+    h = Harness()
+    options = [f"Option {i}" for i in range(count)]
+    events = h.send(c.CreatePoll("Choix ?", options), MOD)
+    assert isinstance(events[0], e.PollCreated) and list(events[0].options) == options
+
+
+def test_limits_are_inclusive() -> None:
+    h = Harness()
+    assert len(h.send(c.CreatePoll("q" * 200, ["o" * 100, "p"]), MOD)) == 1
+
+
+@pytest.mark.parametrize(("question", "options"), [
+    ("Choix ?", []),
+    ("Choix ?", ["Seule"]),
+    ("Choix ?", [f"Option {i}" for i in range(11)]),
+    ("Choix ?", ["Oui", "Oui"]),
+    ("Choix ?", ["Oui", " Oui "]),  # duplicates after trimming
+    ("Choix ?", ["Oui", ""]),
+    ("Choix ?", ["Oui", "   "]),
+    ("Choix ?", ["Oui", "o" * 101]),
+    ("Choix ?", ["Oui", "N\x00on"]),
+    ("", ["Oui", "Non"]),
+    ("   ", ["Oui", "Non"]),
+    ("q" * 201, ["Oui", "Non"]),
+    ("Choix\x1b ?", ["Oui", "Non"]),
+])
+def test_invalid_polls_are_refused(question: str, options: list[str]) -> None:
+    h = Harness()
+    assert h.refused(c.CreatePoll(question, options), MOD) == "invalid"
+    assert h.room.state.polls == {}
+
+
+# -- opening and closing ----------------------------------------------------------------------------
+
+
+def test_open_and_close() -> None:
+    h = Harness()
+    poll_id = h.poll(open_=False)
+    assert h.send(c.OpenPoll(poll_id), MOD) == [e.PollOpened(poll_id, h.now)]
+    poll = h.room.state.polls[poll_id]
+    assert (poll.status, poll.opened_at) == (OPEN, h.now)
+    assert h.room.state.stage_poll_id == poll_id
+    assert h.send(c.OpenPoll(poll_id), MOD) == []
+    assert h.send(c.ClosePoll(poll_id), MOD) == [e.PollClosed(poll_id)]
+    assert h.room.state.polls[poll_id].status == CLOSED
+    assert h.refused(c.ClosePoll(poll_id), MOD) == "conflict"
+
+
+def test_closing_a_draft_is_a_conflict() -> None:
+    h = Harness()
+    poll_id = h.poll(open_=False)
+    assert h.refused(c.ClosePoll(poll_id), MOD) == "conflict"
+
+
+@pytest.mark.parametrize("command", [c.OpenPoll, c.ClosePoll, c.RevealResults, c.HideResults])
+def test_unknown_poll_is_not_found(command: type) -> None:
+    h = Harness()
+    h.poll()
+    assert h.refused(command("p_404"), MOD) == "not_found"
+    assert h.refused(c.CastBallot("p_404", [0]), P1) == "not_found"
+
+
+# -- voting ---------------------------------------------------------------------------------------
+
+
+def test_single_choice_vote() -> None:
+    h = Harness()
+    poll_id = h.poll()
+    assert h.send(c.CastBallot(poll_id, [1]), P1) == [e.BallotCast(poll_id, "p1", (1,))]
+    assert h.room.state.polls[poll_id].ballots == {"p1": (1,)}
+    assert h.counts(poll_id) == [0, 1, 0]
+
+
+@pytest.mark.parametrize("choices", [[], [0, 1], [0, 0], [3], [-1], [0, 3]])
+def test_single_choice_poll_takes_exactly_one_valid_choice(choices: list[int]) -> None:
+    h = Harness()
+    poll_id = h.poll()
+    assert h.refused(c.CastBallot(poll_id, choices), P1) == "invalid"
+    assert h.room.state.polls[poll_id].ballots == {}
+
+
+def test_multiple_choice_vote() -> None:
+    h = Harness()
+    poll_id = h.poll(multiple=True)
+    assert h.send(c.CastBallot(poll_id, [2, 0]), P1) == [e.BallotCast(poll_id, "p1", (0, 2))]
+    assert h.send(c.CastBallot(poll_id, [0, 2]), P1) == []  # the same ballot, in another order
+    assert h.send(c.CastBallot(poll_id, [1]), P2) == [e.BallotCast(poll_id, "p2", (1,))]
+    assert h.send(c.CastBallot(poll_id, [0, 1, 2]), P3) == [
+        e.BallotCast(poll_id, "p3", (0, 1, 2))]
+    assert h.counts(poll_id) == [2, 2, 2]
+
+
+@pytest.mark.parametrize("choices", [[], [0, 0], [1, 3], [-1, 0], [99]])
+def test_multiple_choice_poll_refuses_bad_ballots(choices: list[int]) -> None:
+    h = Harness()
+    poll_id = h.poll(multiple=True)
+    assert h.refused(c.CastBallot(poll_id, choices), P1) == "invalid"
+
+
+def test_ballot_can_change_while_open() -> None:
+    h = Harness()
+    poll_id = h.poll()
+    h.send(c.CastBallot(poll_id, [0]), P1)
+    assert h.counts(poll_id) == [1, 0, 0]
+    assert h.send(c.CastBallot(poll_id, [2]), P1) == [e.BallotCast(poll_id, "p1", (2,))]
+    assert h.counts(poll_id) == [0, 0, 1]
+    assert h.send(c.CastBallot(poll_id, [2]), P1) == []  # the same ballot twice: no event
+    assert h.counts(poll_id) == [0, 0, 1]
+
+
+def test_cannot_vote_in_a_draft_or_closed_poll() -> None:
+    h = Harness()
+    poll_id = h.poll(open_=False)
+    assert h.refused(c.CastBallot(poll_id, [0]), P1) == "conflict"
+    h.send(c.OpenPoll(poll_id), MOD)
+    h.send(c.CastBallot(poll_id, [0]), P1)
+    h.send(c.ClosePoll(poll_id), MOD)
+    assert h.refused(c.CastBallot(poll_id, [1]), P1) == "conflict"
+    assert h.refused(c.CastBallot(poll_id, [0]), P2) == "conflict"
+    assert h.room.state.polls[poll_id].ballots == {"p1": (0,)}
+
+
+def test_counts_are_exact() -> None:
+    h = Harness()
+    poll_id = h.poll(("A", "B", "C", "D"))
+    for actor, choice in [(P1, 0), (P2, 0), (P3, 3), (P4, 1)]:
+        h.send(c.CastBallot(poll_id, [choice]), actor)
+    assert h.counts(poll_id) == [2, 1, 0, 1]
+    h.send(c.CastBallot(poll_id, [3]), P1)
+    assert h.counts(poll_id) == [1, 1, 0, 2]
+    assert sum(h.counts(poll_id)) == len(h.room.state.polls[poll_id].ballots) == 4
+
+
+def test_ballots_are_per_poll() -> None:
+    h = Harness()
+    first, second = h.poll(), h.poll(("Rouge", "Vert"))
+    h.send(c.CastBallot(first, [0]), P1)
+    h.send(c.CastBallot(second, [1]), P1)
+    assert h.counts(first) == [1, 0, 0] and h.counts(second) == [0, 1]
+
+
+# -- results and the stage ------------------------------------------------------------------------
+
+
+def test_reveal_and_hide() -> None:
+    h = Harness()
+    poll_id = h.poll()
+    h.send(c.ClosePoll(poll_id), MOD)
+    h.send(c.ClearStage("poll"), MOD)
+    assert h.send(c.RevealResults(poll_id), MOD) == [e.ResultsRevealed(poll_id)]
+    assert h.room.state.polls[poll_id].results_visible is True
+    assert h.room.state.stage_poll_id == poll_id  # revealing shows the poll
+    assert h.send(c.RevealResults(poll_id), MOD) == []
+    assert h.send(c.HideResults(poll_id), MOD) == [e.ResultsHidden(poll_id)]
+    assert h.room.state.polls[poll_id].results_visible is False
+    assert h.send(c.HideResults(poll_id), MOD) == []
+
+
+def test_results_of_a_draft_cannot_be_revealed() -> None:
+    h = Harness()
+    poll_id = h.poll(open_=False)
+    assert h.refused(c.RevealResults(poll_id), MOD) == "conflict"
+    assert h.room.state.stage_poll_id is None  # a draft never reaches the stage
+
+
+def test_opening_or_revealing_sets_the_stage_poll() -> None:
+    h = Harness()
+    first = h.poll()
+    assert h.room.state.stage_poll_id == first
+    second = h.poll(("Rouge", "Vert"))
+    assert h.room.state.stage_poll_id == second
+    h.send(c.RevealResults(first), MOD)
+    assert h.room.state.stage_poll_id == first
+    h.send(c.ClosePoll(first), MOD)  # closing keeps it shown with its results
+    assert h.room.state.stage_poll_id == first
+
+
+def _stage_with_question_and_poll(h: Harness) -> tuple[str, str]:
+    [asked] = h.send(c.AskQuestion("Une question ?"), P1)
+    assert isinstance(asked, e.QuestionAsked)
+    question_id = asked.question_id
+    h.send(c.PutOnStage(question_id), MOD)
+    return question_id, h.poll()
+
+
+@pytest.mark.parametrize(("target", "cleared", "question_left", "poll_left"), [
+    ("question", e.StageCleared(question=True, poll=False), False, True),
+    ("poll", e.StageCleared(question=False, poll=True), True, False),
+    ("all", e.StageCleared(question=True, poll=True), False, False),
+])
+def test_clear_stage_targets(target: str, cleared: e.StageCleared, question_left: bool,
+                             poll_left: bool) -> None:
+    h = Harness()
+    question_id, poll_id = _stage_with_question_and_poll(h)
+    assert h.send(c.ClearStage(target), MOD) == [cleared]
+    assert h.room.state.stage_question_id == (question_id if question_left else None)
+    assert h.room.state.stage_poll_id == (poll_id if poll_left else None)
+    assert h.send(c.ClearStage(target), MOD) == []  # nothing left to clear there
+    # clearing the stage changes neither the question nor the poll
+    assert h.room.state.questions[question_id].status == "approved"
+    assert h.room.state.polls[poll_id].status == OPEN
+
+
+def test_clear_stage_defaults_to_all() -> None:
+    h = Harness()
+    _stage_with_question_and_poll(h)
+    assert h.send(c.ClearStage(), MOD) == [e.StageCleared(True, True)]
+
+
+def test_clear_stage_only_reports_what_was_there() -> None:
+    h = Harness()
+    h.poll()
+    assert h.send(c.ClearStage("all"), MOD) == [e.StageCleared(question=False, poll=True)]
+    assert h.send(c.ClearStage("all"), MOD) == []
+
+
+def test_clear_stage_with_unknown_target_is_invalid() -> None:
+    h = Harness()
+    _stage_with_question_and_poll(h)
+    assert h.refused(c.ClearStage("everything"), MOD) == "invalid"
