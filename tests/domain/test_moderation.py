@@ -2,66 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from live.domain import Actor, Capability, DomainError, Role, Room
+from live.domain import Actor, Capability, DomainError, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import APPROVED, DISMISSED, PENDING
-
-MOD = Actor(Role.MODERATOR)
-ADMIN = Actor(Role.ADMIN)
-STAGE = Actor(Role.STAGE)
-STUDIO = Actor(Role.STUDIO)
-P1, P2, P3 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 4))
-
-
-class Harness:
-    """A room plus a clock and an id counter; checks that `handle` never mutates."""
-
-    def __init__(self, *, interactive: bool = True) -> None:
-        self.room = Room.new("s1", interactive=interactive)
-        self.now = 1_600_765_200_000
-        self._ids = itertools.count(1)
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._ids)}"
-
-    def send(self, command: c.Command, actor: Actor) -> list[e.Event]:
-        self.now += 1_000
-        before = copy.deepcopy(self.room.state)
-        snapshot = self.room.snapshot()
-        events = self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before and self.room.snapshot() == snapshot
-        for event in events:
-            self.room.apply(event)
-        return events
-
-    def refused(self, command: c.Command, actor: Actor) -> str:
-        before = copy.deepcopy(self.room.state)
-        snapshot = self.room.snapshot()
-        with pytest.raises(DomainError) as info:
-            self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before and self.room.snapshot() == snapshot
-        return info.value.code
-
-    def ask(self, actor: Actor, text: str = "Une question ?", **kw: Any) -> str:
-        [event] = self.send(c.AskQuestion(text, **kw), actor)
-        assert isinstance(event, e.QuestionAsked)
-        return event.question_id
-
-    def create_poll(self, question: str, options: list[str]) -> str:
-        [event] = self.send(c.CreatePoll(question, options), MOD)
-        assert isinstance(event, e.PollCreated)
-        return event.poll_id
-
-    def status(self, question_id: str) -> str:
-        return self.room.state.questions[question_id].status
+from tests.domain.harness import ADMIN, MOD, P1, P2, P3, STAGE, STUDIO, Harness
 
 
 def populated() -> tuple[Harness, dict[str, str]]:

@@ -2,58 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import itertools
-
 import pytest
 
-from live.domain import Actor, DomainError, Role, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import CLOSED, DRAFT, OPEN
-
-MOD = Actor(Role.MODERATOR)
-P1, P2, P3, P4 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 5))
-
-
-class Harness:
-    """A room plus a clock and an id counter; checks that `handle` never mutates."""
-
-    def __init__(self) -> None:
-        self.room = Room.new("s1")
-        self.now = 1_600_765_200_000
-        self._ids = itertools.count(1)
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._ids)}"
-
-    def send(self, command: c.Command, actor: Actor) -> list[e.Event]:
-        self.now += 1_000
-        before = copy.deepcopy(self.room.state)
-        events = self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before, "handle mutated the room"
-        for event in events:
-            self.room.apply(event)
-        return events
-
-    def refused(self, command: c.Command, actor: Actor) -> str:
-        before = copy.deepcopy(self.room.state)
-        with pytest.raises(DomainError) as info:
-            self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before, "a refused command changed the room"
-        return info.value.code
-
-    def poll(self, options: tuple[str, ...] = ("Oui", "Non", "Je ne sais pas"), *,
-             multiple: bool = False, open_: bool = True) -> str:
-        events = self.send(c.CreatePoll("Êtes-vous d'accord ?", list(options), multiple), MOD)
-        assert len(events) == 1 and isinstance(events[0], e.PollCreated)
-        if open_:
-            self.send(c.OpenPoll(events[0].poll_id), MOD)
-        return events[0].poll_id
-
-    def counts(self, poll_id: str) -> list[int]:
-        return self.room.state.polls[poll_id].counts()
-
+from tests.domain.harness import MOD, P1, P2, P3, P4, Harness
 
 # -- creating -----------------------------------------------------------------------------------
 

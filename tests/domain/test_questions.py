@@ -2,63 +2,25 @@
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
-from typing import Any
 
 import pytest
 
-from live.domain import Actor, DomainError, Role, Room
+from live.domain import Actor, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import ANSWERED, APPROVED, ARCHIVED, DISMISSED, PENDING
-
-MOD = Actor(Role.MODERATOR)
-P1 = Actor(Role.PARTICIPANT, "p1")
-P2 = Actor(Role.PARTICIPANT, "p2")
+from tests.domain.harness import MOD, P1, P2
+from tests.domain.harness import Harness as BaseHarness
 
 
-class Harness:
-    """A room plus a clock and an id counter; checks that `handle` never mutates."""
-
-    def __init__(self, *, premoderation: bool = True, interactive: bool = True) -> None:
-        self.room = Room.new("s1", premoderation=premoderation, interactive=interactive)
-        self.now = 1_600_765_200_000
-        self._ids = itertools.count(1)
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._ids)}"
-
-    def send(self, command: c.Command, actor: Actor) -> list[e.Event]:
-        self.now += 1_000
-        before = copy.deepcopy(self.room.state)
-        events = self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before, "handle mutated the room"
-        for event in events:
-            self.room.apply(event)
-        return events
-
-    def refused(self, command: c.Command, actor: Actor) -> str:
-        before = copy.deepcopy(self.room.state)
-        with pytest.raises(DomainError) as info:
-            self.room.handle(command, actor, self.now, self.new_id)
-        assert self.room.state == before, "a refused command changed the room"
-        return info.value.code
-
-    def ask(self, actor: Actor = P1, text: str = "Quelle est la place des villes ?", **kw: Any
-            ) -> str:
-        [event] = self.send(c.AskQuestion(text, **kw), actor)
-        assert isinstance(event, e.QuestionAsked)
-        return event.question_id
+class Harness(BaseHarness):
+    """The shared harness, plus a shortcut for an approved question."""
 
     def approved(self, actor: Actor = P1, text: str = "Une question approuvée ?") -> str:
         question_id = self.ask(actor, text)
         self.send(c.ApproveQuestion(question_id), MOD)
         return question_id
-
-    def status(self, question_id: str) -> str:
-        return self.room.state.questions[question_id].status
 
 
 # -- asking -------------------------------------------------------------------------------------
