@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
         ws="websockets-sansio", ws_max_size=MAX_FRAME_BYTES, ws_per_message_deflate=False,
-        ws_ping_interval=20.0, ws_ping_timeout=25.0, proxy_headers=True, server_header=False)
+        ws_ping_interval=20.0, ws_ping_timeout=25.0, proxy_headers=True, server_header=False,
+        timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":

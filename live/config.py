@@ -53,6 +53,8 @@ class Settings:
             "allowed_origins": tuple(
                 o.strip() for o in env.get("TRIBUNE_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         }
+        if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
+            values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):
             values["clock_override"] = datetime.fromisoformat(env["TRIBUNE_CLOCK"])
         values.update({k: v for k, v in overrides.items() if v is not None})

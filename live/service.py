@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -36,6 +37,8 @@ SLOW_EVERY = 4  # participants get every 4th tick: one tally per second
 PRESENCE_EVERY = 2.0  # seconds between presence reports and store head checks
 PRESENCE_TTL = 10.0
 ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, then 5 a minute
+APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
+CONFLICT_PAUSE = 0.02  # longest random pause (s) after a lost append
 
 
 def session_view(programme: Programme, session_id: str) -> Message:
@@ -136,7 +139,7 @@ class Service:
             if not bucket.take(time.monotonic()):
                 raise DomainError("rate_limited", "too many questions: wait a little")
         async with hub.lock:
-            for _ in range(8):
+            for attempt in range(APPEND_ATTEMPTS):
                 now = int(self.clock() * 1000)
                 events = hub.room.handle(command, actor, now, _new_id)
                 if not events:
@@ -146,6 +149,10 @@ class Service:
                 try:
                     new_seq = await self.store.append(session_id, hub.epoch, hub.seq, texts)
                 except Conflict:
+                    # Another process got there first. During a burst (everyone voting at once)
+                    # it keeps appending, and an immediate retry mostly loses again: pause a
+                    # random, growing moment first, then catch up and decide again.
+                    await asyncio.sleep(random.uniform(0, min(CONFLICT_PAUSE, 0.001 * 2**attempt)))
                     await self._catch_up(hub)
                     continue
                 except EpochChanged:

@@ -26,6 +26,7 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._healthy = False
+        self._closed = False
         self.on_reconnect: Callable[[], None] | None = None
 
     def _name(self, channel: str) -> str:
@@ -50,7 +51,9 @@ class RedisBus:
 
     @property
     def healthy(self) -> bool:
-        return self._healthy and self._reader is not None and not self._reader.done()
+        if self._reader is None:  # nothing subscribed yet: no Pub/Sub connection to have lost
+            return not self._closed
+        return self._healthy and not self._reader.done()
 
     async def _read_forever(self) -> None:
         delay, first = 0.2, True
@@ -89,6 +92,7 @@ class RedisBus:
                 delay = min(delay * 2, 5.0)
 
     async def close(self) -> None:
+        self._closed = True
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

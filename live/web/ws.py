@@ -46,6 +46,7 @@ class ClientSession:
         self._wakeup = asyncio.Event()
         self._closing: tuple[int, str] | None = None
         self._closed = False
+        self._finished = False  # the connection is over: the writer stops
         self._bucket = TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND)
         self._strikes = 0
 
@@ -95,12 +96,22 @@ class ClientSession:
         finally:
             self.service.detach(self.session_id, self)
             if writer is not None:
-                self._wakeup.set()
-                if self._closing is None:
-                    writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await writer
+                await self._stop_writer(writer)
             await self._close_socket()
+
+    async def _stop_writer(self, writer: asyncio.Task[None]) -> None:
+        """End the writer: it flushes nothing more, and closes the socket if a close is pending.
+
+        The flag, not only cancel(), ends it: on Python 3.11 a cancel that lands as a send completes
+        can be swallowed, which once left a writer (and uvicorn's shutdown) waiting forever.
+        """
+        self._finished = True
+        self._wakeup.set()
+        if self._closing is None:
+            writer.cancel()
+        _, pending = await asyncio.wait({writer}, timeout=WRITE_DEADLINE)
+        for task in pending:
+            task.cancel()
 
     async def _drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -196,15 +207,19 @@ class ClientSession:
         self.deliver(p.encode({"type": "Error", "ref": ref, "code": code, "message": message}))
 
     async def _write_loop(self) -> None:
-        while self._closing is None:
+        while self._closing is None and not self._finished:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while (self._queue or self._slots) and self._closing is None:
+            while (self._queue or self._slots) and self._closing is None and not self._finished:
                 text = self._queue.popleft() if self._queue else self._slots.popitem()[1]
                 try:
-                    await asyncio.wait_for(self.ws.send_text(text), WRITE_DEADLINE)
+                    async with asyncio.timeout(WRITE_DEADLINE):
+                        await self.ws.send_text(text)
                 except TimeoutError:
                     self._close_soon(p.CLOSE_SLOW_CLIENT, "write deadline exceeded")
+                except Exception as exc:  # the peer went away mid-send: the reader will see it too
+                    log.debug("session %s: send failed: %r", self.session_id, exc)
+                    self._finished = True
         await self._close_socket()
 
     async def _close_socket(self) -> None:

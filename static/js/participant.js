@@ -1,0 +1,388 @@
+// Participant page: ask questions, upvote, answer polls. Built for phones on weak venue Wi-Fi:
+// questions typed while offline wait in the connection's outbox and are sent once when it returns.
+
+import { byId, errorText, h, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive, storage } from "./dom.js";
+import { localizeDates, t } from "./i18n.js";
+import {
+  hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, pollPercentages,
+  questionsWithStatus, sortQuestions, stageQuestion, visibleQuestions,
+} from "./state.js";
+
+const PROFILE_KEY = "tribune.profile";
+
+const ui = {
+  status: byId("conn-status"),
+  fatal: byId("fatal"),
+  form: /** @type {HTMLFormElement} */ (byId("ask-form")),
+  closed: byId("ask-closed"),
+  name: /** @type {HTMLInputElement} */ (byId("identity-name")),
+  organisation: /** @type {HTMLInputElement} */ (byId("identity-organisation")),
+  anonymous: /** @type {HTMLInputElement} */ (byId("identity-anonymous")),
+  identity: /** @type {HTMLDetailsElement} */ (byId("identity")),
+  text: /** @type {HTMLTextAreaElement} */ (byId("question-text")),
+  counter: byId("question-counter"),
+  submit: /** @type {HTMLButtonElement} */ (byId("question-submit")),
+  notice: byId("notice"),
+  tabs: byId("question-tabs"),
+  panel: byId("question-panel"),
+  sort: byId("sort"),
+  list: byId("question-list"),
+  empty: byId("questions-empty"),
+  pollsPanel: byId("polls"),
+  polls: byId("poll-list"),
+  pollsEmpty: byId("polls-empty"),
+};
+
+const view = {
+  tab: "questions",
+  sort: /** @type {"popular"|"recent"} */ ("popular"),
+  fatal: false,
+  /** questions sent but not yet acknowledged: shown in "My questions" as "sending" */
+  sending: /** @type {{ref: number, text: string, author: string|null, organisation: string|null}[]} */ ([]),
+  /** question ids with an upvote command in flight */
+  voting: new Set(),
+  maxChars: 500,
+};
+let localRef = 0;
+
+localizeDates(document);
+restoreProfile();
+
+const live = startLive({
+  rememberParticipant: true,
+  render,
+  onstatus: (status) => {
+    showStatus(ui.status, status, "participant");
+    live.requestRender();
+  },
+  onfatal: (code) => {
+    view.fatal = true;
+    showFatal(ui.fatal, code);
+    live.requestRender();
+  },
+  onerror: (msg) => notify(ui.notice, errorText(msg), "error"),
+  onwelcome: (msg) => {
+    const max = msg.limits && msg.limits.question_chars;
+    if (typeof max === "number" && max > 0) {
+      view.maxChars = max;
+      ui.text.maxLength = max;
+      updateCounter();
+    }
+  },
+});
+
+// --- identity and question form ----------------------------------------------------------------
+
+function restoreProfile() {
+  const profile = storage.get(PROFILE_KEY) || {};
+  ui.name.value = typeof profile.name === "string" ? profile.name : "";
+  ui.organisation.value = typeof profile.organisation === "string" ? profile.organisation : "";
+  ui.anonymous.checked = Boolean(profile.anonymous);
+  // Returning visitors already filled it in: keep the form short.
+  if (ui.name.value) ui.identity.open = false;
+  updateIdentitySummary();
+}
+
+function saveProfile() {
+  storage.set(PROFILE_KEY, {
+    name: ui.name.value.trim(),
+    organisation: ui.organisation.value.trim(),
+    anonymous: ui.anonymous.checked,
+  });
+  updateIdentitySummary();
+}
+
+function updateIdentitySummary() {
+  const name = ui.name.value.trim();
+  const summary = byId("identity-summary");
+  setText(summary, name ? t("identity.summary", { name }) : t("identity.legend"));
+}
+
+function updateCounter() {
+  setText(ui.counter, t("ask.counter", { count: ui.text.value.length, max: view.maxChars }));
+  ui.counter.classList.toggle("is-near-limit", ui.text.value.length > view.maxChars * 0.9);
+}
+
+for (const input of [ui.name, ui.organisation, ui.anonymous]) input.addEventListener("change", saveProfile);
+ui.text.addEventListener("input", updateCounter);
+// Ctrl/Cmd+Enter sends, as in chat tools.
+ui.text.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) ui.form.requestSubmit();
+});
+
+ui.form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = ui.text.value.trim();
+  if (!text) {
+    notify(ui.notice, t("ask.empty"), "error");
+    ui.text.focus();
+    return;
+  }
+  saveProfile();
+  const anonymous = ui.anonymous.checked;
+  /** @type {Record<string, any>} */
+  const command = { type: "AskQuestion", text, anonymous };
+  const name = ui.name.value.trim();
+  const organisation = ui.organisation.value.trim();
+  // An anonymous question carries no name at all: nothing to leak.
+  if (name && !anonymous) command.name = name;
+  if (organisation && !anonymous) command.organisation = organisation;
+
+  const item = { ref: ++localRef, text, author: command.name || null, organisation: command.organisation || null };
+  view.sending.push(item);
+  ui.text.value = "";
+  updateCounter();
+  const offline = live.conn.status !== "open";
+  notify(ui.notice, t(offline ? "ask.queued" : "ask.sending"));
+  live.requestRender();
+
+  live.conn.send(command).then(
+    () => {
+      const state = live.getState();
+      notify(ui.notice, t(state && state.settings.premoderation ? "ask.sent_pending" : "ask.sent"));
+    },
+    (err) => {
+      // A re-sent question refused as a duplicate did arrive the first time.
+      if (err.retried && err.code === "conflict") return;
+      notify(ui.notice, errorText(err), "error");
+      if (!ui.text.value) {
+        ui.text.value = text;
+        updateCounter();
+      }
+    },
+  ).finally(() => {
+    view.sending = view.sending.filter((s) => s !== item);
+    live.requestRender();
+  });
+});
+
+// --- question list -----------------------------------------------------------------------------
+
+setupTabs(ui.tabs, (tab) => {
+  view.tab = tab;
+  ui.panel.setAttribute("aria-labelledby", `tab-${tab}`);
+  live.requestRender();
+});
+
+setupSort(ui.sort, (order) => {
+  view.sort = order;
+  live.requestRender();
+});
+
+/** @param {import("./state.js").Question} q */
+function toggleUpvote(q) {
+  const state = live.getState();
+  if (!state || view.voting.has(q.id)) return;
+  const type = hasUpvoted(state, q.id) ? "WithdrawUpvote" : "UpvoteQuestion";
+  view.voting.add(q.id);
+  live.requestRender();
+  live.conn
+    .send({ type, question_id: q.id })
+    .catch((err) => notify(ui.notice, errorText(err), "error"))
+    .finally(() => {
+      view.voting.delete(q.id);
+      live.requestRender();
+    });
+}
+
+function createQuestion() {
+  const card = h("li", { class: "question", dataset: { testid: "question-card" } });
+  const refs = {
+    flag: h("p", { class: "question__flag", text: t("question.on_stage") }),
+    text: h("p", { class: "question__text", dataset: { testid: "question-text" } }),
+    author: h("span", { class: "question__author" }),
+    organisation: h("span", { class: "question__org" }),
+    status: h("span", { class: "status-badge", dataset: { testid: "question-status" } }),
+    edited: h("span", { class: "question__edited", text: t("question.edited") }),
+    count: h("span", { class: "vote__count", dataset: { testid: "vote-count" } }),
+    vote: h("button", { type: "button", class: "vote", dataset: { testid: "upvote" } }),
+  };
+  refs.vote.append(refs.count);
+  refs.vote.addEventListener("click", () => card._q && toggleUpvote(card._q));
+  card.append(
+    refs.flag,
+    h("div", { class: "question__body" }, refs.text, h("p", { class: "question__meta" }, refs.author, refs.organisation, refs.edited, refs.status)),
+    refs.vote,
+  );
+  /** @type {any} */ (card)._refs = refs;
+  return card;
+}
+
+/**
+ * @param {any} card
+ * @param {{q: any, onStage: boolean, upvoted: boolean, canVote: boolean, sending?: boolean}} item
+ */
+function updateQuestion(card, item) {
+  const { q, onStage, upvoted, canVote } = item;
+  const r = card._refs;
+  card._q = item.sending ? null : q;
+  card.dataset.questionId = q.id;
+  card.dataset.status = item.sending ? "sending" : q.status;
+  card.classList.toggle("is-on-stage", onStage);
+  card.classList.toggle("is-mine", Boolean(q.mine) || Boolean(item.sending));
+  r.flag.hidden = !onStage;
+  setText(r.text, q.text);
+  setText(r.author, q.author || t("question.anonymous"));
+  setText(r.organisation, q.organisation || "");
+  r.organisation.hidden = !q.organisation;
+  r.edited.hidden = !q.edited;
+  // Status badges only where they tell something: in "My questions".
+  const showStatus = view.tab === "mine";
+  r.status.hidden = !showStatus;
+  r.status.dataset.status = card.dataset.status;
+  setText(r.status, t(`status.${card.dataset.status}`));
+  setText(r.count, String(q.votes || 0));
+  // Votes only make sense on published questions (approved, answered).
+  r.vote.hidden = Boolean(item.sending) || !(q.status === "approved" || q.status === "answered");
+  r.vote.setAttribute("aria-pressed", String(upvoted));
+  r.vote.setAttribute("aria-label", t(upvoted ? "question.upvoted" : "question.upvote", { count: q.votes || 0 }));
+  r.vote.disabled = !canVote || view.voting.has(q.id);
+}
+
+/** @param {import("./state.js").State} state */
+function renderQuestions(state) {
+  const onStage = stageQuestion(state);
+  const counts = {
+    questions: visibleQuestions(state).length,
+    answered: questionsWithStatus(state, "answered").length,
+    mine: myQuestions(state).length + view.sending.length,
+  };
+  for (const el of ui.tabs.querySelectorAll("[data-count]")) {
+    const n = counts[/** @type {keyof typeof counts} */ (/** @type {HTMLElement} */ (el).dataset.count)];
+    setText(el, n ? String(n) : "");
+  }
+
+  let list;
+  if (view.tab === "answered") list = sortQuestions(questionsWithStatus(state, "answered"), view.sort);
+  else if (view.tab === "mine") list = sortQuestions(myQuestions(state), "recent");
+  else {
+    list = sortQuestions(visibleQuestions(state), view.sort);
+    // The question being answered on stage comes first.
+    if (onStage) list = [onStage, ...list.filter((q) => q.id !== onStage.id)];
+  }
+  ui.sort.hidden = view.tab === "mine";
+
+  const canVote = !isBanned(state) && !view.fatal;
+  const items = list.map((q) => ({
+    q,
+    onStage: Boolean(onStage && onStage.id === q.id),
+    upvoted: hasUpvoted(state, q.id),
+    canVote: canVote && q.status === "approved",
+  }));
+  if (view.tab === "mine") {
+    const sending = view.sending.map((s) => ({
+      q: { id: `local-${s.ref}`, text: s.text, author: s.author, organisation: s.organisation, status: "pending", votes: 0, mine: true },
+      onStage: false, upvoted: false, canVote: false, sending: true,
+    }));
+    items.unshift(...sending.reverse());
+  }
+  reconcile(ui.list, items, (i) => i.q.id, createQuestion, updateQuestion);
+  ui.empty.hidden = items.length > 0;
+  setText(ui.empty, t(`questions.empty.${view.tab}`));
+}
+
+// --- polls -------------------------------------------------------------------------------------
+
+/** @param {{poll: any}} item */
+function createPoll({ poll }) {
+  const type = poll.multiple ? "checkbox" : "radio";
+  const options = poll.options.map((label, index) => {
+    const input = h("input", { type, name: `poll-${poll.id}`, value: String(index), dataset: { testid: `poll-option-${index}` } });
+    const fill = h("span", { class: "bar__fill" });
+    const pct = h("span", { class: "bar__pct", dataset: { testid: `poll-percent-${index}` } });
+    const row = h("label", { class: "poll-option" }, input, h("span", { class: "poll-option__label", text: label }), h("span", { class: "bar" }, fill), pct);
+    return { input, fill, pct, row };
+  });
+  const submit = h("button", { type: "submit", class: "button button--primary", dataset: { testid: "poll-vote" } });
+  const ballots = h("span", { class: "poll__ballots", dataset: { testid: "poll-ballots" } });
+  const note = h("p", { class: "poll__note", dataset: { testid: "poll-note" } });
+  const form = h("form", { class: "poll__form" },
+    h("fieldset", {},
+      h("legend", { class: "poll__question", text: poll.question }),
+      h("p", { class: "hint", text: t(poll.multiple ? "poll.multiple_hint" : "poll.single_hint") }),
+      h("div", { class: "poll__options" }, ...options.map((o) => o.row)),
+    ),
+    h("div", { class: "poll__footer" }, submit, ballots),
+    note,
+  );
+  const card = h("article", { class: "poll", dataset: { testid: "poll" } }, form);
+  const refs = { options, submit, ballots, note, dirty: false, busy: false };
+  form.addEventListener("change", () => {
+    refs.dirty = true;
+    live.requestRender();
+  });
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const choices = options.flatMap((o, i) => (o.input.checked ? [i] : []));
+    if (!choices.length) return;
+    refs.busy = true;
+    live.requestRender();
+    live.conn
+      .send({ type: "CastBallot", poll_id: poll.id, choices })
+      .then(() => { refs.dirty = false; })
+      .catch((err) => notify(ui.notice, errorText(err), "error"))
+      .finally(() => {
+        refs.busy = false;
+        live.requestRender();
+      });
+  });
+  /** @type {any} */ (card)._refs = refs;
+  return card;
+}
+
+/** @param {any} card @param {{poll: any, mine: number[]|null, canVote: boolean}} item */
+function updatePoll(card, { poll, mine, canVote }) {
+  const r = card._refs;
+  const open = poll.status === "open";
+  const percentages = pollPercentages(poll);
+  card.dataset.pollId = poll.id;
+  card.dataset.status = poll.status;
+  card.classList.toggle("has-results", Boolean(percentages));
+  r.options.forEach((/** @type {any} */ o, /** @type {number} */ i) => {
+    // Keep what the participant is ticking; otherwise show the recorded ballot.
+    if (!r.dirty) o.input.checked = Boolean(mine && mine.includes(i));
+    o.input.disabled = !open || !canVote;
+    const pct = percentages ? percentages[i] : 0;
+    o.fill.style.width = `${pct}%`;
+    setText(o.pct, percentages ? t("poll.percent", { percent: pct }) : "");
+  });
+  const anyChecked = r.options.some((/** @type {any} */ o) => o.input.checked);
+  r.submit.hidden = !open;
+  r.submit.disabled = !canVote || r.busy || !anyChecked || (!r.dirty && Boolean(mine));
+  setText(r.submit, t(mine ? "poll.change_vote" : "poll.vote"));
+  setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
+  let note = "";
+  if (!open) note = t("poll.closed");
+  else if (mine && !r.dirty) note = t("poll.recorded");
+  else if (!percentages) note = t("poll.results_hidden");
+  setText(r.note, note);
+  r.note.dataset.recorded = String(Boolean(open && mine && !r.dirty));
+}
+
+/** @param {import("./state.js").State} state */
+function renderPolls(state) {
+  const canVote = !isBanned(state) && !view.fatal;
+  const polls = participantPolls(state).map((poll) => ({ poll, mine: myBallot(state, poll.id), canVote }));
+  reconcile(ui.polls, polls, (p) => p.poll.id, createPoll, updatePoll);
+  // No poll running: the panel steps aside so the questions come up on a phone.
+  ui.pollsPanel.hidden = polls.length === 0;
+  ui.pollsEmpty.hidden = polls.length > 0;
+}
+
+// --- page --------------------------------------------------------------------------------------
+
+/** @param {import("./state.js").State} state */
+function render(state) {
+  const banned = isBanned(state);
+  const interactive = !state.session || state.session.interactive !== false;
+  let closedKey = "";
+  if (view.fatal) closedKey = "ask.unavailable";
+  else if (banned) closedKey = "ask.banned";
+  else if (!interactive) closedKey = "ask.not_interactive";
+  ui.closed.hidden = !closedKey;
+  setText(ui.closed, closedKey ? t(closedKey) : "");
+  ui.form.hidden = Boolean(closedKey);
+  ui.submit.disabled = Boolean(closedKey);
+  renderPolls(state);
+  renderQuestions(state);
+}

@@ -1,0 +1,406 @@
+// WebSocket client for the tribune protocol v1 (docs/protocol.md).
+// No DOM access: the WebSocket constructor and the timers are injected so node tests can fake them.
+
+/**
+ * @typedef {{id: string, key: string}} ParticipantIdentity
+ * @typedef {{type: string, [field: string]: any}} Message
+ * @typedef {"idle"|"connecting"|"open"|"offline"|"fatal"} ConnectionStatus
+ * @typedef {{cmd: Message, resolve: (ack: Message) => void, reject: (err: CommandError) => void,
+ *            retried: boolean}} OutboxEntry
+ *
+ * @typedef {object} ConnectionOptions
+ * @property {string} url WebSocket URL (`ws(s)://host/ws/sessions/{id}`)
+ * @property {string} token link token sent in `Hello`
+ * @property {() => (ParticipantIdentity|null)} [getParticipant] identity from an earlier visit
+ * @property {(p: ParticipantIdentity) => void} [setParticipant] stores the identity `Welcome` issued
+ * @property {any} [WebSocketImpl] defaults to the global WebSocket
+ * @property {(fn: () => void, ms: number) => any} [setTimeout]
+ * @property {(id: any) => void} [clearTimeout]
+ * @property {() => number} [random] in [0, 1), for the backoff jitter and client keys
+ * @property {number} [pingInterval] ms of silence before a `Ping` (default 25 s)
+ * @property {number} [pongTimeout] ms to wait for any frame after a `Ping` (default 10 s)
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Close codes after which reconnecting is pointless (bad token, version, unknown session). */
+export const FATAL_CODES = Object.freeze([4001, 4003, 4004]);
+export const BACKOFF_BASE_MS = 500;
+export const BACKOFF_MAX_MS = 15000;
+// Code used locally when the client gives up on a silent socket (never sent by the server).
+const LOCAL_TIMEOUT_CODE = 4900;
+const OPEN = 1;
+
+const noop = () => {};
+
+/** A command refused by the server (`Error` frame) or dropped by the client. */
+export class CommandError extends Error {
+  /**
+   * @param {string} code server error code, or "closed" when the connection is gone for good
+   * @param {string} [message]
+   * @param {{ref?: string, retried?: boolean, command?: Message}} [extra]
+   */
+  constructor(code, message, extra = {}) {
+    super(message || code);
+    this.name = "CommandError";
+    this.code = code;
+    this.ref = extra.ref;
+    // True when the command had to be re-sent after a reconnect: a `conflict` then usually means
+    // the first attempt went through before the connection dropped.
+    this.retried = Boolean(extra.retried);
+    this.command = extra.command;
+  }
+}
+
+/**
+ * Backoff delay before reconnect attempt `attempt` (0-based): 0.5 s doubling up to 15 s, with
+ * "equal jitter" (half fixed, half random) so a room full of clients does not reconnect in lockstep.
+ * @param {number} attempt
+ * @param {() => number} random
+ * @returns {number} milliseconds
+ */
+export function backoffDelay(attempt, random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+export class Connection {
+  /** @param {ConnectionOptions} options */
+  constructor(options) {
+    this.url = options.url;
+    this.token = options.token;
+    this._getParticipant = options.getParticipant || (() => null);
+    this._setParticipant = options.setParticipant || noop;
+    this._WebSocket = options.WebSocketImpl || globalThis.WebSocket;
+    this._setTimeout = options.setTimeout || ((fn, ms) => globalThis.setTimeout(fn, ms));
+    this._clearTimeout = options.clearTimeout || ((id) => globalThis.clearTimeout(id));
+    this._random = options.random || Math.random;
+    this.pingInterval = options.pingInterval ?? 25000;
+    this.pongTimeout = options.pongTimeout ?? 10000;
+
+    /** @type {string|null} */ this.epoch = null;
+    /** @type {number|null} */ this.seq = null;
+    /** @type {ConnectionStatus} */ this.status = "idle";
+    /** @type {Message|null} */ this.welcome = null;
+
+    this._ws = null;
+    this._ready = false; // Welcome and Snapshot/Resumed received on the current socket
+    this._stopped = false;
+    this._attempt = 0;
+    this._refCounter = 0;
+    /** @type {OutboxEntry[]} commands waiting for the next ready connection */
+    this._outbox = [];
+    /** @type {Map<string, OutboxEntry>} commands sent and not yet answered */
+    this._inflight = new Map();
+    this._reconnectTimer = null;
+    this._idleTimer = null;
+    this._pongTimer = null;
+
+    /** @type {(welcome: Message) => void} */ this.onwelcome = noop;
+    /** @type {(state: object|null, resumed: boolean, msg: Message) => void} */ this.onsnapshot = noop;
+    /** @type {(msg: Message) => void} */ this.onevent = noop;
+    /** @type {(msg: Message) => void} */ this.ontally = noop;
+    /** @type {(msg: Message) => void} */ this.onpresence = noop;
+    /** @type {(status: ConnectionStatus) => void} */ this.onstatus = noop;
+    /** @type {(code: number) => void} */ this.onfatal = noop;
+    /** Errors that answer no pending command (no or unknown `ref`). @type {(msg: Message) => void} */
+    this.onerror = noop;
+  }
+
+  /** Opens the connection (call once; it then reconnects by itself). */
+  connect() {
+    this._stopped = false;
+    if (!this._ws && this.status !== "fatal") this._open();
+  }
+
+  /** Closes for good: no reconnect; pending commands are rejected with code "closed". */
+  close() {
+    this._stopped = true;
+    this._clearTimers(true);
+    const ws = this._ws;
+    this._detach();
+    if (ws) safeClose(ws, 1000);
+    this._rejectAll("closed");
+    this._setStatus("offline");
+  }
+
+  /** Skips the backoff wait (e.g. when the browser reports it is back online). */
+  reconnectNow() {
+    if (this._stopped || this.status === "fatal" || this._ws) return;
+    if (this._reconnectTimer !== null) this._clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = null;
+    this._attempt = 0;
+    this._open();
+  }
+
+  /** Number of commands waiting for the connection to return. */
+  get queued() {
+    return this._outbox.length;
+  }
+
+  /**
+   * Sends a command now, or after the next Welcome+state when disconnected.
+   * An `AskQuestion` gets a `client_key` if it has none, kept across re-sends so the server
+   * accepts it once.
+   * @param {Message} command e.g. `{type: "UpvoteQuestion", question_id: "q_1"}`
+   * @returns {Promise<Message>} resolves with the `Ack`, rejects with a {@link CommandError}
+   */
+  send(command) {
+    if (this._stopped || this.status === "fatal") {
+      return Promise.reject(new CommandError("closed", undefined, { command }));
+    }
+    const cmd = { ...command, ref: `c${++this._refCounter}` };
+    if (cmd.type === "AskQuestion" && !cmd.client_key) cmd.client_key = this._clientKey();
+    return new Promise((resolve, reject) => {
+      /** @type {OutboxEntry} */
+      const entry = { cmd, resolve, reject, retried: false };
+      if (this._ready) this._transmit(entry);
+      else this._outbox.push(entry);
+    });
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  _open() {
+    this._reconnectTimer = null;
+    this._ready = false;
+    this.welcome = null;
+    this._setStatus("connecting");
+    let ws;
+    try {
+      ws = new this._WebSocket(this.url);
+    } catch {
+      this._scheduleReconnect();
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = () => {
+      if (this._ws === ws) this._sendHello();
+    };
+    ws.onmessage = (ev) => {
+      if (this._ws === ws) this._receive(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (this._ws === ws) this._closed(ev && typeof ev.code === "number" ? ev.code : 1006);
+    };
+    ws.onerror = noop; // a close event always follows
+  }
+
+  _sendHello() {
+    /** @type {Message} */
+    const hello = { type: "Hello", v: PROTOCOL_VERSION, token: this.token };
+    const participant = this._getParticipant();
+    if (participant && participant.id && participant.key) {
+      hello.participant = { id: participant.id, key: participant.key };
+    }
+    if (this.epoch !== null && this.seq !== null) hello.resume = { epoch: this.epoch, seq: this.seq };
+    this._raw(hello);
+  }
+
+  /** @param {unknown} data */
+  _receive(data) {
+    if (typeof data !== "string") return;
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
+    this._heardFrom();
+    switch (msg.type) {
+      case "Welcome":
+        this.welcome = msg;
+        if (msg.participant) this._setParticipant(msg.participant);
+        this.onwelcome(msg);
+        return;
+      case "Snapshot":
+        this.epoch = msg.epoch ?? null;
+        this.seq = typeof msg.seq === "number" ? msg.seq : null;
+        this.onsnapshot(msg.state, false, msg);
+        this._becameReady();
+        return;
+      case "Resumed":
+        // Keep our own seq: the missed events follow and advance it one by one, so a drop in the
+        // middle of the replay resumes from the last event really applied.
+        this.epoch = msg.epoch ?? this.epoch;
+        this.onsnapshot(null, true, msg);
+        this._becameReady();
+        return;
+      case "Tally":
+        this.ontally(msg);
+        return;
+      case "Presence":
+        this.onpresence(msg);
+        return;
+      case "Ack":
+        this._answer(msg, null);
+        return;
+      case "Error":
+        this._answer(msg, new CommandError(String(msg.code || "error"), msg.message, { ref: msg.ref }));
+        return;
+      case "Pong":
+        return;
+      default:
+        if (typeof msg.seq === "number") {
+          // A replay may overlap what we already applied.
+          if (this.seq !== null && msg.seq <= this.seq) return;
+          this.seq = msg.seq;
+          this.onevent(msg);
+        }
+    }
+  }
+
+  /**
+   * @param {Message} msg Ack or Error
+   * @param {CommandError|null} error
+   */
+  _answer(msg, error) {
+    const entry = typeof msg.ref === "string" ? this._inflight.get(msg.ref) : undefined;
+    if (!entry) {
+      if (error) this.onerror(msg);
+      return;
+    }
+    this._inflight.delete(msg.ref);
+    if (error) {
+      error.retried = entry.retried;
+      error.command = entry.cmd;
+      entry.reject(error);
+    } else {
+      entry.resolve(msg);
+    }
+  }
+
+  _becameReady() {
+    if (this._ready) return;
+    this._ready = true;
+    this._attempt = 0;
+    this._setStatus("open");
+    const waiting = this._outbox;
+    this._outbox = [];
+    for (const entry of waiting) this._transmit(entry);
+  }
+
+  /** @param {OutboxEntry} entry */
+  _transmit(entry) {
+    this._inflight.set(entry.cmd.ref, entry);
+    if (!this._raw(entry.cmd)) {
+      this._inflight.delete(entry.cmd.ref);
+      this._outbox.push(entry);
+    }
+  }
+
+  /** @param {Message} msg @returns {boolean} whether the frame was handed to the socket */
+  _raw(msg) {
+    const ws = this._ws;
+    if (!ws || (typeof ws.readyState === "number" && ws.readyState !== OPEN)) return false;
+    try {
+      ws.send(JSON.stringify(msg));
+    } catch {
+      return false;
+    }
+    this._armIdle();
+    return true;
+  }
+
+  /** @param {number} code */
+  _closed(code) {
+    this._detach();
+    this._clearTimers(false);
+    // Commands sent but not answered go back to the front of the outbox, in their original order:
+    // the server may never have seen them. Re-sending is safe for AskQuestion (same client_key)
+    // and for votes and ballots (idempotent); a moderator command may come back as `conflict`.
+    const unanswered = [...this._inflight.values()];
+    this._inflight.clear();
+    for (const entry of unanswered) entry.retried = true;
+    this._outbox = [...unanswered, ...this._outbox];
+    if (this._stopped) return;
+    if (FATAL_CODES.includes(code)) {
+      this._setStatus("fatal");
+      this._rejectAll("closed");
+      this.onfatal(code);
+      return;
+    }
+    this._setStatus("offline");
+    this._scheduleReconnect();
+  }
+
+  _scheduleReconnect() {
+    if (this._stopped) return;
+    this._setStatus("offline");
+    const delay = backoffDelay(this._attempt++, this._random);
+    this._reconnectTimer = this._setTimeout(() => this._open(), delay);
+  }
+
+  _detach() {
+    const ws = this._ws;
+    if (ws) ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    this._ws = null;
+    this._ready = false;
+  }
+
+  // Liveness: after `pingInterval` of silence send a Ping; if nothing at all comes back within
+  // `pongTimeout`, the socket is half-open (typical on venue Wi-Fi): drop it and reconnect.
+  _armIdle() {
+    if (this._idleTimer !== null) this._clearTimeout(this._idleTimer);
+    this._idleTimer = this._setTimeout(() => {
+      this._idleTimer = null;
+      if (!this._ready) return;
+      this._raw({ type: "Ping" });
+      if (this._pongTimer === null) {
+        this._pongTimer = this._setTimeout(() => {
+          this._pongTimer = null;
+          const ws = this._ws;
+          if (!ws) return;
+          this._detach();
+          safeClose(ws, 1000);
+          this._closed(LOCAL_TIMEOUT_CODE);
+        }, this.pongTimeout);
+      }
+    }, this.pingInterval);
+  }
+
+  _heardFrom() {
+    if (this._pongTimer !== null) this._clearTimeout(this._pongTimer);
+    this._pongTimer = null;
+    this._armIdle();
+  }
+
+  /** @param {boolean} includingReconnect */
+  _clearTimers(includingReconnect) {
+    for (const name of ["_idleTimer", "_pongTimer", ...(includingReconnect ? ["_reconnectTimer"] : [])]) {
+      const id = /** @type {any} */ (this)[name];
+      if (id !== null) this._clearTimeout(id);
+      /** @type {any} */ (this)[name] = null;
+    }
+  }
+
+  /** @param {string} code */
+  _rejectAll(code) {
+    const entries = [...this._inflight.values(), ...this._outbox];
+    this._inflight.clear();
+    this._outbox = [];
+    for (const e of entries) e.reject(new CommandError(code, undefined, { ref: e.cmd.ref, command: e.cmd }));
+  }
+
+  /** @param {ConnectionStatus} status */
+  _setStatus(status) {
+    if (this.status === status) return;
+    this.status = status;
+    this.onstatus(status);
+  }
+
+  _clientKey() {
+    let key = "k";
+    for (let i = 0; i < 4; i++) key += Math.floor(this._random() * 2 ** 32).toString(36);
+    return key + Date.now().toString(36);
+  }
+}
+
+/** @param {any} ws @param {number} code */
+function safeClose(ws, code) {
+  try {
+    ws.close(code);
+  } catch {
+    /* already closed */
+  }
+}

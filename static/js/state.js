@@ -1,0 +1,281 @@
+// Client-side session state: pure functions, no DOM, no I/O. Every function returns a new state
+// object (the previous one is left untouched) so pages can compare and tests can reason simply.
+
+/**
+ * @typedef {"pending"|"approved"|"dismissed"|"answered"|"archived"} QuestionStatus
+ * @typedef {{id: string, text: string, author: string|null, organisation: string|null,
+ *   status: QuestionStatus, votes: number, starred: boolean, asked_at: number, edited: boolean,
+ *   mine?: boolean, author_id?: string}} Question
+ * @typedef {{id: string, question: string, options: string[], multiple: boolean,
+ *   status: "draft"|"open"|"closed", results_visible: boolean, ballots: number,
+ *   counts: number[]|null, opened_at: number|null}} Poll
+ * @typedef {{question_id: string|null, poll_id: string|null}} Stage
+ * @typedef {{participant_id: string, upvotes: string[], ballots: Record<string, number[]>,
+ *   banned: boolean}} Me
+ * @typedef {{participant_id: string, name: string|null}} BannedEntry
+ * @typedef {object} State
+ * @property {string|null} epoch
+ * @property {number} seq last event applied
+ * @property {number} tallySeq newest seq whose counts we hold (guards optimistic count updates)
+ * @property {any} session
+ * @property {{premoderation: boolean}} settings
+ * @property {Question[]} questions
+ * @property {Poll[]} polls
+ * @property {Stage} stage
+ * @property {number} connected
+ * @property {Me|null} me participants only
+ * @property {BannedEntry[]} banned moderators only
+ */
+
+export const QUESTION_STATUSES = Object.freeze(["pending", "approved", "answered", "archived", "dismissed"]);
+/** Statuses every audience sees (and so every audience's tally covers). */
+const PUBLISHED = new Set(["approved", "answered"]);
+
+/**
+ * Builds the client state from a `Snapshot.state`.
+ * @param {any} snapshot the `state` object of a Snapshot frame
+ * @param {{epoch?: string|null, seq?: number}} [meta] the Snapshot's epoch and seq
+ * @returns {State}
+ */
+export function applySnapshot(snapshot, meta = {}) {
+  const s = snapshot || {};
+  const seq = typeof meta.seq === "number" ? meta.seq : 0;
+  return {
+    epoch: meta.epoch ?? null,
+    seq,
+    tallySeq: seq,
+    session: s.session ?? null,
+    settings: { premoderation: false, ...(s.settings || {}) },
+    questions: Array.isArray(s.questions) ? [...s.questions] : [],
+    polls: Array.isArray(s.polls) ? [...s.polls] : [],
+    stage: { question_id: null, poll_id: null, ...(s.stage || {}) },
+    connected: typeof s.connected === "number" ? s.connected : 0,
+    me: s.me ?? null,
+    banned: Array.isArray(s.banned) ? [...s.banned] : [],
+  };
+}
+
+/**
+ * @template {{id: string}} T
+ * @param {T[]} list @param {T} item @returns {T[]}
+ */
+function upsert(list, item) {
+  const i = list.findIndex((x) => x.id === item.id);
+  if (i === -1) return [...list, item];
+  const next = list.slice();
+  next[i] = item;
+  return next;
+}
+
+/**
+ * @template {{id: string}} T
+ * @param {T[]} list @param {string} id @returns {T[]}
+ */
+function remove(list, id) {
+  return list.filter((x) => x.id !== id);
+}
+
+/**
+ * Applies one event with the generic rule of docs/protocol.md: `question`/`questions`/`poll`
+ * upsert (or remove when null), `stage`/`settings`/`banned`/`me` replace. Events already applied
+ * (seq not newer than the state's) are ignored.
+ * @param {State} state
+ * @param {any} msg an event frame (has `type` and `seq`)
+ * @returns {State}
+ */
+export function applyEvent(state, msg) {
+  if (typeof msg.seq === "number" && msg.seq <= state.seq) return state;
+  /** @type {State} */
+  const next = { ...state, seq: typeof msg.seq === "number" ? msg.seq : state.seq };
+
+  if ("question" in msg) {
+    if (msg.question === null) {
+      if (msg.question_id) next.questions = remove(next.questions, msg.question_id);
+    } else if (msg.question && msg.question.id) {
+      next.questions = upsert(next.questions, msg.question);
+    }
+  }
+  if (Array.isArray(msg.questions)) {
+    for (const q of msg.questions) if (q && q.id) next.questions = upsert(next.questions, q);
+  }
+  if ("poll" in msg) {
+    if (msg.poll === null) {
+      if (msg.poll_id) next.polls = remove(next.polls, msg.poll_id);
+    } else if (msg.poll && msg.poll.id) {
+      next.polls = upsert(next.polls, msg.poll);
+    }
+  }
+  for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {
+    if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
+  }
+  return optimisticCounts(state, next, msg);
+}
+
+/**
+ * The voter's own events carry no counts (tallies do, up to a second later). Adjust the count
+ * at once unless a tally at least as new as the event already did.
+ * @param {State} prev @param {State} next @param {any} msg @returns {State}
+ */
+function optimisticCounts(prev, next, msg) {
+  if (typeof msg.seq !== "number" || msg.seq <= prev.tallySeq) return next;
+  if ((msg.type === "QuestionUpvoted" || msg.type === "UpvoteWithdrawn") && msg.question_id) {
+    const had = hasUpvoted(prev, msg.question_id);
+    const has = hasUpvoted(next, msg.question_id);
+    if (had === has) return next;
+    const delta = has ? 1 : -1;
+    next.questions = next.questions.map((q) =>
+      q.id === msg.question_id ? { ...q, votes: Math.max(0, (q.votes || 0) + delta) } : q,
+    );
+  } else if (msg.type === "BallotCast" && msg.poll_id) {
+    if (myBallot(prev, msg.poll_id) === null && myBallot(next, msg.poll_id) !== null) {
+      next.polls = next.polls.map((p) => (p.id === msg.poll_id ? { ...p, ballots: (p.ballots || 0) + 1 } : p));
+    }
+  }
+  return next;
+}
+
+/**
+ * Applies coalesced counts. A tally is complete (not a delta): it lists every question it covers
+ * that has votes, so a covered question it leaves out has none. `scope` "all" (moderators) covers
+ * every question, "public" the approved and answered ones; others keep their count. Only a tally
+ * older than the last one applied is ignored: events may overtake a tally, which still holds the
+ * latest counts (a newer tally follows whenever votes changed since).
+ * @param {State} state
+ * @param {{seq: number, scope?: "all"|"public", questions?: Record<string, number>,
+ *   polls?: Record<string, {ballots: number, counts: number[]|null}>}} msg
+ * @returns {State}
+ */
+export function applyTally(state, msg) {
+  if (typeof msg.seq === "number" && msg.seq < state.tallySeq) return state;
+  const votes = msg.questions || {};
+  const polls = msg.polls || {};
+  const covers = (/** @type {Question} */ q) => msg.scope === "all" || PUBLISHED.has(q.status);
+  return {
+    ...state,
+    tallySeq: Math.max(state.tallySeq, typeof msg.seq === "number" ? msg.seq : state.tallySeq),
+    questions: state.questions.map((q) => {
+      if (Object.prototype.hasOwnProperty.call(votes, q.id)) return q.votes === votes[q.id] ? q : { ...q, votes: votes[q.id] };
+      return covers(q) && q.votes ? { ...q, votes: 0 } : q;
+    }),
+    polls: state.polls.map((p) => {
+      const t = Object.prototype.hasOwnProperty.call(polls, p.id) ? polls[p.id] : null;
+      if (!t) return p;
+      return { ...p, ballots: t.ballots ?? p.ballots, counts: t.counts === undefined ? p.counts : t.counts };
+    }),
+  };
+}
+
+/**
+ * @param {State} state @param {{connected: number}} msg @returns {State}
+ */
+export function applyPresence(state, msg) {
+  return typeof msg.connected === "number" ? { ...state, connected: msg.connected } : state;
+}
+
+/**
+ * Sorts a copy of `list`. "popular": most votes first, ties to the question asked first.
+ * "recent": newest first. `starredFirst` (moderators) puts starred questions on top.
+ * @param {Question[]} list
+ * @param {"popular"|"recent"} order
+ * @param {{starredFirst?: boolean}} [options]
+ * @returns {Question[]}
+ */
+export function sortQuestions(list, order, options = {}) {
+  const byRecent = (/** @type {Question} */ a, /** @type {Question} */ b) =>
+    (b.asked_at || 0) - (a.asked_at || 0) || cmpId(b, a);
+  const byPopular = (/** @type {Question} */ a, /** @type {Question} */ b) =>
+    (b.votes || 0) - (a.votes || 0) || (a.asked_at || 0) - (b.asked_at || 0) || cmpId(a, b);
+  const base = order === "recent" ? byRecent : byPopular;
+  const cmp = options.starredFirst
+    ? (/** @type {Question} */ a, /** @type {Question} */ b) => Number(b.starred) - Number(a.starred) || base(a, b)
+    : base;
+  return [...list].sort(cmp);
+}
+
+/** @param {{id: string}} a @param {{id: string}} b */
+function cmpId(a, b) {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * @param {State} state @param {QuestionStatus} status @returns {Question[]}
+ */
+export function questionsWithStatus(state, status) {
+  return state.questions.filter((q) => q.status === status);
+}
+
+/**
+ * What the audience sees in the main list: approved questions.
+ * @param {State} state @returns {Question[]}
+ */
+export function visibleQuestions(state) {
+  return questionsWithStatus(state, "approved");
+}
+
+/** @param {State} state @returns {Question[]} the participant's own questions, any status */
+export function myQuestions(state) {
+  return state.questions.filter((q) => q.mine === true);
+}
+
+/** @param {State} state @returns {Record<QuestionStatus, number>} */
+export function countByStatus(state) {
+  /** @type {Record<string, number>} */
+  const counts = Object.fromEntries(QUESTION_STATUSES.map((s) => [s, 0]));
+  for (const q of state.questions) if (q.status in counts) counts[q.status] += 1;
+  return /** @type {Record<QuestionStatus, number>} */ (counts);
+}
+
+/** @param {State} state @returns {Question|null} */
+export function stageQuestion(state) {
+  const id = state.stage && state.stage.question_id;
+  return (id && state.questions.find((q) => q.id === id)) || null;
+}
+
+/** @param {State} state @returns {Poll|null} */
+export function stagePoll(state) {
+  const id = state.stage && state.stage.poll_id;
+  return (id && state.polls.find((p) => p.id === id)) || null;
+}
+
+/** @param {State} state @returns {Poll[]} open polls, oldest opened first */
+export function openPolls(state) {
+  return state.polls
+    .filter((p) => p.status === "open")
+    .sort((a, b) => (a.opened_at || 0) - (b.opened_at || 0));
+}
+
+/**
+ * Polls a participant should see: open ones, then closed ones whose results are shown.
+ * @param {State} state @returns {Poll[]}
+ */
+export function participantPolls(state) {
+  const closed = state.polls.filter((p) => p.status === "closed" && p.results_visible && p.counts);
+  return [...openPolls(state), ...closed.sort((a, b) => (b.opened_at || 0) - (a.opened_at || 0))];
+}
+
+/** @param {State} state @param {string} questionId @returns {boolean} */
+export function hasUpvoted(state, questionId) {
+  return Boolean(state.me && Array.isArray(state.me.upvotes) && state.me.upvotes.includes(questionId));
+}
+
+/** @param {State} state @param {string} pollId @returns {number[]|null} the choices I cast */
+export function myBallot(state, pollId) {
+  const ballots = state.me && state.me.ballots;
+  return ballots && Array.isArray(ballots[pollId]) ? ballots[pollId] : null;
+}
+
+/** @param {State} state @returns {boolean} */
+export function isBanned(state) {
+  return Boolean(state.me && state.me.banned);
+}
+
+/**
+ * Whole-number percentage of ballots for each option (for a multiple-choice poll the share of
+ * voters who ticked it, so the total may exceed 100), or null while counts are hidden.
+ * @param {Poll} poll @returns {number[]|null}
+ */
+export function pollPercentages(poll) {
+  if (!poll || !Array.isArray(poll.counts)) return null;
+  const total = poll.ballots || 0;
+  return poll.counts.map((c) => (total > 0 ? Math.round((c * 100) / total) : 0));
+}

@@ -1,0 +1,258 @@
+"""Real service processes (`python run.py --redis …`) sharing one Redis: fan-out and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from live.domain import Role
+from live.web.auth import EVENT_SCOPE, Signer
+from tests.conftest import REDIS_URL, free_port
+from tests.wsclient import Client
+
+pytestmark = pytest.mark.redis
+
+ROOT = Path(__file__).resolve().parents[2]
+SESSION = "pleniere-geopolitique"
+FAN_OUT = 2.0  # seconds for a change made on one process to reach clients of the other
+
+
+class Process:
+    """One `run.py` process on a free port, with its output in a file."""
+
+    def __init__(self, name: str, prefix: str, secret: str, logs: Path) -> None:
+        self.name, self.prefix, self.secret = name, prefix, secret
+        self.port = free_port()
+        self.log_path = logs / f"{name}-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")[-3000:]
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
+        env.update(TRIBUNE_SECRET=self.secret, TRIBUNE_KEY_PREFIX=self.prefix,
+                   PYTHONUNBUFFERED="1")
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "run.py", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--redis", REDIS_URL, "--log-level", "warning"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not healthy in time:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=8)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def client(self, token: str) -> Client:
+        return Client(self.ws_base, SESSION, token)
+
+
+class Cluster:
+    """Processes sharing one Redis key prefix and one signing secret, and tokens for them."""
+
+    def __init__(self, prefix: str, logs: Path) -> None:
+        self.prefix, self.logs = prefix, logs
+        self.secret = secrets.token_urlsafe(24)
+        self.processes: list[Process] = []
+        self.clients: list[Client] = []
+        signer, expires = Signer(self.secret), int(time.time()) + 3600
+        self.tokens = {
+            "participant": signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires),
+            "moderator": signer.issue(Role.MODERATOR, SESSION, expires),
+            "stage": signer.issue(Role.STAGE, SESSION, expires),
+        }
+
+    async def start(self, *names: str) -> list[Process]:
+        new = [Process(name, self.prefix, self.secret, self.logs) for name in names]
+        self.processes += new
+        await asyncio.gather(*(asyncio.to_thread(p.start) for p in new))
+        return new
+
+    async def stop(self, process: Process) -> None:
+        await asyncio.to_thread(process.stop)
+        assert process.proc is not None and process.proc.returncode is not None
+
+    def client(self, process: Process, role: str) -> Client:
+        client = process.client(self.tokens[role])
+        self.clients.append(client)
+        return client
+
+    async def connect(self, process: Process, role: str, **hello: Any) -> Client:
+        return await self.client(process, role).connect(**hello)
+
+    async def close(self) -> None:
+        """Every client, then every process (the tests do it too; this is for failures)."""
+        for client in self.clients:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 5)
+        await asyncio.gather(*(asyncio.to_thread(p.stop) for p in self.processes))
+
+
+@pytest.fixture
+async def cluster(key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """Torn down before `key_prefix` deletes the keys: every process is gone by then."""
+    the_cluster = Cluster(key_prefix, tmp_path)
+    try:
+        yield the_cluster
+    finally:
+        await the_cluster.close()
+
+
+def poll_of(client: Client, poll_id: str) -> dict[str, Any]:
+    return next(p for p in client.view["polls"] if p["id"] == poll_id)
+
+
+async def test_two_processes_share_questions_moderation_polls_and_tallies(
+        cluster: Cluster) -> None:
+    a, b = await cluster.start("A", "B")
+    participant = await cluster.connect(a, "participant")
+    moderator = await cluster.connect(b, "moderator")
+    stage = await cluster.connect(a, "stage")
+    assert participant.epoch == moderator.epoch == stage.epoch  # one history, in Redis
+
+    text = "Comment financer la coopération décentralisée ?"
+    await participant.ok("AskQuestion", text=text, name="Marie Dupont")
+    asked = await moderator.wait_for(lambda: moderator.question(text), timeout=FAN_OUT)
+    assert asked["status"] == "pending" and asked["author"] == "Marie Dupont"
+    assert asked["author_id"] == participant.participant["id"]  # type: ignore[index]
+
+    await moderator.ok("ApproveQuestion", question_id=asked["id"])
+    await participant.wait_for(lambda: participant.question(text)["status"] == "approved",
+                               timeout=FAN_OUT)
+    assert participant.question(text)["mine"] is True
+    await stage.wait_for(lambda: stage.question(text), timeout=FAN_OUT)
+
+    await moderator.ok("CreatePoll", question="Faut-il un fonds commun ?",
+                       options=["Oui", "Non", "Sans avis"], multiple=False)
+    poll_id = moderator.view["polls"][0]["id"]
+    await moderator.ok("OpenPoll", poll_id=poll_id)
+    await stage.wait_for(lambda: stage.view["stage"]["poll_id"] == poll_id, timeout=FAN_OUT)
+    assert poll_of(stage, poll_id)["status"] == "open"
+
+    voters = await asyncio.gather(*(cluster.connect(a if i % 2 else b, "participant")
+                                    for i in range(50)))
+    choices = [(i * 7) % 3 if i % 5 else 1 for i in range(50)]
+    expected = [choices.count(k) for k in range(3)]
+    replies = await asyncio.gather(*(v.send("CastBallot", poll_id=poll_id, choices=[c])
+                                     for v, c in zip(voters, choices, strict=True)))
+    assert all(r["type"] == "Ack" for r in replies), replies
+
+    def exact(client: Client) -> bool:
+        poll = poll_of(client, poll_id)
+        return bool(poll["ballots"] == 50 and poll["counts"] == expected)
+
+    await moderator.wait_for(lambda: exact(moderator), timeout=FAN_OUT)
+    await stage.wait_for(lambda: poll_of(stage, poll_id)["ballots"] == 50, timeout=FAN_OUT)
+    assert poll_of(stage, poll_id)["counts"] is None  # not revealed yet
+    await moderator.ok("RevealResults", poll_id=poll_id)
+    await stage.wait_for(lambda: exact(stage), timeout=FAN_OUT)
+    # Presence: the participants of both processes together (reported every 2 s).
+    await moderator.wait_for(lambda: moderator.view.get("connected") == 51, timeout=6.0)
+
+    await asyncio.gather(*(c.close() for c in (participant, moderator, stage, *voters)))
+    await cluster.stop(a)
+    await cluster.stop(b)
+
+
+async def test_state_and_resume_points_survive_a_restart(cluster: Cluster) -> None:
+    (first,) = await cluster.start("first")
+    participant = await cluster.connect(first, "participant")
+    moderator = await cluster.connect(first, "moderator")
+    voter = await cluster.connect(first, "participant")
+    identity = participant.participant
+    assert identity is not None
+
+    await participant.ok("AskQuestion", text="Première question")
+    await participant.ok("AskQuestion", text="Question hors sujet", anonymous=True)
+    await moderator.wait_for(lambda: moderator.question("Question hors sujet"))
+    kept = moderator.question("Première question")
+    dropped = moderator.question("Question hors sujet")
+    await moderator.ok("ApproveQuestion", question_id=kept["id"])
+    await moderator.ok("DismissQuestion", question_id=dropped["id"])
+    await moderator.ok("CreatePoll", question="Un fonds commun ?", options=["Oui", "Non"],
+                       multiple=False)
+    poll_id = moderator.view["polls"][0]["id"]
+    await moderator.ok("OpenPoll", poll_id=poll_id)
+    await participant.wait_for(lambda: participant.view["stage"]["poll_id"] == poll_id)
+    await participant.ok("CastBallot", poll_id=poll_id, choices=[1])
+    await voter.ok("CastBallot", poll_id=poll_id, choices=[0])
+    await participant.wait_for(lambda: participant.view["me"]["ballots"] == {poll_id: [1]})
+    epoch, seq, old_view = participant.epoch, participant.seq, participant.view
+    await participant.close()
+    # What the participant misses: it must be replayed after the restart.
+    await moderator.ok("ClosePoll", poll_id=poll_id)
+    await moderator.ok("SetPremoderation", enabled=False)
+    await moderator.wait_for(lambda: poll_of(moderator, poll_id)["counts"] == [1, 1])
+    before = {k: v for k, v in moderator.view.items() if k != "connected"}
+    await moderator.close()
+    await voter.close()
+    await cluster.stop(first)
+
+    (second,) = await cluster.start("second")
+    fresh = await cluster.connect(second, "moderator")
+    assert fresh.epoch == epoch and fresh.seq == moderator.seq
+    assert {k: v for k, v in fresh.view.items() if k != "connected"} == before
+    assert fresh.question("Première question")["status"] == "approved"
+    assert fresh.question("Question hors sujet")["status"] == "dismissed"
+    poll = poll_of(fresh, poll_id)
+    assert (poll["status"], poll["ballots"], poll["counts"]) == ("closed", 2, [1, 1])
+    assert fresh.view["settings"]["premoderation"] is False
+
+    back = cluster.client(second, "participant")
+    back.view = old_view  # a resuming client keeps the state it had
+    await back.connect(participant=identity, resume=(epoch, seq))
+    assert back.resumed is not None, "expected Resumed, got a Snapshot"
+    assert back.resumed["from"] == seq and back.resumed["epoch"] == epoch
+    assert back.participant == identity
+    await back.wait_for(lambda: back.seq == fresh.seq and not back.view["settings"]["premoderation"])
+    assert [m["type"] for m in back.messages if m["type"] in ("Snapshot", "PollClosed")] == [
+        "PollClosed"]
+    assert poll_of(back, poll_id)["status"] == "closed"
+    assert back.view["me"]["ballots"] == {poll_id: [1]}
+
+    again = await cluster.connect(second, "participant", participant=identity)  # a new device
+    assert again.participant == identity and again.resumed is None
+    assert again.view["me"]["ballots"] == {poll_id: [1]}
+    assert again.question("Première question")["mine"] is True
+    assert again.question("Question hors sujet")["status"] == "dismissed"  # its own: still shown
+    for client in (fresh, back, again):
+        await client.close()
+    await cluster.stop(second)

@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import {
+  applyEvent, applyPresence, applySnapshot, applyTally, countByStatus, hasUpvoted, isBanned, myBallot,
+  myQuestions, openPolls, participantPolls, pollPercentages, questionsWithStatus, sortQuestions, stagePoll,
+  stageQuestion, visibleQuestions,
+} from "../../static/js/state.js";
+
+/** @returns {any} */
+function question(id, extra = {}) {
+  return {
+    id, text: `text ${id}`, author: "Ana", organisation: null, status: "approved", votes: 0,
+    starred: false, asked_at: 1000, edited: false, ...extra,
+  };
+}
+
+/** @returns {any} */
+function poll(id, extra = {}) {
+  return {
+    id, question: "Q?", options: ["Oui", "Non"], multiple: false, status: "open", results_visible: false,
+    ballots: 0, counts: null, opened_at: 5000, ...extra,
+  };
+}
+
+function baseState(extra = {}) {
+  return applySnapshot(
+    {
+      session: { id: "s", interactive: true },
+      settings: { premoderation: true },
+      questions: [question("q1", { votes: 3 }), question("q2", { status: "pending", mine: true })],
+      polls: [poll("p1")],
+      stage: { question_id: null, poll_id: null },
+      connected: 7,
+      me: { participant_id: "p_me", upvotes: [], ballots: {}, banned: false },
+      ...extra,
+    },
+    { epoch: "e", seq: 10 },
+  );
+}
+
+describe("applySnapshot", () => {
+  test("copies the parts and records epoch/seq", () => {
+    const s = baseState();
+    assert.equal(s.epoch, "e");
+    assert.equal(s.seq, 10);
+    assert.equal(s.tallySeq, 10);
+    assert.equal(s.questions.length, 2);
+    assert.equal(s.connected, 7);
+    assert.deepEqual(s.banned, []);
+  });
+
+  test("fills defaults for parts a role does not get", () => {
+    const s = applySnapshot({ session: { id: "s" } }, { seq: 1 });
+    assert.deepEqual(s.questions, []);
+    assert.deepEqual(s.polls, []);
+    assert.deepEqual(s.stage, { question_id: null, poll_id: null });
+    assert.equal(s.me, null);
+    assert.equal(s.settings.premoderation, false);
+  });
+});
+
+describe("applyEvent: the generic rule", () => {
+  test("question upserts by id", () => {
+    let s = baseState();
+    s = applyEvent(s, { type: "QuestionAsked", seq: 11, at: 0, question: question("q3", { status: "pending" }) });
+    assert.equal(s.questions.length, 3);
+    s = applyEvent(s, { type: "QuestionApproved", seq: 12, at: 0, question: question("q3") });
+    assert.equal(s.questions.length, 3);
+    assert.equal(s.questions.find((q) => q.id === "q3").status, "approved");
+    assert.equal(s.seq, 12);
+  });
+
+  test("question: null with question_id removes it", () => {
+    const s = applyEvent(baseState(), { type: "QuestionDismissed", seq: 11, at: 0, question: null, question_id: "q1" });
+    assert.deepEqual(s.questions.map((q) => q.id), ["q2"]);
+  });
+
+  test("questions upserts each", () => {
+    const s = applyEvent(baseState(), {
+      type: "ParticipantBanned", seq: 11, at: 0,
+      questions: [question("q1", { status: "dismissed" }), question("q9")],
+      banned: [{ participant_id: "p_x", name: "X" }],
+    });
+    assert.equal(s.questions.find((q) => q.id === "q1").status, "dismissed");
+    assert.ok(s.questions.some((q) => q.id === "q9"));
+    assert.deepEqual(s.banned, [{ participant_id: "p_x", name: "X" }]);
+  });
+
+  test("poll upserts, poll: null removes", () => {
+    let s = applyEvent(baseState(), { type: "PollCreated", seq: 11, at: 0, poll: poll("p2", { status: "draft" }) });
+    assert.equal(s.polls.length, 2);
+    s = applyEvent(s, { type: "PollOpened", seq: 12, at: 0, poll: poll("p2"), stage: { question_id: null, poll_id: "p2" } });
+    assert.equal(s.polls.find((p) => p.id === "p2").status, "open");
+    assert.equal(stagePoll(s).id, "p2");
+    s = applyEvent(s, { type: "ResultsHidden", seq: 13, at: 0, poll: null, poll_id: "p1", stage: s.stage });
+    assert.deepEqual(s.polls.map((p) => p.id), ["p2"]);
+  });
+
+  test("stage, settings, banned and me are replaced", () => {
+    let s = applyEvent(baseState(), { type: "QuestionPutOnStage", seq: 11, at: 0, stage: { question_id: "q1", poll_id: null } });
+    assert.equal(stageQuestion(s).id, "q1");
+    s = applyEvent(s, { type: "PremoderationSet", seq: 12, at: 0, settings: { premoderation: false } });
+    assert.equal(s.settings.premoderation, false);
+    s = applyEvent(s, { type: "ParticipantBanned", seq: 13, at: 0, me: { participant_id: "p_me", upvotes: [], ballots: {}, banned: true } });
+    assert.ok(isBanned(s));
+    s = applyEvent(s, { type: "StageCleared", seq: 14, at: 0, stage: { question_id: null, poll_id: null } });
+    assert.equal(stageQuestion(s), null);
+  });
+
+  test("an event not newer than the state is ignored", () => {
+    const s = baseState();
+    const same = applyEvent(s, { type: "QuestionAsked", seq: 10, at: 0, question: question("old") });
+    assert.equal(same, s);
+  });
+
+  test("does not modify the previous state", () => {
+    const s = baseState();
+    const before = JSON.stringify(s);
+    applyEvent(s, { type: "QuestionAnswered", seq: 11, at: 0, question: question("q1", { status: "answered" }) });
+    assert.equal(JSON.stringify(s), before);
+  });
+
+  test("replaying a moderator's events on an old snapshot gives the new snapshot", () => {
+    // Zulip's test idea: snapshot + events == later snapshot.
+    const old = applySnapshot({ questions: [question("q1", { status: "pending" })], polls: [], stage: { question_id: null, poll_id: null }, settings: { premoderation: true }, banned: [] }, { seq: 1 });
+    const events = [
+      { type: "QuestionApproved", seq: 2, at: 0, question: question("q1", { text: "edited", edited: true }) },
+      { type: "QuestionPutOnStage", seq: 3, at: 0, stage: { question_id: "q1", poll_id: null } },
+      { type: "PollCreated", seq: 4, at: 0, poll: poll("p1", { status: "draft", counts: [0, 0] }) },
+      { type: "PollOpened", seq: 5, at: 0, poll: poll("p1", { counts: [0, 0] }), stage: { question_id: "q1", poll_id: "p1" } },
+      { type: "QuestionAnswered", seq: 6, at: 0, question: question("q1", { text: "edited", edited: true, status: "answered" }), stage: { question_id: null, poll_id: "p1" } },
+    ];
+    const replayed = events.reduce(applyEvent, old);
+    const fresh = applySnapshot({
+      questions: [question("q1", { text: "edited", edited: true, status: "answered" })],
+      polls: [poll("p1", { counts: [0, 0] })],
+      stage: { question_id: null, poll_id: "p1" },
+      settings: { premoderation: true },
+      banned: [],
+    }, { seq: 6 });
+    assert.deepEqual({ ...replayed, tallySeq: 0 }, { ...fresh, tallySeq: 0 });
+  });
+});
+
+describe("own votes", () => {
+  test("an upvote event counts at once; a newer tally then wins", () => {
+    let s = baseState();
+    s = applyEvent(s, { type: "QuestionUpvoted", seq: 12, at: 0, question_id: "q1", me: { ...s.me, upvotes: ["q1"] } });
+    assert.ok(hasUpvoted(s, "q1"));
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 4);
+    s = applyTally(s, { seq: 12, questions: { q1: 9 }, polls: {} });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 9);
+    s = applyEvent(s, { type: "UpvoteWithdrawn", seq: 13, at: 0, question_id: "q1", me: { ...s.me, upvotes: [] } });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 8);
+  });
+
+  test("no double count when the tally already includes the vote", () => {
+    let s = baseState();
+    s = applyTally(s, { seq: 12, questions: { q1: 4 }, polls: {} });
+    s = applyEvent(s, { type: "QuestionUpvoted", seq: 12, at: 0, question_id: "q1", me: { ...s.me, upvotes: ["q1"] } });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 4);
+  });
+
+  test("a first ballot counts a voter; changing it does not", () => {
+    let s = baseState();
+    s = applyEvent(s, { type: "BallotCast", seq: 11, at: 0, poll_id: "p1", me: { ...s.me, ballots: { p1: [0] } } });
+    assert.deepEqual(myBallot(s, "p1"), [0]);
+    assert.equal(s.polls[0].ballots, 1);
+    s = applyEvent(s, { type: "BallotCast", seq: 12, at: 0, poll_id: "p1", me: { ...s.me, ballots: { p1: [1] } } });
+    assert.equal(s.polls[0].ballots, 1);
+    assert.equal(myBallot(s, "p2"), null);
+  });
+});
+
+describe("applyTally and applyPresence", () => {
+  test("updates question votes and poll ballots/counts", () => {
+    const s = applyTally(baseState(), { seq: 15, questions: { q1: 12, unknown: 3 }, polls: { p1: { ballots: 210, counts: [120, 90] } } });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 12);
+    assert.equal(s.questions.find((q) => q.id === "q2").votes, 0);
+    assert.equal(s.polls[0].ballots, 210);
+    assert.deepEqual(s.polls[0].counts, [120, 90]);
+    assert.equal(s.tallySeq, 15);
+  });
+
+  test("a published question missing from a tally has no votes left; others keep theirs", () => {
+    const s = baseState({ questions: [question("q1", { votes: 1 }), question("q2", { status: "pending", votes: 1, mine: true })] });
+    const next = applyTally(s, { seq: 11, questions: {}, polls: {} });
+    assert.equal(next.questions[0].votes, 0);
+    assert.equal(next.questions[1].votes, 1);
+  });
+
+  test("null counts hide results again", () => {
+    const shown = applyTally(baseState(), { seq: 11, polls: { p1: { ballots: 2, counts: [1, 1] } } });
+    const hidden = applyTally(shown, { seq: 12, polls: { p1: { ballots: 3, counts: null } } });
+    assert.equal(hidden.polls[0].counts, null);
+    assert.equal(hidden.polls[0].ballots, 3);
+  });
+
+  test("a tally older than the last tally is ignored, not one older than the events", () => {
+    const s = applyTally(baseState(), { seq: 10, questions: { q1: 5 } });
+    assert.equal(applyTally(s, { seq: 9, questions: { q1: 99 } }), s);
+    const later = applyEvent(s, { type: "QuestionStarred", seq: 14, question: question("q1", { votes: 5, starred: true }) });
+    assert.equal(applyTally(later, { seq: 12, questions: { q1: 7 } }).questions[0].votes, 7);
+  });
+
+  test("a moderators' tally covers every question, pending ones included", () => {
+    const s = baseState({ questions: [question("q1", { status: "archived", votes: 2 })] });
+    assert.equal(applyTally(s, { seq: 11, scope: "all", questions: {} }).questions[0].votes, 0);
+    assert.equal(applyTally(s, { seq: 11, scope: "public", questions: {} }).questions[0].votes, 2);
+  });
+
+  test("presence sets the connected count", () => {
+    assert.equal(applyPresence(baseState(), { connected: 412 }).connected, 412);
+  });
+});
+
+describe("sorting and selectors", () => {
+  const list = [
+    question("a", { votes: 2, asked_at: 3 }),
+    question("b", { votes: 5, asked_at: 2 }),
+    question("c", { votes: 2, asked_at: 1, starred: true }),
+    question("d", { votes: 0, asked_at: 4 }),
+  ];
+
+  test("popular: votes desc, then older first", () => {
+    assert.deepEqual(sortQuestions(list, "popular").map((q) => q.id), ["b", "c", "a", "d"]);
+  });
+
+  test("recent: newest first", () => {
+    assert.deepEqual(sortQuestions(list, "recent").map((q) => q.id), ["d", "a", "b", "c"]);
+  });
+
+  test("starred first for moderators", () => {
+    assert.deepEqual(sortQuestions(list, "popular", { starredFirst: true }).map((q) => q.id), ["c", "b", "a", "d"]);
+    assert.deepEqual(sortQuestions(list, "recent", { starredFirst: true }).map((q) => q.id), ["c", "d", "a", "b"]);
+  });
+
+  test("does not sort in place", () => {
+    const copy = [...list];
+    sortQuestions(list, "recent");
+    assert.deepEqual(list, copy);
+  });
+
+  test("selectors", () => {
+    let s = baseState({
+      questions: [
+        question("q1"), question("q2", { status: "answered" }), question("q3", { status: "pending", mine: true }),
+        question("q4", { status: "dismissed" }),
+      ],
+      polls: [poll("p1", { opened_at: 2 }), poll("p0", { opened_at: 1 }), poll("p2", { status: "closed", results_visible: true, counts: [1, 0] }), poll("p3", { status: "closed" })],
+      stage: { question_id: "q1", poll_id: "p2" },
+    });
+    assert.deepEqual(visibleQuestions(s).map((q) => q.id), ["q1"]);
+    assert.deepEqual(questionsWithStatus(s, "answered").map((q) => q.id), ["q2"]);
+    assert.deepEqual(myQuestions(s).map((q) => q.id), ["q3"]);
+    assert.deepEqual(countByStatus(s), { pending: 1, approved: 1, answered: 1, archived: 0, dismissed: 1 });
+    assert.equal(stageQuestion(s).id, "q1");
+    assert.equal(stagePoll(s).id, "p2");
+    assert.deepEqual(openPolls(s).map((p) => p.id), ["p0", "p1"]);
+    assert.deepEqual(participantPolls(s).map((p) => p.id), ["p0", "p1", "p2"]);
+    s = applyEvent(s, { type: "QuestionDismissed", seq: 11, at: 0, question: null, question_id: "q1" });
+    assert.equal(stageQuestion(s), null, "a stage id without its question shows nothing");
+  });
+
+  test("pollPercentages", () => {
+    assert.equal(pollPercentages(poll("p")), null);
+    assert.deepEqual(pollPercentages(poll("p", { ballots: 0, counts: [0, 0] })), [0, 0]);
+    assert.deepEqual(pollPercentages(poll("p", { ballots: 1, counts: [1, 0] })), [100, 0]);
+    assert.deepEqual(pollPercentages(poll("p", { ballots: 3, counts: [2, 1] })), [67, 33]);
+    // Multiple choice: share of voters per option.
+    assert.deepEqual(pollPercentages(poll("p", { multiple: true, ballots: 4, counts: [4, 2, 1] })), [100, 50, 25]);
+  });
+});
