@@ -129,7 +129,7 @@ _QUESTION_EVENTS = (
     e.QuestionAsked, e.QuestionApproved, e.QuestionEdited, e.QuestionDismissed, e.QuestionStarred,
     e.QuestionAnswered, e.QuestionArchived, e.QuestionRestored, e.QuestionPutOnStage,
 )
-_POLL_EVENTS = (e.PollOpened, e.PollClosed, e.ResultsRevealed, e.ResultsHidden)
+_POLL_EVENTS = (e.PollOpened, e.PollClosed, e.PollPutOnStage, e.ResultsRevealed, e.ResultsHidden)
 
 
 def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:

@@ -43,6 +43,7 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
         (c.CreatePoll("Oui ou non ?", ["Oui", "Non", "Peut-être"]), moderator),
         (c.OpenPoll(p), moderator), (c.ClosePoll(p), moderator),
         (c.RevealResults(p), moderator), (c.HideResults(p), moderator),
+        (c.PutPollOnStage(p), moderator),
         (c.BanParticipant(rng.choice(PARTICIPANTS)), moderator),
         (c.UnbanParticipant(rng.choice(PARTICIPANTS)), moderator),
     ]

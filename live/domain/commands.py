@@ -101,6 +101,11 @@ class ClosePoll:
 
 
 @dataclass(frozen=True, slots=True)
+class PutPollOnStage:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RevealResults:
     poll_id: str
 
@@ -123,8 +128,8 @@ class UnbanParticipant:
 Command = (
     AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
     | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
-    | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | RevealResults
-    | HideResults | BanParticipant | UnbanParticipant
+    | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
+    | RevealResults | HideResults | BanParticipant | UnbanParticipant
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -132,7 +137,7 @@ COMMANDS: dict[str, type[Command]] = {
     for cls in (
         AskQuestion, UpvoteQuestion, WithdrawUpvote, CastBallot, ApproveQuestion, EditQuestion,
         DismissQuestion, StarQuestion, PutOnStage, ClearStage, MarkAnswered, ArchiveQuestion,
-        RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, RevealResults,
-        HideResults, BanParticipant, UnbanParticipant,
+        RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
+        RevealResults, HideResults, BanParticipant, UnbanParticipant,
     )
 }

@@ -117,6 +117,11 @@ class PollClosed:
 
 
 @dataclass(frozen=True, slots=True)
+class PollPutOnStage:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResultsRevealed:
     poll_id: str
 
@@ -149,7 +154,8 @@ Event = (
     QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
     | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
-    | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned | ParticipantUnbanned
+    | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
+    | ParticipantUnbanned
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -158,7 +164,8 @@ EVENTS: dict[str, type[Event]] = {
         QuestionAsked, QuestionApproved, QuestionEdited, QuestionDismissed, QuestionStarred,
         QuestionPutOnStage, StageCleared, QuestionAnswered, QuestionArchived, QuestionRestored,
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
-        ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned, ParticipantUnbanned,
+        PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
+        ParticipantUnbanned,
     )
 }
 

@@ -226,6 +226,13 @@ class Room:
             raise DomainError("conflict", "the poll is not open")
         return [e.PollClosed(poll.id)]
 
+    def _poll_on_stage(self, cmd: c.PutPollOnStage, actor: Actor, now: int, new_id: NewId
+                       ) -> list[e.Event]:
+        poll = self._poll(cmd.poll_id)
+        if poll.status == DRAFT:
+            raise DomainError("conflict", "open the poll before showing it on stage")
+        return [] if self.state.stage_poll_id == poll.id else [e.PollPutOnStage(poll.id)]
+
     def _reveal(self, cmd: c.RevealResults, actor: Actor, now: int, new_id: NewId
                 ) -> list[e.Event]:
         poll = self._poll(cmd.poll_id)
@@ -323,6 +330,8 @@ class Room:
                 s.stage_poll_id = poll.id
             case e.PollClosed():
                 s.polls[event.poll_id].status = CLOSED
+            case e.PollPutOnStage():
+                s.stage_poll_id = event.poll_id
             case e.ResultsRevealed():
                 s.polls[event.poll_id].results_visible = True
                 s.stage_poll_id = event.poll_id
@@ -363,6 +372,7 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.CreatePoll: (Capability.MANAGE_POLLS, Room._create_poll),
     c.OpenPoll: (Capability.MANAGE_POLLS, Room._open_poll),
     c.ClosePoll: (Capability.MANAGE_POLLS, Room._close_poll),
+    c.PutPollOnStage: (Capability.MANAGE_POLLS, Room._poll_on_stage),
     c.RevealResults: (Capability.MANAGE_POLLS, Room._reveal),
     c.HideResults: (Capability.MANAGE_POLLS, Room._hide),
     c.BanParticipant: (Capability.BAN, Room._ban),

@@ -119,7 +119,7 @@ const QUESTION_COMMANDS = {
 function perform(q, action) {
   if (action === "ban") return confirmBan(q.author_id, q.author);
   if (action === "star") return run({ type: "StarQuestion", question_id: q.id, starred: !q.starred });
-  if (action === "clear_stage") return run({ type: "ClearStage" });
+  if (action === "clear_stage") return run({ type: "ClearStage", target: "question" });
   const type = QUESTION_COMMANDS[/** @type {keyof typeof QUESTION_COMMANDS} */ (action)];
   return type ? run({ type, question_id: q.id }) : undefined;
 }
@@ -351,7 +351,8 @@ function createPollCard({ poll }) {
   );
   refs.actions.addEventListener("click", (ev) => {
     const button = /** @type {HTMLElement} */ (ev.target).closest("button[data-action]");
-    const types = { open: "OpenPoll", close: "ClosePoll", reveal: "RevealResults", hide: "HideResults" };
+    if (button && button.dataset.action === "clear_stage") return run({ type: "ClearStage", target: "poll" });
+    const types = { open: "OpenPoll", close: "ClosePoll", on_stage: "PutPollOnStage", reveal: "RevealResults", hide: "HideResults" };
     const type = button && types[/** @type {keyof typeof types} */ (button.dataset.action)];
     if (type) run({ type, poll_id: poll.id });
   });
@@ -377,13 +378,14 @@ function updatePollCard(card, { poll, onStage }) {
     setText(row.value, t("poll.result", { percent: pct, count: (poll.counts && poll.counts[i]) || 0 }));
   });
   setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
-  const signature = `${poll.status}|${poll.results_visible}`;
+  const signature = `${poll.status}|${poll.results_visible}|${onStage}`;
   if (signature !== r.signature) {
     r.signature = signature;
     const actions = [];
     if (poll.status === "draft") actions.push("open");
     if (poll.status === "open") actions.push("close");
-    actions.push(poll.results_visible ? "hide" : "reveal");
+    if (poll.status !== "draft") actions.push(onStage ? "clear_stage" : "on_stage");
+    if (poll.status !== "draft") actions.push(poll.results_visible ? "hide" : "reveal");
     r.actions.replaceChildren(...actions.map((action) =>
       h("button", { type: "button", class: action === "open" ? "button button--primary" : "button", text: t(`poll.action.${action}`), dataset: { action, testid: `poll-${action}` } })));
   }

@@ -50,6 +50,7 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "OpenPoll": lambda ids: c.OpenPoll(ids["draft"]),
     "ClosePoll": lambda ids: c.ClosePoll(ids["poll"]),
     "RevealResults": lambda ids: c.RevealResults(ids["poll"]),
+    "PutPollOnStage": lambda ids: c.PutPollOnStage(ids["poll"]),
     "HideResults": lambda ids: c.HideResults(ids["poll"]),
     "BanParticipant": lambda ids: c.BanParticipant("p1"),
     "UnbanParticipant": lambda ids: c.UnbanParticipant("p1"),

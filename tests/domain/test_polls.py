@@ -245,3 +245,22 @@ def test_clear_stage_with_unknown_target_is_invalid() -> None:
     h = Harness()
     _stage_with_question_and_poll(h)
     assert h.refused(c.ClearStage("everything"), MOD) == "invalid"
+
+
+def test_a_poll_goes_back_on_stage_after_being_cleared() -> None:
+    h = Harness()
+    first, second = h.poll(), h.poll(("A", "B"))
+    assert h.room.state.stage_poll_id == second
+    [event] = h.send(c.PutPollOnStage(first), MOD)
+    assert isinstance(event, e.PollPutOnStage) and h.room.state.stage_poll_id == first
+    assert h.send(c.PutPollOnStage(first), MOD) == []
+    h.send(c.ClearStage("poll"), MOD)
+    assert h.room.state.stage_poll_id is None
+    h.send(c.PutPollOnStage(first), MOD)
+    assert h.room.state.stage_poll_id == first
+
+
+def test_a_draft_poll_cannot_go_on_stage() -> None:
+    h = Harness()
+    draft = h.poll(open_=False)
+    assert h.refused(c.PutPollOnStage(draft), MOD) == "conflict"

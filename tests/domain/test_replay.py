@@ -80,6 +80,7 @@ COMMAND = st.one_of(
     st.builds(c.OpenPoll, POLL),
     st.builds(c.ClosePoll, POLL),
     st.builds(c.RevealResults, POLL),
+    st.builds(c.PutPollOnStage, POLL),
     st.builds(c.HideResults, POLL),
     st.builds(c.BanParticipant, BANNABLE),
     st.builds(c.UnbanParticipant, st.integers(min_value=0, max_value=BOGUS)),
