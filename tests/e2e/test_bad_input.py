@@ -28,6 +28,7 @@ async def closed_with(ws: object) -> int | None:
     with pytest.raises(websockets.ConnectionClosed):
         for _ in range(20):
             await asyncio.wait_for(ws.recv(), 5)  # type: ignore[attr-defined]
+    await ws.close()  # type: ignore[attr-defined]
     return ws.close_code  # type: ignore[attr-defined,no-any-return]
 
 
@@ -154,4 +155,50 @@ async def test_banned_participant_is_refused_and_pending_questions_vanish(
     reply = await participant.send("AskQuestion", text="Spam 2")
     assert reply["code"] == "banned"
     await participant.close()
+    await moderator.close()
+
+
+async def test_hostile_frames_get_an_answer_or_a_close_and_the_server_survives(
+        live_server: RunningServer) -> None:
+    import random
+
+    rng = random.Random(7)
+    tok = token(live_server.link("participant", SESSION))
+    junk: list[str] = [
+        "{", "[]", "null", '{"type":null}', '{"type":"Hello","v":1}', "\u0000", "{}" * 50,
+        json.dumps({"type": "AskQuestion", "text": "x" * 501}),
+        json.dumps({"type": "AskQuestion", "text": "\u202e\u0007bell"}),
+        json.dumps({"type": "CastBallot", "poll_id": "p_none", "choices": [0]}),
+        json.dumps({"type": "BanParticipant", "participant_id": "u_x"}),
+        json.dumps({"type": "UpvoteQuestion", "question_id": {"$gt": ""}}),
+        json.dumps({"type": "__init__"}), json.dumps({"type": "ApproveQuestion"}),
+    ]
+    answered = closed = 0
+    moderator = (await clients(live_server, "moderator"))[0]
+    before = moderator.view["questions"]
+    ws = None
+    for i in range(300):
+        if ws is None:
+            ws = await raw(live_server)
+            await hello(ws, tok)
+            for _ in range(3):  # Welcome, Snapshot, Tally
+                await asyncio.wait_for(ws.recv(), 5)
+        frame = rng.choice(junk)
+        if rng.random() < 0.2:
+            frame = frame[: rng.randrange(len(frame) + 1)]
+        try:
+            await ws.send(frame)
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply["type"] == "Error", reply
+            answered += 1
+        except websockets.ConnectionClosed as exc:
+            assert exc.rcvd is not None and exc.rcvd.code in (1007, 1008, 4002), (i, frame)
+            closed += 1
+            await ws.close()
+            ws = None
+    if ws is not None:
+        await ws.close()
+    assert answered > 50 and closed > 10
+    reply = await moderator.send("SetPremoderation", enabled=True)
+    assert reply["type"] == "Ack" and moderator.view["questions"] == before
     await moderator.close()
