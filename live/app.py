@@ -40,7 +40,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         the_store = store or open_store(settings.store_url, prefix=settings.key_prefix)
         the_bus = bus or open_bus(settings.store_url, prefix=settings.key_prefix)
-        secret = await the_store.secret(settings.secret or secrets.token_urlsafe(32))
+        # A configured secret replaces the stored one (rotating it revokes every link); without
+        # one, the first process's random secret is shared by the others through the store.
+        secret = await the_store.secret(settings.secret or secrets.token_urlsafe(32),
+                                        replace=settings.secret is not None)
         signer = Signer(secret)
         service = Service(programme, the_store, the_bus)
         await service.start()

@@ -45,14 +45,38 @@ class Hub:
     seq: int
     snapshot_seq: int
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    subscribers: set[Subscriber] = field(default_factory=set)
+    # Local subscribers by audience (moderators first: they are told first), and participants by id
+    # too, so a message for one voter does not walk every connection.
+    audiences: dict[Audience, set[Subscriber]] = field(
+        default_factory=lambda: {a: set() for a in (Audience.MODERATOR, Audience.STAGE,
+                                                    Audience.PARTICIPANT)})
+    participants: dict[str, set[Subscriber]] = field(default_factory=dict)
     recent: deque[Applied] = field(default_factory=lambda: deque(maxlen=RECENT))
     tally_dirty_fast: bool = False
     tally_dirty_slow: bool = False
     connected: int = 0  # participants, all processes together (last known)
 
+    @property
+    def subscribers(self) -> list[Subscriber]:
+        return [sub for subs in self.audiences.values() for sub in subs]
+
+    def add(self, sub: Subscriber) -> None:
+        self.audiences[sub.audience].add(sub)
+        if sub.participant_id is not None:
+            self.participants.setdefault(sub.participant_id, set()).add(sub)
+
+    def discard(self, sub: Subscriber) -> None:
+        self.audiences[sub.audience].discard(sub)
+        if sub.participant_id is not None:
+            own = self.participants.get(sub.participant_id)
+            if own is not None:
+                own.discard(sub)
+                if not own:
+                    del self.participants[sub.participant_id]
+
     def local_participants(self) -> int:
-        return sum(1 for s in self.subscribers if s.audience is Audience.PARTICIPANT)
+        """People, not sockets: two tabs of one participant count once."""
+        return len(self.participants)
 
     def recent_since(self, seq: int) -> list[Applied] | None:
         """Records after `seq` from memory, or None if memory no longer reaches back that far."""
@@ -64,9 +88,13 @@ class Hub:
 
     def fan_out(self, fanout: Fanout, encoded: dict[Any, str]) -> None:
         """Deliver one event's messages to the local subscribers, each encoded once."""
-        for sub in list(self.subscribers):
-            pid = sub.participant_id
-            if pid is not None and pid in fanout.private:
+        for pid in fanout.private:
+            for sub in list(self.participants.get(pid, ())):
                 sub.deliver(encoded[pid])
-            elif sub.audience in encoded:
-                sub.deliver(encoded[sub.audience])
+        for audience, subs in self.audiences.items():
+            text = encoded.get(audience)
+            if text is None:
+                continue
+            for sub in list(subs):
+                if sub.participant_id is None or sub.participant_id not in fanout.private:
+                    sub.deliver(text)

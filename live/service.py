@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import random
@@ -37,6 +38,8 @@ SLOW_EVERY = 4  # participants get every 4th tick: one tally per second
 PRESENCE_EVERY = 2.0  # seconds between presence reports and store head checks
 PRESENCE_TTL = 10.0
 ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, then 5 a minute
+# Per network address: generous, since a venue's Wi-Fi puts many people behind one address.
+CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND = 30, 1.0
 APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
 CONFLICT_PAUSE = 0.02  # longest random pause (s) after a lost append
 
@@ -59,6 +62,7 @@ class Service:
         self.bus = bus
         self.clock = clock
         self.node = secrets.token_hex(6)
+        self._own_prefix = f'{{"node":"{self.node}"'  # how _publish's messages start
         self._hubs: dict[str, Hub] = {}
         self._loading: dict[str, asyncio.Task[Hub]] = {}
         self._ask_buckets: dict[str, TokenBucket] = {}
@@ -91,10 +95,9 @@ class Service:
         if task is None:
             task = asyncio.create_task(self._load(session_id))
             self._loading[session_id] = task
-        try:
-            return await asyncio.shield(task)
-        finally:
-            self._loading.pop(session_id, None)
+            # Forget the load only once it is over: a cancelled waiter must not start a second one.
+            task.add_done_callback(lambda _: self._loading.pop(session_id, None))
+        return await asyncio.shield(task)
 
     async def _load(self, session_id: str) -> Hub:
         info = self.programme.session(session_id)
@@ -113,37 +116,41 @@ class Service:
         return Room.new(session_id, interactive=info.interactive, premoderation=info.premoderation)
 
     async def _reload(self, hub: Hub) -> None:
-        """Rebuild the hub from the store (first load, or after the history's epoch changed)."""
+        """Rebuild the hub from the store: on first load, when the history's epoch changed, or
+        when this process fell further behind than the store's history reaches."""
         loaded = await self.store.load(hub.session_id)
         room = (Room.from_snapshot(json.loads(loaded.snapshot)) if loaded.snapshot
                 else self._fresh_room(hub.session_id))
-        changed = hub.epoch != "" and hub.epoch != loaded.epoch
+        was_loaded = hub.epoch != ""
+        if was_loaded and hub.epoch != loaded.epoch:
+            log.warning("session %s: history restarted (epoch %s)", hub.session_id, loaded.epoch)
         hub.room, hub.epoch, hub.seq = room, loaded.epoch, loaded.snapshot_seq
         hub.snapshot_seq = loaded.snapshot_seq
         hub.recent.clear()
         for record in loaded.records:
             self._apply_record(hub, record, fan_out=False)
-        if changed:
-            log.warning("session %s: history restarted (epoch %s)", hub.session_id, hub.epoch)
-            for sub in list(hub.subscribers):
+        if was_loaded:  # what changed in between was never fanned out: start clients afresh
+            for sub in hub.subscribers:
                 sub.deliver(self.snapshot_message(hub, sub))
 
     # -- commands -----------------------------------------------------------------------------
 
-    async def execute(self, session_id: str, command: Command, actor: Actor) -> int:
-        """Decide, store, apply, fan out, publish; return the last sequence number it produced."""
+    async def execute(self, session_id: str, command: Command, actor: Actor, *,
+                      client: str | None = None) -> int:
+        """Decide, store, apply, fan out, publish; return the session's sequence number after it.
+
+        `client` (the network address) bounds how many questions one machine may send, since a
+        public link lets anyone take as many participant identities as they like.
+        """
         hub = await self.hub(session_id)
-        if isinstance(command, AskQuestion) and actor.participant_id is not None:
-            bucket = self._ask_buckets.setdefault(
-                actor.participant_id, TokenBucket(ASK_BURST, ASK_PER_SECOND))
-            if not bucket.take(time.monotonic()):
-                raise DomainError("rate_limited", "too many questions: wait a little")
         async with hub.lock:
             for attempt in range(APPEND_ATTEMPTS):
                 now = int(self.clock() * 1000)
                 events = hub.room.handle(command, actor, now, _new_id)
                 if not events:
                     return hub.seq
+                if attempt == 0 and isinstance(command, AskQuestion):
+                    self._limit_questions(actor, client)
                 texts = [encode({"seq": hub.seq + i + 1, "at": now, "actor": actor.label,
                                  **event_to_dict(ev)}) for i, ev in enumerate(events)]
                 try:
@@ -166,8 +173,22 @@ class Service:
                 return new_seq
         raise DomainError("unavailable", "the session is too busy: try again")
 
+    def _limit_questions(self, actor: Actor, client: str | None) -> None:
+        """Raise rate_limited past a participant's or a network address's question budget."""
+        now = time.monotonic()
+        buckets = [self._ask_buckets.setdefault(
+            f"p:{actor.participant_id}", TokenBucket(ASK_BURST, ASK_PER_SECOND))]
+        if client is not None and not _is_loopback(client):
+            buckets.append(self._ask_buckets.setdefault(
+                f"ip:{client}", TokenBucket(CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND)))
+        if not all(bucket.allows(now) for bucket in buckets):
+            raise DomainError("rate_limited", "too many questions: wait a little")
+        for bucket in buckets:
+            bucket.take(now)
+
     async def _publish(self, hub: Hub, texts: list[str]) -> None:
-        message = json.dumps({"epoch": hub.epoch, "records": texts}, separators=(",", ":"))
+        message = json.dumps({"node": self.node, "epoch": hub.epoch, "records": texts},
+                             separators=(",", ":"))
         try:
             await self.bus.publish(hub.session_id, message)
         except Exception:  # stored already: other processes catch up from the store
@@ -197,6 +218,8 @@ class Service:
     # -- records from other processes ---------------------------------------------------------
 
     def _on_bus(self, hub: Hub, message: str) -> None:
+        if message.startswith(self._own_prefix):
+            return  # our own records, applied already: not worth parsing
         asyncio.get_running_loop().create_task(self._receive(hub, message))
 
     async def _receive(self, hub: Hub, message: str) -> None:
@@ -272,7 +295,7 @@ class Service:
                 text = _message_for(fanout, sub)
                 if text is not None:
                     sub.deliver(text)
-        hub.subscribers.add(sub)
+        hub.add(sub)
         sub.deliver_latest("tally", encode(tally_view(hub.room.state, sub.audience, hub.seq)))
 
     async def _stored_since(self, hub: Hub, seq: int) -> list[Applied] | None:
@@ -288,7 +311,7 @@ class Service:
     def detach(self, session_id: str, sub: Subscriber) -> None:
         hub = self._hubs.get(session_id)
         if hub is not None:
-            hub.subscribers.discard(sub)
+            hub.discard(sub)
 
     # -- coalesced tallies and presence -------------------------------------------------------
 
@@ -310,9 +333,9 @@ class Service:
             audiences.append(Audience.PARTICIPANT)
             hub.tally_dirty_slow = False
         encoded = {a: encode(tally_view(hub.room.state, a, hub.seq)) for a in audiences}
-        for sub in list(hub.subscribers):
-            if sub.audience in encoded:
-                sub.deliver_latest("tally", encoded[sub.audience])
+        for audience, text in encoded.items():
+            for sub in list(hub.audiences[audience]):
+                sub.deliver_latest("tally", text)
 
     async def _presence_loop(self) -> None:
         while True:
@@ -328,10 +351,22 @@ class Service:
                 if total != hub.connected:
                     hub.connected = total
                     text = encode({"type": "Presence", "connected": total})
-                    for sub in list(hub.subscribers):
-                        if sub.audience is not Audience.PARTICIPANT:
+                    for audience in (Audience.MODERATOR, Audience.STAGE):
+                        for sub in list(hub.audiences[audience]):
                             sub.deliver_latest("presence", text)
                 await self._check_head(hub)
+            now = time.monotonic()
+            for key in [k for k, b in self._ask_buckets.items() if b.full(now)]:
+                del self._ask_buckets[key]  # a full bucket is the same as no bucket
+
+
+def _is_loopback(address: str) -> bool:
+    """Loopback peers are this machine (a local proxy without forwarded headers, the tests):
+    limiting them per address would throttle everyone at once."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _new_id(prefix: str) -> str:

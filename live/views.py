@@ -33,8 +33,6 @@ def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Mes
         "votes": len(q.voters), "starred": q.starred, "asked_at": q.asked_at,
         "answered_at": q.answered_at, "edited": q.edited,
     }
-    if audience is Audience.MODERATOR:
-        view["author_id"] = q.author_id
     if mine:
         view["mine"] = True
     return view
@@ -77,7 +75,7 @@ def me_view(s: RoomState, participant_id: str) -> Message:
 
 
 def banned_view(s: RoomState) -> list[Message]:
-    return [{"participant_id": pid, "name": name} for pid, name in s.banned.items()]
+    return [{"ban_id": ban.ban_id, "name": ban.name} for ban in s.banned.values()]
 
 
 def state_view(s: RoomState, session: Message, audience: Audience, participant_id: str | None,

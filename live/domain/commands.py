@@ -88,6 +88,7 @@ class CreatePoll:
     question: str
     options: list[str]
     multiple: bool = False
+    client_key: str | None = None  # a poll re-sent after a reconnect is created once
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +118,15 @@ class HideResults:
 
 @dataclass(frozen=True, slots=True)
 class BanParticipant:
-    participant_id: str
+    """Ban the author of a question: moderators never see participant ids, so anonymous
+    questions cannot be linked to named ones."""
+
+    question_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class UnbanParticipant:
-    participant_id: str
+    ban_id: str  # the question the ban was made through
 
 
 Command = (

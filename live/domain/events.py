@@ -103,6 +103,7 @@ class PollCreated:
     options: tuple[str, ...]
     multiple: bool
     created_at: int
+    client_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ class BallotCast:
 @dataclass(frozen=True, slots=True)
 class ParticipantBanned:
     participant_id: str
+    ban_id: str
     name: str | None
     dismissed: tuple[str, ...]
 

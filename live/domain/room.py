@@ -22,6 +22,7 @@ from live.domain.state import (
     CLOSED,
     DISMISSED,
     DRAFT,
+    MAX_PENDING,
     NAME_CHARS,
     OPEN,
     ORGANISATION_CHARS,
@@ -31,6 +32,7 @@ from live.domain.state import (
     POLL_OPTIONS_MIN,
     POLL_QUESTION_CHARS,
     QUESTION_CHARS,
+    Ban,
     Poll,
     Question,
     RoomState,
@@ -102,6 +104,9 @@ class Room:
             return []  # the same question re-sent after a reconnect: already accepted
         text = clean_text(cmd.text, QUESTION_CHARS, "question")
         assert text is not None
+        if self.state.premoderation and sum(
+                q.status == PENDING for q in self.state.questions.values()) >= MAX_PENDING:
+            raise DomainError("rate_limited", "the moderators' queue is full: try again later")
         name = None if cmd.anonymous else clean_text(cmd.name, NAME_CHARS, "name", required=False)
         organisation = None if cmd.anonymous else clean_text(
             cmd.organisation, ORGANISATION_CHARS, "organisation", required=False)
@@ -205,6 +210,9 @@ class Room:
 
     def _create_poll(self, cmd: c.CreatePoll, actor: Actor, now: int, new_id: NewId
                      ) -> list[e.Event]:
+        key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
+        if key is not None and ("", key) in self.state.client_keys:
+            return []  # the same poll re-sent after a reconnect: already created
         question = clean_text(cmd.question, POLL_QUESTION_CHARS, "poll question")
         assert question is not None
         if not POLL_OPTIONS_MIN <= len(cmd.options) <= POLL_OPTIONS_MAX:
@@ -213,7 +221,7 @@ class Room:
         options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in cmd.options)
         if len(set(options)) != len(options):
             raise DomainError("invalid", "options must differ")
-        return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now)]
+        return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
 
     def _open_poll(self, cmd: c.OpenPoll, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
         poll = self._poll(cmd.poll_id)
@@ -263,20 +271,21 @@ class Room:
         return [e.BallotCast(poll.id, voter, choices)]
 
     def _ban(self, cmd: c.BanParticipant, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        pid = cmd.participant_id
+        question = self._question(cmd.question_id)
+        pid = question.author_id
         if pid in self.state.banned:
             return []
-        authored = [q for q in self.state.questions.values() if q.author_id == pid]
-        if not authored and not any(pid in p.ballots for p in self.state.polls.values()):
-            raise DomainError("not_found", "no such participant in this session")
-        name = next((q.author_name for q in authored if q.author_name), None)
-        pending = tuple(q.id for q in authored if q.status == PENDING)
-        return [e.ParticipantBanned(pid, name, pending)]
+        pending = tuple(q.id for q in self.state.questions.values()
+                        if q.author_id == pid and q.status == PENDING)
+        # Only the banning question's own name: another of the author's questions may be
+        # anonymous, and the ban must not link the two.
+        name = None if question.anonymous else question.author_name
+        return [e.ParticipantBanned(pid, question.id, name, pending)]
 
     def _unban(self, cmd: c.UnbanParticipant, actor: Actor, now: int, new_id: NewId
                ) -> list[e.Event]:
-        in_list = cmd.participant_id in self.state.banned
-        return [e.ParticipantUnbanned(cmd.participant_id)] if in_list else []
+        pid = next((p for p, ban in self.state.banned.items() if ban.ban_id == cmd.ban_id), None)
+        return [e.ParticipantUnbanned(pid)] if pid is not None else []
 
     # -- changing ---------------------------------------------------------------------------------
 
@@ -323,7 +332,9 @@ class Room:
             case e.PollCreated():
                 s.polls[event.poll_id] = Poll(
                     event.poll_id, event.question, tuple(event.options), event.multiple,
-                    event.created_at)
+                    event.created_at, client_key=event.client_key)
+                if event.client_key is not None:
+                    s.client_keys[("", event.client_key)] = event.poll_id
             case e.PollOpened():
                 poll = s.polls[event.poll_id]
                 poll.status, poll.opened_at = OPEN, event.opened_at
@@ -340,7 +351,7 @@ class Room:
             case e.BallotCast():
                 s.polls[event.poll_id].ballots[event.participant_id] = tuple(event.choices)
             case e.ParticipantBanned():
-                s.banned[event.participant_id] = event.name
+                s.banned[event.participant_id] = Ban(event.ban_id, event.name)
                 for question_id in event.dismissed:
                     self._leave(question_id, DISMISSED)
             case e.ParticipantUnbanned():

@@ -18,6 +18,7 @@ QUESTION_CHARS = 500
 NAME_CHARS = 60
 ORGANISATION_CHARS = 80
 CLIENT_KEY_CHARS = 64
+MAX_PENDING = 1000  # questions waiting for moderation: past this, new ones wait for room
 POLL_QUESTION_CHARS = 200
 POLL_OPTION_CHARS = 100
 POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
@@ -67,6 +68,7 @@ class Poll:
     status: str = DRAFT
     results_visible: bool = False
     opened_at: int | None = None
+    client_key: str | None = None
     ballots: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def counts(self) -> list[int]:
@@ -81,6 +83,7 @@ class Poll:
             "id": self.id, "question": self.question, "options": list(self.options),
             "multiple": self.multiple, "created_at": self.created_at, "status": self.status,
             "results_visible": self.results_visible, "opened_at": self.opened_at,
+            "client_key": self.client_key,
             "ballots": {pid: list(c) for pid, c in sorted(self.ballots.items())},
         }
 
@@ -93,6 +96,12 @@ class Poll:
         })
 
 
+@dataclass(frozen=True, slots=True)
+class Ban:
+    ban_id: str  # the question the ban was made through: how moderators name it
+    name: str | None  # that question's author name, None if it was anonymous
+
+
 @dataclass(slots=True)
 class RoomState:
     session_id: str
@@ -102,8 +111,9 @@ class RoomState:
     polls: dict[str, Poll] = field(default_factory=dict)
     stage_question_id: str | None = None
     stage_poll_id: str | None = None
-    banned: dict[str, str | None] = field(default_factory=dict)
-    # (author, client_key) -> question id: a question re-sent after a reconnect is accepted once.
+    banned: dict[str, Ban] = field(default_factory=dict)  # by participant id
+    # (author, client_key) -> question id, ("", client_key) -> poll id: a question or poll re-sent
+    # after a reconnect is accepted once.
     client_keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,22 +123,24 @@ class RoomState:
             "questions": [q.to_dict() for q in self.questions.values()],
             "polls": [p.to_dict() for p in self.polls.values()],
             "stage_question_id": self.stage_question_id, "stage_poll_id": self.stage_poll_id,
-            "banned": dict(sorted(self.banned.items())),
+            "banned": {pid: {"ban_id": b.ban_id, "name": b.name}
+                       for pid, b in sorted(self.banned.items())},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoomState:
         questions = [Question.from_dict(q) for q in data.get("questions", [])]
+        polls = [Poll.from_dict(p) for p in data.get("polls", [])]
         return cls(
             session_id=data["session_id"],
             interactive=data.get("interactive", True),
             premoderation=data.get("premoderation", True),
             questions={q.id: q for q in questions},
-            polls={p["id"]: Poll.from_dict(p) for p in data.get("polls", [])},
+            polls={p.id: p for p in polls},
             stage_question_id=data.get("stage_question_id"),
             stage_poll_id=data.get("stage_poll_id"),
-            banned=dict(data.get("banned", {})),
+            banned={pid: Ban(**b) for pid, b in data.get("banned", {}).items()},
             client_keys={
                 (q.author_id, q.client_key): q.id for q in questions if q.client_key is not None
-            },
+            } | {("", p.client_key): p.id for p in polls if p.client_key is not None},
         )

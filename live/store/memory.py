@@ -71,8 +71,8 @@ class MemoryStore:
         log = self._logs.get(session_id)
         return sum(c for c, until in log.presence.values() if until > now) if log else 0
 
-    async def secret(self, proposal: str) -> str:
-        if self._secret is None:
+    async def secret(self, proposal: str, *, replace: bool = False) -> str:
+        if self._secret is None or replace:
             self._secret = proposal
         return self._secret
 

@@ -189,7 +189,8 @@ class ClientSession:
         assert self.actor is not None
         try:
             command = p.parse_command(frame)
-            seq = await self.service.execute(self.session_id, command, self.actor)
+            client = self.ws.client.host if self.ws.client else None
+            seq = await self.service.execute(self.session_id, command, self.actor, client=client)
         except p.InvalidCommand as exc:
             self._error(ref, exc.code, exc.message)
         except DomainError as exc:

@@ -1,13 +1,12 @@
-// Moderator page: queues, stage control, polls and bans. Works one-handed on a phone (single
-// column) and as three columns on a laptop. Every action is a protocol command; the page only
-// re-renders from the state the server sends back, so several moderators stay consistent.
+// Moderator page: queues, stage control and bans (polls: moderator-polls.js). Works one-handed on
+// a phone (single column) and as three columns on a laptop. Every action is a protocol command; the
+// page only re-renders from the state the server sends back, so several moderators stay consistent.
 
 import { byId, errorText, h, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive } from "./dom.js";
 import { formatTime, localizeDates, t } from "./i18n.js";
-import { countByStatus, pollPercentages, questionsWithStatus, sortQuestions, stagePoll, stageQuestion } from "./state.js";
+import { setupPolls } from "./moderator-polls.js";
+import { countByStatus, questionsWithStatus, sortQuestions, stagePoll, stageQuestion } from "./state.js";
 
-const MIN_OPTIONS = 2;
-const MAX_OPTIONS = 10;
 const NEW_HIGHLIGHT_MS = 4000;
 
 const ui = {
@@ -26,12 +25,6 @@ const ui = {
   stageClear: /** @type {HTMLButtonElement} */ (byId("stage-clear")),
   banned: byId("banned-list"),
   bannedEmpty: byId("banned-empty"),
-  pollForm: /** @type {HTMLFormElement} */ (byId("poll-form")),
-  pollQuestion: /** @type {HTMLInputElement} */ (byId("poll-question")),
-  pollOptions: byId("poll-options"),
-  pollAdd: /** @type {HTMLButtonElement} */ (byId("poll-add-option")),
-  polls: byId("mod-poll-list"),
-  pollsEmpty: byId("mod-polls-empty"),
   dialog: /** @type {HTMLDialogElement} */ (byId("ban-dialog")),
   dialogText: byId("ban-dialog-text"),
 };
@@ -117,20 +110,24 @@ const QUESTION_COMMANDS = {
 
 /** @param {any} q @param {string} action */
 function perform(q, action) {
-  if (action === "ban") return confirmBan(q.author_id, q.author);
+  if (action === "ban") return confirmBan(q);
   if (action === "star") return run({ type: "StarQuestion", question_id: q.id, starred: !q.starred });
   if (action === "clear_stage") return run({ type: "ClearStage", target: "question" });
   const type = QUESTION_COMMANDS[/** @type {keyof typeof QUESTION_COMMANDS} */ (action)];
   return type ? run({ type, question_id: q.id }) : undefined;
 }
 
-/** @param {string|undefined} participantId @param {string|null} name */
-function confirmBan(participantId, name) {
-  if (!participantId) return;
-  ui.dialogText.textContent = name ? t("ban.confirm", { name }) : t("ban.confirm_anonymous");
+/**
+ * Bans the author of question `q` after confirmation. Moderators never see participant ids (an
+ * anonymous question must not be linkable to a named one): the ban goes through the question.
+ * @param {{id: string, author: string|null}} q
+ */
+function confirmBan(q) {
+  if (ui.dialog.open) return;
+  ui.dialogText.textContent = q.author ? t("ban.confirm", { name: q.author }) : t("ban.confirm_anonymous");
   ui.dialog.returnValue = "";
   ui.dialog.addEventListener("close", () => {
-    if (ui.dialog.returnValue === "ban") run({ type: "BanParticipant", participant_id: participantId });
+    if (ui.dialog.returnValue === "ban") run({ type: "BanParticipant", question_id: q.id });
   }, { once: true });
   ui.dialog.showModal();
 }
@@ -208,11 +205,10 @@ function updateCard(card, { q, onStage }) {
   ].filter((el) => el instanceof Node));
 
   // Rebuild the buttons only when they change, so keyboard focus survives tallies.
-  const signature = [q.status, onStage, q.starred, Boolean(q.author_id), r.editing].join("|");
+  const signature = [q.status, onStage, q.starred, r.editing].join("|");
   if (signature !== r.signature) {
     r.signature = signature;
     const actions = (ACTIONS[/** @type {keyof typeof ACTIONS} */ (q.status)] || [])
-      .filter((a) => a !== "ban" || q.author_id)
       .map((a) => (a === "on_stage" && onStage ? "clear_stage" : a));
     r.actions.replaceChildren(...actions.map((action) => {
       const label = action === "star" && q.starred ? "action.unstar" : `action.${action}`;
@@ -258,147 +254,42 @@ function renderStage(state) {
   ui.stageClear.hidden = !(state.stage && (state.stage.question_id || state.stage.poll_id));
 }
 
-/** @param {import("./state.js").State} state */
+/**
+ * Each ban is named by the question it was made through (`ban_id`): the author's name on that
+ * question, or "anonymous participant", with the question's text to tell bans apart.
+ * @param {import("./state.js").State} state
+ */
 function renderBanned(state) {
+  const banned = state.banned || [];
   reconcile(
     ui.banned,
-    state.banned || [],
-    (b) => b.participant_id,
+    banned,
+    (b) => b.ban_id,
     (b) => {
-      const li = h("li", { class: "banned-list__item", dataset: { testid: "banned-item" } }, h("span", { class: "banned-list__name" }));
+      const name = h("span", { class: "banned-list__name", dataset: { testid: "banned-name" } });
+      const question = h("span", { class: "banned-list__question" });
+      const li = h("li", { class: "banned-list__item", dataset: { testid: "banned-item" } }, h("span", { class: "banned-list__who" }, name, question));
       li.append(h("button", {
         type: "button", class: "button", text: t("action.unban"), dataset: { testid: "action-unban" },
-        onclick: () => run({ type: "UnbanParticipant", participant_id: b.participant_id }),
+        onclick: () => run({ type: "UnbanParticipant", ban_id: b.ban_id }),
       }));
+      /** @type {any} */ (li)._refs = { name, question };
       return li;
     },
-    (li, b) => setText(/** @type {Element} */ (li.firstElementChild), b.name || t("banned.anonymous", { id: b.participant_id.slice(-6) })),
+    (li, b) => {
+      const r = /** @type {any} */ (li)._refs;
+      setText(r.name, b.name || t("banned.anonymous"));
+      const q = state.questions.find((x) => x.id === b.ban_id);
+      setText(r.question, q ? t("banned.question", { text: q.text }) : "");
+      r.question.hidden = !q;
+    },
   );
-  ui.bannedEmpty.hidden = (state.banned || []).length > 0;
+  ui.bannedEmpty.hidden = banned.length > 0;
 }
 
-// --- polls -------------------------------------------------------------------------------------
+// --- polls (moderator-polls.js) ----------------------------------------------------------------
 
-function addOptionInput(value = "") {
-  const row = h("li", { class: "poll-form__option" });
-  const input = h("input", { type: "text", maxlength: 100, value, dataset: { testid: "poll-option-input" } });
-  const removeBtn = h("button", { type: "button", class: "button button--quiet", text: t("poll.create.remove_option"), dataset: { testid: "poll-remove-option" } });
-  removeBtn.addEventListener("click", () => {
-    row.remove();
-    refreshOptionInputs();
-  });
-  row.append(input, removeBtn);
-  ui.pollOptions.append(row);
-  refreshOptionInputs();
-  return input;
-}
-
-function refreshOptionInputs() {
-  const rows = [...ui.pollOptions.children];
-  rows.forEach((row, i) => {
-    const input = /** @type {HTMLInputElement} */ (row.querySelector("input"));
-    input.setAttribute("aria-label", t("poll.create.option", { n: i + 1 }));
-    input.placeholder = t("poll.create.option", { n: i + 1 });
-    /** @type {HTMLButtonElement} */ (row.querySelector("button")).disabled = rows.length <= MIN_OPTIONS;
-  });
-  ui.pollAdd.disabled = rows.length >= MAX_OPTIONS;
-}
-
-function resetPollForm() {
-  ui.pollForm.reset();
-  ui.pollOptions.replaceChildren();
-  for (let i = 0; i < MIN_OPTIONS; i++) addOptionInput();
-}
-
-ui.pollAdd.addEventListener("click", () => addOptionInput().focus());
-// On a phone the creation form starts folded: the running polls matter more.
-if (window.matchMedia("(max-width: 699px)").matches) /** @type {HTMLDetailsElement} */ (byId("poll-create")).open = false;
-ui.pollForm.addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const question = ui.pollQuestion.value.trim();
-  const options = [...ui.pollOptions.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
-  if (!question || options.length < MIN_OPTIONS) {
-    notify(ui.notice, t("poll.create.incomplete"), "error");
-    return;
-  }
-  const multiple = /** @type {HTMLInputElement|null} */ (ui.pollForm.querySelector("input[name='poll-kind']:checked"))?.value === "multiple";
-  run({ type: "CreatePoll", question, options, multiple }).then((ok) => ok && resetPollForm());
-});
-resetPollForm();
-
-/** @param {{poll: any}} item */
-function createPollCard({ poll }) {
-  const rows = poll.options.map((label, i) => {
-    const fill = h("span", { class: "bar__fill" });
-    const value = h("span", { class: "bar__pct", dataset: { testid: `poll-percent-${i}` } });
-    return { fill, value, row: h("li", { class: "poll-option poll-option--result" }, h("span", { class: "poll-option__label", text: label }), h("span", { class: "bar" }, fill), value) };
-  });
-  const refs = {
-    rows,
-    status: h("span", { class: "status-badge", dataset: { testid: "poll-status" } }),
-    flags: h("span", { class: "poll__flags" }),
-    ballots: h("span", { class: "poll__ballots", dataset: { testid: "poll-ballots" } }),
-    actions: h("div", { class: "actions" }),
-    signature: "",
-  };
-  const card = h("li", { class: "poll poll--mod", dataset: { testid: "mod-poll" } },
-    h("p", { class: "poll__head" }, refs.status, refs.flags),
-    h("p", { class: "poll__question", text: poll.question }),
-    h("p", { class: "hint", text: t(poll.multiple ? "poll.kind.multiple" : "poll.kind.single") }),
-    h("ol", { class: "poll__options" }, ...rows.map((/** @type {any} */ r) => r.row)),
-    refs.ballots,
-    refs.actions,
-  );
-  refs.actions.addEventListener("click", (ev) => {
-    const button = /** @type {HTMLElement} */ (ev.target).closest("button[data-action]");
-    if (button && button.dataset.action === "clear_stage") return run({ type: "ClearStage", target: "poll" });
-    const types = { open: "OpenPoll", close: "ClosePoll", on_stage: "PutPollOnStage", reveal: "RevealResults", hide: "HideResults" };
-    const type = button && types[/** @type {keyof typeof types} */ (button.dataset.action)];
-    if (type) run({ type, poll_id: poll.id });
-  });
-  /** @type {any} */ (card)._refs = refs;
-  return card;
-}
-
-/** @param {any} card @param {{poll: any, onStage: boolean}} item */
-function updatePollCard(card, { poll, onStage }) {
-  const r = card._refs;
-  card.dataset.pollId = poll.id;
-  card.dataset.status = poll.status;
-  r.status.dataset.status = poll.status;
-  setText(r.status, t(`poll.status.${poll.status}`));
-  r.flags.replaceChildren(
-    ...(poll.results_visible ? [h("span", { class: "badge", text: t("poll.results_visible") })] : []),
-    ...(onStage ? [h("span", { class: "badge badge--live", text: t("question.on_stage") })] : []),
-  );
-  const percentages = pollPercentages(poll) || [];
-  r.rows.forEach((/** @type {any} */ row, /** @type {number} */ i) => {
-    const pct = percentages[i] || 0;
-    row.fill.style.width = `${pct}%`;
-    setText(row.value, t("poll.result", { percent: pct, count: (poll.counts && poll.counts[i]) || 0 }));
-  });
-  setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
-  const signature = `${poll.status}|${poll.results_visible}|${onStage}`;
-  if (signature !== r.signature) {
-    r.signature = signature;
-    const actions = [];
-    if (poll.status === "draft") actions.push("open");
-    if (poll.status === "open") actions.push("close");
-    if (poll.status !== "draft") actions.push(onStage ? "clear_stage" : "on_stage");
-    if (poll.status !== "draft") actions.push(poll.results_visible ? "hide" : "reveal");
-    r.actions.replaceChildren(...actions.map((action) =>
-      h("button", { type: "button", class: action === "open" ? "button button--primary" : "button", text: t(`poll.action.${action}`), dataset: { action, testid: `poll-${action}` } })));
-  }
-}
-
-/** @param {import("./state.js").State} state */
-function renderPolls(state) {
-  const order = { open: 0, draft: 1, closed: 2 };
-  const polls = [...state.polls].sort((a, b) => order[a.status] - order[b.status] || (b.opened_at || 0) - (a.opened_at || 0));
-  const stageId = state.stage && state.stage.poll_id;
-  reconcile(ui.polls, polls.map((poll) => ({ poll, onStage: poll.id === stageId })), (p) => p.poll.id, createPollCard, updatePollCard);
-  ui.pollsEmpty.hidden = polls.length > 0;
-}
+const renderPolls = setupPolls({ run, notice: ui.notice });
 
 // --- page --------------------------------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 // WebSocket client for the tribune protocol v1 (docs/protocol.md).
 // No DOM access: the WebSocket constructor and the timers are injected so node tests can fake them.
+// The commands waiting for an answer are kept by outbox.js.
+
+import { CommandError, Outbox } from "./outbox.js";
+
+export { CommandError };
 
 /**
  * @typedef {{id: string, key: string}} ParticipantIdentity
- * @typedef {{type: string, [field: string]: any}} Message
+ * @typedef {import("./outbox.js").Message} Message
  * @typedef {"idle"|"connecting"|"open"|"offline"|"fatal"} ConnectionStatus
- * @typedef {{cmd: Message, resolve: (ack: Message) => void, reject: (err: CommandError) => void,
- *            retried: boolean}} OutboxEntry
  *
  * @typedef {object} ConnectionOptions
  * @property {string} url WebSocket URL (`ws(s)://host/ws/sessions/{id}`)
@@ -31,25 +34,6 @@ const LOCAL_TIMEOUT_CODE = 4900;
 const OPEN = 1;
 
 const noop = () => {};
-
-/** A command refused by the server (`Error` frame) or dropped by the client. */
-export class CommandError extends Error {
-  /**
-   * @param {string} code server error code, or "closed" when the connection is gone for good
-   * @param {string} [message]
-   * @param {{ref?: string, retried?: boolean, command?: Message}} [extra]
-   */
-  constructor(code, message, extra = {}) {
-    super(message || code);
-    this.name = "CommandError";
-    this.code = code;
-    this.ref = extra.ref;
-    // True when the command had to be re-sent after a reconnect: a `conflict` then usually means
-    // the first attempt went through before the connection dropped.
-    this.retried = Boolean(extra.retried);
-    this.command = extra.command;
-  }
-}
 
 /**
  * Backoff delay before reconnect attempt `attempt` (0-based): 0.5 s doubling up to 15 s, with
@@ -86,11 +70,9 @@ export class Connection {
     this._ready = false; // Welcome and Snapshot/Resumed received on the current socket
     this._stopped = false;
     this._attempt = 0;
-    this._refCounter = 0;
-    /** @type {OutboxEntry[]} commands waiting for the next ready connection */
-    this._outbox = [];
-    /** @type {Map<string, OutboxEntry>} commands sent and not yet answered */
-    this._inflight = new Map();
+    this._commands = new Outbox(this._random);
+    /** @param {Message} msg */
+    this._transmit = (msg) => this._raw(msg);
     this._reconnectTimer = null;
     this._idleTimer = null;
     this._pongTimer = null;
@@ -119,7 +101,7 @@ export class Connection {
     const ws = this._ws;
     this._detach();
     if (ws) safeClose(ws, 1000);
-    this._rejectAll("closed");
+    this._commands.rejectAll("closed");
     this._setStatus("offline");
   }
 
@@ -134,13 +116,13 @@ export class Connection {
 
   /** Number of commands waiting for the connection to return. */
   get queued() {
-    return this._outbox.length;
+    return this._commands.queued;
   }
 
   /**
    * Sends a command now, or after the next Welcome+state when disconnected.
-   * An `AskQuestion` gets a `client_key` if it has none, kept across re-sends so the server
-   * accepts it once.
+   * An `AskQuestion` or `CreatePoll` gets a `client_key` if it has none, kept across re-sends so
+   * the server accepts it once.
    * @param {Message} command e.g. `{type: "UpvoteQuestion", question_id: "q_1"}`
    * @returns {Promise<Message>} resolves with the `Ack`, rejects with a {@link CommandError}
    */
@@ -148,14 +130,7 @@ export class Connection {
     if (this._stopped || this.status === "fatal") {
       return Promise.reject(new CommandError("closed", undefined, { command }));
     }
-    const cmd = { ...command, ref: `c${++this._refCounter}` };
-    if (cmd.type === "AskQuestion" && !cmd.client_key) cmd.client_key = this._clientKey();
-    return new Promise((resolve, reject) => {
-      /** @type {OutboxEntry} */
-      const entry = { cmd, resolve, reject, retried: false };
-      if (this._ready) this._transmit(entry);
-      else this._outbox.push(entry);
-    });
+    return this._commands.add(command, this._ready ? this._transmit : null);
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -227,16 +202,22 @@ export class Connection {
         this._becameReady();
         return;
       case "Tally":
+        // The server sends a tally after every event up to its seq: resume from there (this keeps
+        // passive clients, who see few events, resumable).
+        if (this.seq !== null && typeof msg.seq === "number" && msg.seq > this.seq) this.seq = msg.seq;
         this.ontally(msg);
         return;
       case "Presence":
         this.onpresence(msg);
         return;
       case "Ack":
-        this._answer(msg, null);
+        this._commands.answer(msg, null);
         return;
       case "Error":
-        this._answer(msg, new CommandError(String(msg.code || "error"), msg.message, { ref: msg.ref }));
+        // An error that answers no pending command (no or unknown `ref`) goes to onerror.
+        if (!this._commands.answer(msg, new CommandError(String(msg.code || "error"), msg.message, { ref: msg.ref }))) {
+          this.onerror(msg);
+        }
         return;
       case "Pong":
         return;
@@ -250,43 +231,12 @@ export class Connection {
     }
   }
 
-  /**
-   * @param {Message} msg Ack or Error
-   * @param {CommandError|null} error
-   */
-  _answer(msg, error) {
-    const entry = typeof msg.ref === "string" ? this._inflight.get(msg.ref) : undefined;
-    if (!entry) {
-      if (error) this.onerror(msg);
-      return;
-    }
-    this._inflight.delete(msg.ref);
-    if (error) {
-      error.retried = entry.retried;
-      error.command = entry.cmd;
-      entry.reject(error);
-    } else {
-      entry.resolve(msg);
-    }
-  }
-
   _becameReady() {
     if (this._ready) return;
     this._ready = true;
     this._attempt = 0;
     this._setStatus("open");
-    const waiting = this._outbox;
-    this._outbox = [];
-    for (const entry of waiting) this._transmit(entry);
-  }
-
-  /** @param {OutboxEntry} entry */
-  _transmit(entry) {
-    this._inflight.set(entry.cmd.ref, entry);
-    if (!this._raw(entry.cmd)) {
-      this._inflight.delete(entry.cmd.ref);
-      this._outbox.push(entry);
-    }
+    this._commands.flush(this._transmit);
   }
 
   /** @param {Message} msg @returns {boolean} whether the frame was handed to the socket */
@@ -306,17 +256,12 @@ export class Connection {
   _closed(code) {
     this._detach();
     this._clearTimers(false);
-    // Commands sent but not answered go back to the front of the outbox, in their original order:
-    // the server may never have seen them. Re-sending is safe for AskQuestion (same client_key)
-    // and for votes and ballots (idempotent); a moderator command may come back as `conflict`.
-    const unanswered = [...this._inflight.values()];
-    this._inflight.clear();
-    for (const entry of unanswered) entry.retried = true;
-    this._outbox = [...unanswered, ...this._outbox];
+    // Unanswered commands are sent again on the next connection (see Outbox.requeue).
+    this._commands.requeue();
     if (this._stopped) return;
     if (FATAL_CODES.includes(code)) {
       this._setStatus("fatal");
-      this._rejectAll("closed");
+      this._commands.rejectAll("closed");
       this.onfatal(code);
       return;
     }
@@ -374,25 +319,11 @@ export class Connection {
     }
   }
 
-  /** @param {string} code */
-  _rejectAll(code) {
-    const entries = [...this._inflight.values(), ...this._outbox];
-    this._inflight.clear();
-    this._outbox = [];
-    for (const e of entries) e.reject(new CommandError(code, undefined, { ref: e.cmd.ref, command: e.cmd }));
-  }
-
   /** @param {ConnectionStatus} status */
   _setStatus(status) {
     if (this.status === status) return;
     this.status = status;
     this.onstatus(status);
-  }
-
-  _clientKey() {
-    let key = "k";
-    for (let i = 0; i < 4; i++) key += Math.floor(this._random() * 2 ** 32).toString(36);
-    return key + Date.now().toString(36);
   }
 }
 

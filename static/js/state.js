@@ -5,18 +5,22 @@
  * @typedef {"pending"|"approved"|"dismissed"|"answered"|"archived"} QuestionStatus
  * @typedef {{id: string, text: string, author: string|null, organisation: string|null,
  *   status: QuestionStatus, votes: number, starred: boolean, asked_at: number, edited: boolean,
- *   mine?: boolean, author_id?: string}} Question
+ *   mine?: boolean, countsSeq: number}} Question
  * @typedef {{id: string, question: string, options: string[], multiple: boolean,
  *   status: "draft"|"open"|"closed", results_visible: boolean, ballots: number,
- *   counts: number[]|null, opened_at: number|null}} Poll
+ *   counts: number[]|null, opened_at: number|null, countsSeq: number}} Poll
+ *
+ * `countsSeq` (client side only) is the session seq its counts (`votes`; `ballots`, `counts`)
+ * reflect: the seq of the Snapshot or event that brought the item, or of the last tally applied
+ * to it. A tally older than that is stale for this item and leaves it alone.
  * @typedef {{question_id: string|null, poll_id: string|null}} Stage
  * @typedef {{participant_id: string, upvotes: string[], ballots: Record<string, number[]>,
  *   banned: boolean}} Me
- * @typedef {{participant_id: string, name: string|null}} BannedEntry
+ * @typedef {{ban_id: string, name: string|null}} BannedEntry the ban made through question `ban_id`;
+ *   `name` is that question's author, null when it was anonymous
  * @typedef {object} State
  * @property {string|null} epoch
  * @property {number} seq last event applied
- * @property {number} tallySeq newest seq whose counts we hold (guards optimistic count updates)
  * @property {any} session
  * @property {{premoderation: boolean}} settings
  * @property {Question[]} questions
@@ -43,11 +47,10 @@ export function applySnapshot(snapshot, meta = {}) {
   return {
     epoch: meta.epoch ?? null,
     seq,
-    tallySeq: seq,
     session: s.session ?? null,
     settings: { premoderation: false, ...(s.settings || {}) },
-    questions: Array.isArray(s.questions) ? [...s.questions] : [],
-    polls: Array.isArray(s.polls) ? [...s.polls] : [],
+    questions: Array.isArray(s.questions) ? s.questions.map((q) => ({ ...q, countsSeq: seq })) : [],
+    polls: Array.isArray(s.polls) ? s.polls.map((p) => ({ ...p, countsSeq: seq })) : [],
     stage: { question_id: null, poll_id: null, ...(s.stage || {}) },
     connected: typeof s.connected === "number" ? s.connected : 0,
     me: s.me ?? null,
@@ -78,31 +81,32 @@ function remove(list, id) {
 /**
  * Applies one event with the generic rule of docs/protocol.md: `question`/`questions`/`poll`
  * upsert (or remove when null), `stage`/`settings`/`banned`/`me` replace. Events already applied
- * (seq not newer than the state's) are ignored.
+ * (seq not newer than the state's) are ignored. An upserted item's counts are as of the event.
  * @param {State} state
  * @param {any} msg an event frame (has `type` and `seq`)
  * @returns {State}
  */
 export function applyEvent(state, msg) {
   if (typeof msg.seq === "number" && msg.seq <= state.seq) return state;
+  const seq = typeof msg.seq === "number" ? msg.seq : state.seq;
   /** @type {State} */
-  const next = { ...state, seq: typeof msg.seq === "number" ? msg.seq : state.seq };
+  const next = { ...state, seq };
 
   if ("question" in msg) {
     if (msg.question === null) {
       if (msg.question_id) next.questions = remove(next.questions, msg.question_id);
     } else if (msg.question && msg.question.id) {
-      next.questions = upsert(next.questions, msg.question);
+      next.questions = upsert(next.questions, { ...msg.question, countsSeq: seq });
     }
   }
   if (Array.isArray(msg.questions)) {
-    for (const q of msg.questions) if (q && q.id) next.questions = upsert(next.questions, q);
+    for (const q of msg.questions) if (q && q.id) next.questions = upsert(next.questions, { ...q, countsSeq: seq });
   }
   if ("poll" in msg) {
     if (msg.poll === null) {
       if (msg.poll_id) next.polls = remove(next.polls, msg.poll_id);
     } else if (msg.poll && msg.poll.id) {
-      next.polls = upsert(next.polls, msg.poll);
+      next.polls = upsert(next.polls, { ...msg.poll, countsSeq: seq });
     }
   }
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {
@@ -112,23 +116,29 @@ export function applyEvent(state, msg) {
 }
 
 /**
- * The voter's own events carry no counts (tallies do, up to a second later). Adjust the count
- * at once unless a tally at least as new as the event already did.
+ * The voter's own events carry no counts (tallies do, up to a second later). Adjust the count at
+ * once unless a tally at least as new as the event already did (the item's `countsSeq`), and mark
+ * the counts as of the event so an older tally arriving later does not take the vote back.
  * @param {State} prev @param {State} next @param {any} msg @returns {State}
  */
 function optimisticCounts(prev, next, msg) {
-  if (typeof msg.seq !== "number" || msg.seq <= prev.tallySeq) return next;
+  if (typeof msg.seq !== "number") return next;
+  const seq = msg.seq;
   if ((msg.type === "QuestionUpvoted" || msg.type === "UpvoteWithdrawn") && msg.question_id) {
     const had = hasUpvoted(prev, msg.question_id);
     const has = hasUpvoted(next, msg.question_id);
     if (had === has) return next;
     const delta = has ? 1 : -1;
     next.questions = next.questions.map((q) =>
-      q.id === msg.question_id ? { ...q, votes: Math.max(0, (q.votes || 0) + delta) } : q,
+      q.id === msg.question_id && seq > (q.countsSeq || 0)
+        ? { ...q, votes: Math.max(0, (q.votes || 0) + delta), countsSeq: seq }
+        : q,
     );
   } else if (msg.type === "BallotCast" && msg.poll_id) {
     if (myBallot(prev, msg.poll_id) === null && myBallot(next, msg.poll_id) !== null) {
-      next.polls = next.polls.map((p) => (p.id === msg.poll_id ? { ...p, ballots: (p.ballots || 0) + 1 } : p));
+      next.polls = next.polls.map((p) =>
+        p.id === msg.poll_id && seq > (p.countsSeq || 0) ? { ...p, ballots: (p.ballots || 0) + 1, countsSeq: seq } : p,
+      );
     }
   }
   return next;
@@ -137,30 +147,37 @@ function optimisticCounts(prev, next, msg) {
 /**
  * Applies coalesced counts. A tally is complete (not a delta): it lists every question it covers
  * that has votes, so a covered question it leaves out has none. `scope` "all" (moderators) covers
- * every question, "public" the approved and answered ones; others keep their count. Only a tally
- * older than the last one applied is ignored: events may overtake a tally, which still holds the
- * latest counts (a newer tally follows whenever votes changed since).
+ * every question, "public" the approved and answered ones; others keep their count.
+ * Each item takes the tally's counts only if they are at least as new as its own (`countsSeq`):
+ * the server sends queued events before a pending tally, so an event may bring newer counts
+ * (e.g. revealed results) than the tally that follows it.
  * @param {State} state
  * @param {{seq: number, scope?: "all"|"public", questions?: Record<string, number>,
  *   polls?: Record<string, {ballots: number, counts: number[]|null}>}} msg
  * @returns {State}
  */
 export function applyTally(state, msg) {
-  if (typeof msg.seq === "number" && msg.seq < state.tallySeq) return state;
+  const seq = typeof msg.seq === "number" ? msg.seq : null;
   const votes = msg.questions || {};
   const polls = msg.polls || {};
-  const covers = (/** @type {Question} */ q) => msg.scope === "all" || PUBLISHED.has(q.status);
+  const has = (/** @type {object} */ o, /** @type {string} */ id) => Object.prototype.hasOwnProperty.call(o, id);
+  const covers = (/** @type {Question} */ q) => has(votes, q.id) || msg.scope === "all" || PUBLISHED.has(q.status);
+  // Without a seq (not sent by the server) the counts are taken as they come.
+  const fresh = (/** @type {{countsSeq: number}} */ item) => seq === null || seq >= (item.countsSeq || 0);
+  const stamp = (/** @type {{countsSeq: number}} */ item) => (seq === null ? item.countsSeq : Math.max(seq, item.countsSeq || 0));
   return {
     ...state,
-    tallySeq: Math.max(state.tallySeq, typeof msg.seq === "number" ? msg.seq : state.tallySeq),
     questions: state.questions.map((q) => {
-      if (Object.prototype.hasOwnProperty.call(votes, q.id)) return q.votes === votes[q.id] ? q : { ...q, votes: votes[q.id] };
-      return covers(q) && q.votes ? { ...q, votes: 0 } : q;
+      if (!covers(q) || !fresh(q)) return q;
+      const n = has(votes, q.id) ? votes[q.id] : 0;
+      return q.votes === n && q.countsSeq === stamp(q) ? q : { ...q, votes: n, countsSeq: stamp(q) };
     }),
     polls: state.polls.map((p) => {
-      const t = Object.prototype.hasOwnProperty.call(polls, p.id) ? polls[p.id] : null;
-      if (!t) return p;
-      return { ...p, ballots: t.ballots ?? p.ballots, counts: t.counts === undefined ? p.counts : t.counts };
+      const t = has(polls, p.id) ? polls[p.id] : null;
+      if (!t || !fresh(p)) return p;
+      return {
+        ...p, ballots: t.ballots ?? p.ballots, counts: t.counts === undefined ? p.counts : t.counts, countsSeq: stamp(p),
+      };
     }),
   };
 }

@@ -63,8 +63,9 @@ class Harness:
 
     # -- polls
 
-    def create_poll(self, question: str, options: list[str], multiple: bool = False) -> str:
-        [event] = self.send(c.CreatePoll(question, options, multiple), MOD)
+    def create_poll(self, question: str, options: list[str], multiple: bool = False,
+                    client_key: str | None = None) -> str:
+        [event] = self.send(c.CreatePoll(question, options, multiple, client_key), MOD)
         assert isinstance(event, e.PollCreated)
         return event.poll_id
 

@@ -9,7 +9,7 @@ import pytest
 from live.domain import Actor, Capability, DomainError, Room
 from live.domain import commands as c
 from live.domain import events as e
-from live.domain.state import APPROVED, DISMISSED, PENDING
+from live.domain.state import APPROVED, DISMISSED, PENDING, Ban
 from tests.domain.harness import ADMIN, MOD, P1, P2, P3, STAGE, STUDIO, Harness
 
 
@@ -52,8 +52,8 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "RevealResults": lambda ids: c.RevealResults(ids["poll"]),
     "PutPollOnStage": lambda ids: c.PutPollOnStage(ids["poll"]),
     "HideResults": lambda ids: c.HideResults(ids["poll"]),
-    "BanParticipant": lambda ids: c.BanParticipant("p1"),
-    "UnbanParticipant": lambda ids: c.UnbanParticipant("p1"),
+    "BanParticipant": lambda ids: c.BanParticipant(ids["pending"]),
+    "UnbanParticipant": lambda ids: c.UnbanParticipant(ids["approved"]),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
 MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS
@@ -117,55 +117,130 @@ def test_ban_dismisses_pending_questions_and_keeps_approved_ones() -> None:
     h, ids = populated()
     other = h.ask(P2, "Celle de p2 ?")
     h.send(c.PutOnStage(ids["approved"]), MOD)
-    events = h.send(c.BanParticipant("p1"), MOD)
-    assert events == [e.ParticipantBanned("p1", "Marie Dupont", (ids["pending"],))]
-    assert h.room.state.banned == {"p1": "Marie Dupont"}
+    events = h.send(c.BanParticipant(ids["approved"]), MOD)
+    assert events == [
+        e.ParticipantBanned("p1", ids["approved"], "Marie Dupont", (ids["pending"],))]
+    assert h.room.state.banned == {"p1": Ban(ids["approved"], "Marie Dupont")}
     assert h.status(ids["pending"]) == DISMISSED
     assert h.status(ids["approved"]) == APPROVED
     assert h.room.state.stage_question_id == ids["approved"]
     assert h.status(other) == PENDING  # only the banned participant's questions
-    assert h.send(c.BanParticipant("p1"), MOD) == []
+
+
+def test_ban_through_a_pending_question_dismisses_it_too() -> None:
+    h, ids = populated()
+    events = h.send(c.BanParticipant(ids["pending"]), MOD)
+    assert events == [
+        e.ParticipantBanned("p1", ids["pending"], "Marie Dupont", (ids["pending"],))]
+    assert h.status(ids["pending"]) == DISMISSED
+    assert h.status(ids["approved"]) == APPROVED
+
+
+def test_ban_through_a_dismissed_question() -> None:
+    h, ids = populated()
+    events = h.send(c.BanParticipant(ids["dismissed"]), MOD)
+    assert events == [e.ParticipantBanned("p2", ids["dismissed"], None, ())]
+    assert h.room.state.banned == {"p2": Ban(ids["dismissed"], None)}
+
+
+def test_banning_an_already_banned_author_is_a_no_op() -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant(ids["approved"]), MOD)
+    assert h.send(c.BanParticipant(ids["approved"]), MOD) == []
+    # through another of the author's questions: the first ban stands unchanged
+    assert h.send(c.BanParticipant(ids["pending"]), MOD) == []
+    assert h.room.state.banned == {"p1": Ban(ids["approved"], "Marie Dupont")}
+
+
+def test_ban_through_an_anonymous_question_records_no_name() -> None:
+    h = Harness()
+    named = h.ask(P2, "Signée ?", name="Paul Martin", organisation="Ville de Lyon")
+    secret = h.ask(P2, "Anonyme ?", name="Secret", anonymous=True)
+    h.send(c.ApproveQuestion(named), MOD)
+    events = h.send(c.BanParticipant(secret), MOD)
+    # the author's named question must not lend its name to the ban made through the anonymous one
+    assert events == [e.ParticipantBanned("p2", secret, None, (secret,))]
+    assert h.room.state.banned == {"p2": Ban(secret, None)}
+    assert h.room.snapshot()["banned"] == {"p2": {"ban_id": secret, "name": None}}
+    assert h.status(secret) == DISMISSED and h.status(named) == APPROVED
+    # banning again through the named question does not attach the name afterwards either
+    assert h.send(c.BanParticipant(named), MOD) == []
+    assert h.room.state.banned == {"p2": Ban(secret, None)}
+
+
+def test_ban_through_a_named_question_keeps_its_name_only() -> None:
+    h = Harness()
+    secret = h.ask(P2, "Anonyme ?", anonymous=True)
+    named = h.ask(P2, "Signée ?", name="Paul Martin")
+    events = h.send(c.BanParticipant(named), MOD)
+    assert events == [e.ParticipantBanned("p2", named, "Paul Martin", (secret, named))]
+    assert h.room.state.banned == {"p2": Ban(named, "Paul Martin")}
+
+
+def test_ban_uses_the_banning_question_name_not_another_one() -> None:
+    h = Harness()
+    first = h.ask(P1, "Première ?", name="Marie")
+    second = h.ask(P1, "Seconde ?", name="Marie Dupont")
+    events = h.send(c.BanParticipant(second), MOD)
+    assert events == [e.ParticipantBanned("p1", second, "Marie Dupont", (first, second))]
 
 
 @pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
 def test_banned_participant_is_refused(name: str) -> None:
     h, ids = populated()
-    h.send(c.BanParticipant("p1"), MOD)
+    h.send(c.BanParticipant(ids["pending"]), MOD)
     assert h.refused(SAMPLES[name](ids), P1) == "banned"
     h.send(SAMPLES[name](ids), P2)  # others are not affected
 
 
-def test_unban_restores_the_ability_to_participate() -> None:
+def test_unban_by_ban_id_restores_the_ability_to_participate() -> None:
     h, ids = populated()
-    h.send(c.BanParticipant("p1"), MOD)
+    h.send(c.BanParticipant(ids["approved"]), MOD)
     assert h.refused(c.AskQuestion("Encore moi ?"), P1) == "banned"
-    assert h.send(c.UnbanParticipant("p1"), MOD) == [e.ParticipantUnbanned("p1")]
-    assert h.room.state.banned == {}
+    # only the id the ban was made through lifts it: not another question of the author's,
+    # nor the participant id
+    assert h.send(c.UnbanParticipant(ids["pending"]), MOD) == []
     assert h.send(c.UnbanParticipant("p1"), MOD) == []
+    assert "p1" in h.room.state.banned
+    assert h.send(c.UnbanParticipant(ids["approved"]), MOD) == [e.ParticipantUnbanned("p1")]
+    assert h.room.state.banned == {}
+    assert h.send(c.UnbanParticipant(ids["approved"]), MOD) == []
     assert h.status(h.ask(P1, "Encore moi ?")) == PENDING
     assert len(h.send(c.CastBallot(ids["poll"], [1]), P1)) == 1
     assert h.status(ids["pending"]) == DISMISSED  # unbanning does not bring questions back
 
 
-def test_ban_of_unknown_participant_is_not_found() -> None:
-    h, _ = populated()
-    assert h.refused(c.BanParticipant("p_ghost"), MOD) == "not_found"
+def test_unban_lifts_only_that_ban() -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant(ids["approved"]), MOD)
+    h.send(c.BanParticipant(ids["dismissed"]), MOD)
+    assert h.send(c.UnbanParticipant(ids["dismissed"]), MOD) == [e.ParticipantUnbanned("p2")]
+    assert h.room.state.banned == {"p1": Ban(ids["approved"], "Marie Dupont")}
 
 
-def test_ban_of_a_participant_who_only_voted() -> None:
-    h, _ = populated()
-    assert h.send(c.BanParticipant("p3"), MOD) == [e.ParticipantBanned("p3", None, ())]
+def test_a_new_ban_after_an_unban_has_a_new_ban_id() -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant(ids["approved"]), MOD)
+    h.send(c.UnbanParticipant(ids["approved"]), MOD)
+    events = h.send(c.BanParticipant(ids["pending"]), MOD)
+    assert events == [e.ParticipantBanned("p1", ids["pending"], "Marie Dupont", ())]
+    assert h.send(c.UnbanParticipant(ids["approved"]), MOD) == []
+    assert h.send(c.UnbanParticipant(ids["pending"]), MOD) == [e.ParticipantUnbanned("p1")]
 
 
-def test_ban_of_anonymous_author_records_no_name() -> None:
-    h = Harness()
-    question_id = h.ask(P2, "Anonyme ?", name="Secret", anonymous=True)
-    assert h.send(c.BanParticipant("p2"), MOD) == [e.ParticipantBanned("p2", None, (question_id,))]
+@pytest.mark.parametrize("target", ["q_404", "p1", "p3", "", "poll"])
+def test_ban_through_an_unknown_question_is_not_found(target: str) -> None:
+    h, ids = populated()
+    # a participant id (even one who voted) or a poll id names no question
+    assert h.refused(c.BanParticipant(ids.get(target, target)), MOD) == "not_found"
 
 
-def test_unban_of_someone_not_banned_is_a_no_op() -> None:
-    h, _ = populated()
-    assert h.send(c.UnbanParticipant("p_ghost"), MOD) == []
+@pytest.mark.parametrize("ban_id", ["q_404", "p1", "", "approved"])
+def test_unban_of_an_unknown_ban_id_is_a_no_op(ban_id: str) -> None:
+    h, ids = populated()
+    h.send(c.BanParticipant(ids["dismissed"]), MOD)
+    assert h.send(c.UnbanParticipant(ids.get(ban_id, ban_id)), MOD) == []
+    assert h.room.state.banned == {"p2": Ban(ids["dismissed"], None)}
 
 
 # -- handle never mutates -------------------------------------------------------------------------
@@ -195,6 +270,9 @@ def test_handle_never_mutates_along_a_scenario() -> None:
         (c.SetPremoderation(False), MOD),
         (c.CreatePoll("Nouveau ?", ["Un", "Deux"], True), MOD),
         (c.CreatePoll("Nouveau ?", ["Un", "Un"]), MOD),
+        (c.CreatePoll("Clé ?", ["Un", "Deux"], client_key="c1"), MOD),
+        (c.CreatePoll("Clé ?", ["Un", "Deux"], client_key="c1"), MOD),
+        (c.CreatePoll("Clé ?", ["Un", "Deux"], client_key="c" * 65), MOD),
         (c.OpenPoll(ids["draft"]), MOD),
         (c.CastBallot(ids["draft"], [0]), P1),
         (c.RevealResults(ids["poll"]), MOD),
@@ -203,10 +281,12 @@ def test_handle_never_mutates_along_a_scenario() -> None:
         (c.ClosePoll(ids["poll"]), MOD),
         (c.ClearStage("poll"), MOD),
         (c.ClearStage("nowhere"), MOD),
-        (c.BanParticipant("p2"), MOD),
+        (c.BanParticipant(ids["dismissed"]), MOD),
+        (c.BanParticipant(ids["dismissed"]), MOD),
         (c.AskQuestion("Banni ?"), P2),
-        (c.BanParticipant("p_ghost"), MOD),
-        (c.UnbanParticipant("p2"), MOD),
+        (c.BanParticipant("q_404"), MOD),
+        (c.UnbanParticipant("q_404"), MOD),
+        (c.UnbanParticipant(ids["dismissed"]), MOD),
         (c.DismissQuestion("q_404"), MOD),
         (c.ClearStage(), STAGE),
     ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from live.domain import Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import CLOSED, DRAFT, OPEN
@@ -15,12 +18,13 @@ from tests.domain.harness import MOD, P1, P2, P3, P4, Harness
 def test_create_poll() -> None:
     h = Harness()
     events = h.send(c.CreatePoll("  Votre avis ?  ", [" Oui ", "Non"], multiple=True), MOD)
-    assert events == [e.PollCreated("p_1", "Votre avis ?", ("Oui", "Non"), True, h.now)]
+    assert events == [e.PollCreated("p_1", "Votre avis ?", ("Oui", "Non"), True, h.now, None)]
     poll = h.room.state.polls["p_1"]
     assert (poll.status, poll.results_visible, poll.opened_at, poll.ballots) == (
         DRAFT, False, None, {})
     assert poll.counts() == [0, 0]
     assert h.room.state.stage_poll_id is None  # a draft is not shown
+    assert poll.client_key is None and h.room.state.client_keys == {}
 
 
 @pytest.mark.parametrize("count", [2, 10])
@@ -55,6 +59,75 @@ def test_invalid_polls_are_refused(question: str, options: list[str]) -> None:
     h = Harness()
     assert h.refused(c.CreatePoll(question, options), MOD) == "invalid"
     assert h.room.state.polls == {}
+
+
+def test_client_key_creates_a_poll_once() -> None:
+    h = Harness()
+    events = h.send(c.CreatePoll("Votre avis ?", ["Oui", "Non"], client_key="k1"), MOD)
+    assert events == [e.PollCreated("p_1", "Votre avis ?", ("Oui", "Non"), False, h.now, "k1")]
+    assert h.room.state.polls["p_1"].client_key == "k1"
+    assert h.room.state.client_keys == {("", "k1"): "p_1"}
+    assert h.room.snapshot()["polls"][0]["client_key"] == "k1"
+    # the same poll re-sent after a reconnect (whatever its content, the key trimmed): no event
+    assert h.send(c.CreatePoll("Votre avis ?", ["Oui", "Non"], client_key="k1"), MOD) == []
+    assert h.send(c.CreatePoll("Autre ?", ["A", "B", "C"], True, client_key=" k1 "), MOD) == []
+    assert list(h.room.state.polls) == ["p_1"]
+    # another key is another poll; without a key, nothing is deduplicated
+    assert h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="k2") == "p_2"
+    assert h.create_poll("Votre avis ?", ["Oui", "Non"]) == "p_3"
+    assert h.create_poll("Votre avis ?", ["Oui", "Non"]) == "p_4"
+    assert h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="") == "p_5"  # empty: no key
+    assert h.room.state.client_keys == {("", "k1"): "p_1", ("", "k2"): "p_2"}
+    assert [p.client_key for p in h.room.state.polls.values()] == ["k1", "k2", None, None, None]
+
+
+def test_client_key_of_a_poll_dedupes_even_once_the_poll_moved_on() -> None:
+    h = Harness()
+    poll_id = h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="k1")
+    h.send(c.OpenPoll(poll_id), MOD)
+    h.send(c.ClosePoll(poll_id), MOD)
+    assert h.send(c.CreatePoll("Votre avis ?", ["Oui", "Non"], client_key="k1"), MOD) == []
+    assert list(h.room.state.polls) == [poll_id]
+
+
+def test_poll_and_question_client_keys_do_not_collide() -> None:
+    h = Harness()
+    question_id = h.ask(P1, "Ma question", client_key="k1")
+    poll_id = h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="k1")
+    assert h.room.state.client_keys == {("p1", "k1"): question_id, ("", "k1"): poll_id}
+    assert h.send(c.AskQuestion("Ma question", client_key="k1"), P1) == []
+    assert h.send(c.CreatePoll("Votre avis ?", ["Oui", "Non"], client_key="k1"), MOD) == []
+
+
+def test_poll_client_key_deduplication_survives_a_snapshot() -> None:
+    h = Harness()
+    question_id = h.ask(P1, "Ma question", client_key="k1")
+    poll_id = h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="k1")
+    keys = dict(h.room.state.client_keys)
+    snapshot = json.loads(json.dumps(h.room.snapshot()))
+    assert [p["client_key"] for p in snapshot["polls"]] == ["k1"]
+    h.room = Room.from_snapshot(snapshot)
+    assert h.room.state.client_keys == keys == {("p1", "k1"): question_id, ("", "k1"): poll_id}
+    assert h.room.state.polls[poll_id].client_key == "k1"
+    assert h.send(c.CreatePoll("Votre avis ?", ["Oui", "Non"], client_key="k1"), MOD) == []
+    assert h.create_poll("Votre avis ?", ["Oui", "Non"], client_key="k2") != poll_id
+    assert len(h.room.state.polls) == 2
+
+
+def test_poll_client_key_limits() -> None:
+    h = Harness()
+    assert h.room.state.polls == {}
+    assert h.refused(c.CreatePoll("Avis ?", ["Oui", "Non"], client_key="k" * 65), MOD) == "invalid"
+    assert h.refused(c.CreatePoll("Avis ?", ["Oui", "Non"], client_key="k\x00"), MOD) == "invalid"
+    poll_id = h.create_poll("Avis ?", ["Oui", "Non"], client_key="k" * 64)
+    assert h.room.state.polls[poll_id].client_key == "k" * 64
+
+
+def test_an_invalid_poll_does_not_take_its_client_key() -> None:
+    h = Harness()
+    assert h.refused(c.CreatePoll("Avis ?", ["Oui"], client_key="k1"), MOD) == "invalid"
+    assert h.room.state.client_keys == {}
+    assert h.create_poll("Avis ?", ["Oui", "Non"], client_key="k1") == "p_1"
 
 
 # -- opening and closing ----------------------------------------------------------------------------

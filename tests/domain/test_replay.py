@@ -51,7 +51,11 @@ CHOICES = st.one_of(
     st.sampled_from([[0], [1], [2], [0, 2]]),
     st.lists(st.integers(min_value=-1, max_value=4), max_size=4),
 )
-BANNABLE = st.sampled_from(["p1", "p2", "p3", "p4", "p_ghost"])
+POLL_KEYS = st.one_of(st.none(), st.sampled_from(["k1", "k2", " k2 ", "", "k" * 65]))
+# Raw ids, left as they are by `resolve`: a participant or poll id is no question to ban through,
+# and a question is a ban id only if the ban was made through it.
+NOT_A_QUESTION = st.sampled_from(["p1", "p_5", "", "q_404"])
+MAYBE_A_BAN = st.sampled_from(["q_1", "q_2", "q_4", "p1", "p2", ""])
 
 
 # Ids are drawn as indexes and resolved against the room when the command is sent (see `resolve`):
@@ -59,6 +63,7 @@ BANNABLE = st.sampled_from(["p1", "p2", "p3", "p4", "p_ghost"])
 BOGUS = 12  # drawn indexes from BOGUS up name no question or poll
 QUESTION = st.integers(min_value=0, max_value=BOGUS)
 POLL = st.integers(min_value=0, max_value=BOGUS)
+BAN = st.integers(min_value=0, max_value=BOGUS)
 
 ASK = st.builds(c.AskQuestion, TEXTS, NAMES, NAMES, st.booleans(), KEYS)
 COMMAND = st.one_of(
@@ -77,13 +82,20 @@ COMMAND = st.one_of(
     st.builds(c.RestoreQuestion, QUESTION),
     st.builds(c.SetPremoderation, st.booleans()),
     st.builds(c.CreatePoll, POLL_QUESTIONS, OPTIONS, st.booleans()),
+    st.builds(c.CreatePoll, POLL_QUESTIONS, OPTIONS, st.booleans(), POLL_KEYS),
+    # a valid poll with a key, often one already used: a re-sent poll is created once
+    st.builds(c.CreatePoll, st.just("Lequel ?"), st.just(["A", "B"]), st.booleans(),
+              st.sampled_from(["k1", "k2", " k1 "])),
     st.builds(c.OpenPoll, POLL),
     st.builds(c.ClosePoll, POLL),
     st.builds(c.RevealResults, POLL),
     st.builds(c.PutPollOnStage, POLL),
     st.builds(c.HideResults, POLL),
-    st.builds(c.BanParticipant, BANNABLE),
-    st.builds(c.UnbanParticipant, st.integers(min_value=0, max_value=BOGUS)),
+    st.builds(c.BanParticipant, QUESTION),
+    st.builds(c.BanParticipant, QUESTION),  # bans must exist for unbans to do something
+    st.builds(c.BanParticipant, NOT_A_QUESTION),
+    st.builds(c.UnbanParticipant, BAN),
+    st.builds(c.UnbanParticipant, MAYBE_A_BAN),
 )
 # Mostly the right role for the command, sometimes anyone (to exercise refusals).
 WRONG_ROLE = st.integers(min_value=0, max_value=9).map(lambda n: n == 9)
@@ -103,7 +115,7 @@ def resolve(command: c.Command, room: Room) -> c.Command:
     choices = {
         "question_id": (sorted(room.state.questions), "q_404"),
         "poll_id": (polls, "p_404"),
-        "participant_id": (sorted(room.state.banned), "p4"),
+        "ban_id": (sorted(ban.ban_id for ban in room.state.banned.values()), "q_404"),
     }
     changes = {
         name: _pick(value, *choices[name])
@@ -147,8 +159,15 @@ def check_invariants(room: Room) -> None:
             assert all(0 <= i < len(poll.options) for i in choices)
             assert poll.multiple or len(choices) == 1
         assert sum(poll.counts()) == sum(len(ch) for ch in poll.ballots.values())
+    # bans are named by the question they were made through, and carry only that question's name
+    for participant_id, ban in s.banned.items():
+        through = s.questions[ban.ban_id]
+        assert through.author_id == participant_id
+        assert ban.name == (None if through.anonymous else through.author_name)
+    assert len({ban.ban_id for ban in s.banned.values()}) == len(s.banned)
     assert s.client_keys == {
-        (q.author_id, q.client_key): q.id for q in s.questions.values() if q.client_key}
+        (q.author_id, q.client_key): q.id for q in s.questions.values() if q.client_key
+    } | {("", p.client_key): p.id for p in s.polls.values() if p.client_key}
 
 
 class Replayer:
@@ -206,7 +225,7 @@ def seed(replayer: Replayer) -> None:
         (c.AskQuestion("Q3 ?", name="Paul", organisation="Lyon"), p3),
         (c.AskQuestion("Q4 ?", name="Marie", client_key="k1"), p1),
         (c.CreatePoll("Un choix ?", ["Oui", "Non", "Sans avis"]), MOD),
-        (c.CreatePoll("Plusieurs ?", ["A", "B", "C"], multiple=True), MOD),
+        (c.CreatePoll("Plusieurs ?", ["A", "B", "C"], multiple=True, client_key="k1"), MOD),
         (c.OpenPoll("p_5"), MOD),
         (c.OpenPoll("p_6"), MOD),
     ]
@@ -248,16 +267,16 @@ def test_replay_covers_the_interesting_paths() -> None:
         (c.AskQuestion("Q2 ?", anonymous=True), p2),
         (c.PutOnStage("q_1"), MOD),
         (c.UpvoteQuestion("q_1"), p2),
-        (c.CreatePoll("Avis ?", ["Oui", "Non"], True), MOD),
+        (c.CreatePoll("Avis ?", ["Oui", "Non"], True, client_key="k1"), MOD),
         (c.OpenPoll("p_3"), MOD),
         (c.CastBallot("p_3", [0, 1]), p1),
         (c.RevealResults("p_3"), MOD),
-        (c.BanParticipant("p2"), MOD),
+        (c.BanParticipant("q_2"), MOD),
         (c.MarkAnswered("q_1"), MOD),
         (c.RestoreQuestion("q_2"), MOD),
         (c.ApproveQuestion("q_1", "Q1, corrigée ?"), MOD),
         (c.ClearStage(), MOD),
-        (c.UnbanParticipant("p2"), MOD),
+        (c.UnbanParticipant("q_2"), MOD),
     ]
     snapshots = [room.snapshot()]
     steps: list[list[e.Event]] = []
@@ -270,6 +289,16 @@ def test_replay_covers_the_interesting_paths() -> None:
         snapshots.append(room.snapshot())
         check_invariants(room)
     assert all(a != b for a, b in itertools.pairwise(snapshots))
+    events = {type(ev): ev for events in steps for ev in events}
+    assert events[e.ParticipantBanned] == e.ParticipantBanned("p2", "q_2", None, ("q_2",))
+    assert events[e.ParticipantUnbanned] == e.ParticipantUnbanned("p2")
+    assert events[e.PollCreated].client_key == "k1"
+    assert room.state.client_keys == {("p1", "k1"): "q_1", ("", "k1"): "p_3"}
+    # the same poll re-sent, and a ban through the banned author's other question: no events
+    assert room.handle(c.CreatePoll("Avis ?", ["Oui", "Non"], client_key="k1"), MOD, 0, str) == []
+    room.apply(room.handle(c.BanParticipant("q_1"), MOD, 0, str)[0])
+    assert room.handle(c.BanParticipant("q_1"), MOD, 0, str) == []
+    assert room.handle(c.UnbanParticipant("q_2"), MOD, 0, str) == []
     # any snapshot plus the events logged after it reaches the final state
     for k, snapshot in enumerate(snapshots):
         later = [event for events in steps[k:] for event in events]

@@ -148,9 +148,9 @@ async def test_banned_participant_is_refused_and_pending_questions_vanish(
     participant, moderator = await clients(live_server, "participant", "moderator")
     await participant.ok("AskQuestion", text="Spam 1")
     question = await moderator.wait_for(lambda: moderator.question("Spam 1"))
-    await moderator.ok("BanParticipant", participant_id=question["author_id"])
+    await moderator.ok("BanParticipant", question_id=question["id"])
     await moderator.wait_for(lambda: moderator.question("Spam 1")["status"] == "dismissed")
-    assert moderator.view["banned"][0]["participant_id"] == question["author_id"]
+    assert moderator.view["banned"] == [{"ban_id": question["id"], "name": None}]
     await participant.wait_for(lambda: participant.view["me"]["banned"])
     reply = await participant.send("AskQuestion", text="Spam 2")
     assert reply["code"] == "banned"
@@ -169,7 +169,7 @@ async def test_hostile_frames_get_an_answer_or_a_close_and_the_server_survives(
         json.dumps({"type": "AskQuestion", "text": "x" * 501}),
         json.dumps({"type": "AskQuestion", "text": "\u202e\u0007bell"}),
         json.dumps({"type": "CastBallot", "poll_id": "p_none", "choices": [0]}),
-        json.dumps({"type": "BanParticipant", "participant_id": "u_x"}),
+        json.dumps({"type": "BanParticipant", "question_id": "q_x"}),
         json.dumps({"type": "UpvoteQuestion", "question_id": {"$gt": ""}}),
         json.dumps({"type": "__init__"}), json.dumps({"type": "ApproveQuestion"}),
     ]

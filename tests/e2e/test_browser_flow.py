@@ -1,6 +1,8 @@
 """Three browsers on the real service (Debian's Chromium): a participant asks a question, a
 moderator approves it and puts it on stage, the stage screen shows it; then a poll goes from
-creation to results on the stage. No console error and no CSP violation is allowed on any page."""
+creation to results on the stage; the moderator exports the session and bans the author of an
+anonymous question while the participant is offline, whose queued question is then refused.
+No console error and no CSP violation is allowed on any page."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, async_playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -32,6 +35,9 @@ RAW_KEY = re.compile(
 
 QUESTION = 'Quel rôle pour les villes ? <b>HTML</b> & "guillemets"'
 POLL = "Faut-il renforcer la coopération décentralisée ?"
+ANONYMOUS = "Une question anonyme qui vaudra un bannissement"
+AFTER_BAN = "Et celle-ci, partie hors ligne ?"
+BANNED_TEXT = "Vous ne pouvez plus poser de questions ni voter dans cette session."
 
 
 @pytest.fixture
@@ -44,6 +50,32 @@ async def browser() -> AsyncIterator[Browser]:
             await b.close()
 
 
+class Network:
+    """Stands between a page and the server's WebSocket: passes frames through, or fails like a
+    venue Wi-Fi that drops (open sockets closed, new ones refused) until it comes back."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.sockets: list[WebSocketRoute] = []
+
+    async def route(self, ws: WebSocketRoute) -> None:
+        if self.down:
+            await ws.close(code=1011)
+            return
+        ws.connect_to_server()
+        self.sockets.append(ws)
+
+    async def cut(self) -> None:
+        self.down = True
+        for ws in self.sockets:
+            await ws.close(code=1001)
+        self.sockets.clear()
+
+    async def restore(self, page: Page) -> None:
+        self.down = False
+        await page.evaluate("window.dispatchEvent(new Event('online'))")  # skips the backoff wait
+
+
 class Pages:
     """Opens each role's page in its own browser context and records what goes wrong."""
 
@@ -52,9 +84,12 @@ class Pages:
         self.problems: list[str] = []
         self.pages: dict[str, Page] = {}
 
-    async def open(self, role: str, viewport: dict[str, int]) -> Page:
+    async def open(self, role: str, viewport: dict[str, int], network: Network | None = None
+                   ) -> Page:
         context = await self.browser.new_context(viewport=viewport, locale="fr-FR")
         page = await context.new_page()
+        if network is not None:
+            await page.route_web_socket(re.compile(r"/ws/sessions/"), network.route)
 
         def on_console(msg: ConsoleMessage) -> None:
             # CSP violations are reported as console errors too.
@@ -94,7 +129,8 @@ async def test_question_and_poll_reach_the_stage(live_server: Any, browser: Brow
 async def run_flow(pages: Pages) -> None:
     stage = await pages.open("stage", {"width": 1280, "height": 720})
     moderator = await pages.open("moderator", {"width": 1280, "height": 900})
-    participant = await pages.open("participant", {"width": 360, "height": 740})
+    network = Network()
+    participant = await pages.open("participant", {"width": 360, "height": 740}, network)
     await expect(stage.get_by_test_id("stage-idle")).to_be_visible()
 
     # The participant asks, with a name and an organisation.
@@ -164,3 +200,79 @@ async def run_flow(pages: Pages) -> None:
     await expect(stage.get_by_test_id("stage-percent-0")).to_contain_text("100")
     await expect(stage.get_by_test_id("stage-percent-1")).to_contain_text("0")
     await expect(voting.get_by_test_id("poll-percent-0")).to_contain_text("100")
+
+    # Closed, then reopened: the participant can vote again.
+    await poll_card.get_by_test_id("poll-close").click()
+    await expect(poll_card.get_by_test_id("poll-status")).to_have_attribute("data-status", "closed")
+    await expect(voting.get_by_test_id("poll-option-0")).to_be_disabled()
+    await poll_card.get_by_test_id("poll-reopen").click()
+    await expect(poll_card.get_by_test_id("poll-status")).to_have_attribute("data-status", "open")
+    await expect(voting.get_by_test_id("poll-option-0")).to_be_enabled()
+
+    await export_links(moderator)
+    await ban_through_a_question(moderator, participant, network)
+
+
+async def export_links(moderator: Page) -> None:
+    """The report exports are plain download links carrying the moderator's token."""
+    for kind, expected in (("questions", "Marie Dupont"), ("polls", POLL)):
+        link = moderator.get_by_test_id(f"export-{kind}")
+        await expect(link).to_be_visible()
+        await expect(link).to_have_attribute("download", "")
+        href = await link.get_attribute("href")
+        assert href and re.fullmatch(rf"/moderate/{SESSION}/{kind}\.csv\?t=[^&\s]+", href), href
+        response = await moderator.request.get(urljoin(moderator.url, href))
+        assert response.status == 200, (kind, response.status)
+        assert response.headers["content-type"].startswith("text/csv")
+        assert expected in await response.text()
+
+
+async def ban_through_a_question(moderator: Page, participant: Page, network: Network) -> None:
+    # The same participant now asks anonymously.
+    await participant.get_by_test_id("tab-questions").click()
+    await participant.get_by_test_id("identity-anonymous").check()
+    await participant.get_by_test_id("ask-text").fill(ANONYMOUS)
+    await participant.get_by_test_id("ask-submit").click()
+
+    await moderator.get_by_test_id("tab-pending").click()
+    card = moderator.get_by_test_id("queue-list").get_by_test_id("question-card").filter(
+        has_text=ANONYMOUS)
+    await expect(card).to_be_visible(timeout=5_000)
+    await expect(card).not_to_contain_text("Marie Dupont")
+
+    # The participant's Wi-Fi drops; meanwhile the moderator bans the author, through the dialog.
+    await network.cut()
+    await expect(participant.get_by_test_id("conn-status")).to_have_attribute(
+        "data-status", "offline")
+    await card.get_by_test_id("action-ban").click()
+    dialog = moderator.get_by_test_id("ban-dialog")
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text("anonyme")
+    await dialog.get_by_test_id("ban-confirm").click()
+    await expect(dialog).to_be_hidden()
+    banned = moderator.get_by_test_id("banned-item")
+    await expect(banned).to_have_count(1)
+    # Banned through an anonymous question: the ban does not reveal the name used elsewhere.
+    await expect(banned.get_by_test_id("banned-name")).to_have_text("Participant anonyme")
+    await expect(banned).not_to_contain_text("Marie Dupont")
+    await expect(card).to_have_count(0)  # its pending question is dismissed
+
+    # Still offline, the participant asks again: the question waits, then is refused on return.
+    await participant.get_by_test_id("ask-text").fill(AFTER_BAN)
+    await participant.get_by_test_id("ask-submit").click()
+    notice = participant.get_by_test_id("notice")
+    await expect(notice).to_contain_text("hors ligne", ignore_case=True)
+    await network.restore(participant)
+    await expect(participant.get_by_test_id("conn-status")).to_have_attribute(
+        "data-status", "open", timeout=10_000)
+    await expect(notice).to_have_text(BANNED_TEXT)
+    await expect(notice).to_have_attribute("data-kind", "error")
+    await expect(participant.get_by_test_id("ask-closed")).to_have_text(BANNED_TEXT)
+    await expect(participant.get_by_test_id("ask-submit")).to_be_hidden()
+    await expect(moderator.get_by_test_id("queue-list")).not_to_contain_text(AFTER_BAN)
+
+    # Unbanned: the participant may ask again.
+    await banned.get_by_test_id("action-unban").click()
+    await expect(banned).to_have_count(0)
+    await expect(participant.get_by_test_id("ask-closed")).to_be_hidden()
+    await expect(participant.get_by_test_id("ask-submit")).to_be_visible()

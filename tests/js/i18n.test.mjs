@@ -62,7 +62,7 @@ describe("catalogs", () => {
       "queue.empty.": ["pending", "approved", "answered", "archived", "dismissed"],
       "questions.empty.": ["questions", "answered", "mine"],
       "poll.status.": ["draft", "open", "closed"],
-      "poll.action.": ["open", "close", "reveal", "hide"],
+      "poll.action.": ["open", "reopen", "close", "on_stage", "clear_stage", "reveal", "hide"],
       "action.": ["approve", "edit", "on_stage", "clear_stage", "dismiss", "answered", "star", "unstar", "archive", "restore", "ban", "unban"],
       "error.": ["invalid", "unknown_type", "forbidden", "banned", "not_found", "conflict", "rate_limited", "not_interactive", "unavailable", "closed", "generic"],
       "conn.": ["idle", "connecting", "open", "offline", "fatal"],
@@ -121,8 +121,8 @@ describe("page hygiene (CSP: script-src 'self'; style-src 'self')", () => {
     }
   });
 
-  test("protocol.js and state.js touch no DOM", () => {
-    for (const f of ["protocol.js", "state.js"]) {
+  test("protocol.js, outbox.js and state.js touch no DOM", () => {
+    for (const f of ["protocol.js", "outbox.js", "state.js"]) {
       const code = read("static", "js", f).replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
       assert.doesNotMatch(code, /\b(document|window|localStorage|location)\b/, f);
     }

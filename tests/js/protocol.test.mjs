@@ -185,7 +185,7 @@ describe("events, tallies and presence", () => {
     assert.equal(conn.seq, 12);
   });
 
-  test("Tally and Presence have their own callbacks and do not move seq", () => {
+  test("Tally and Presence have their own callbacks; a tally moves seq forward only", () => {
     const { conn, log } = setup();
     conn.connect();
     const ws = FakeSocket.last;
@@ -195,7 +195,23 @@ describe("events, tallies and presence", () => {
     assert.equal(log.filter(([n]) => n === "ontally").length, 1);
     assert.equal(log.find(([n]) => n === "onpresence")[1].connected, 42);
     assert.equal(log.filter(([n]) => n === "onevent").length, 0);
-    assert.equal(conn.seq, 10);
+    assert.equal(conn.seq, 15, "every event up to the tally's seq was already sent");
+    ws.receive({ type: "QuestionApproved", seq: 17, at: 1, question: { id: "q1" } });
+    ws.receive({ type: "Tally", seq: 16, questions: {}, polls: {} });
+    assert.equal(conn.seq, 17, "an older tally does not move it back");
+    assert.equal(log.filter(([n]) => n === "ontally").length, 2, "the tally is still delivered");
+  });
+
+  test("a passive client resumes from the last tally's seq", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    handshake(FakeSocket.last, { epoch: "e", seq: 10 });
+    // A participant sees few events: the votes of others reach it only as tallies.
+    FakeSocket.last.receive({ type: "Tally", seq: 480, scope: "public", questions: { q1: 30 }, polls: {} });
+    FakeSocket.last.drop(1006);
+    clock.advance(BACKOFF_MAX_MS);
+    FakeSocket.last.open();
+    assert.deepEqual(FakeSocket.last.sent[0].resume, { epoch: "e", seq: 480 });
   });
 
   test("garbage frames are ignored", () => {
@@ -251,6 +267,26 @@ describe("commands", () => {
     assert.ok(first.client_key.length <= 64);
     assert.equal(second.client_key, "mine");
     assert.equal(vote.client_key, undefined);
+  });
+
+  test("CreatePoll gets a client_key too, and keeps it when re-sent after a reconnect", async () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    handshake(FakeSocket.last);
+    const p = conn.send({ type: "CreatePoll", question: "Q?", options: ["a", "b"], multiple: false });
+    const first = FakeSocket.last.sentOfType("CreatePoll")[0];
+    assert.match(first.client_key, /^k[0-9a-z]+$/);
+    assert.ok(first.client_key.length <= 64);
+    FakeSocket.last.drop(1006);
+    clock.advance(BACKOFF_MAX_MS);
+    handshake(FakeSocket.last);
+    const resent = FakeSocket.last.sentOfType("CreatePoll");
+    assert.equal(resent.length, 1);
+    assert.equal(resent[0].client_key, first.client_key);
+    FakeSocket.last.receive({ type: "Ack", ref: first.ref, seq: 11 });
+    assert.equal((await p).seq, 11);
+    conn.send({ type: "OpenPoll", poll_id: "p1" });
+    assert.equal(FakeSocket.last.sentOfType("OpenPoll")[0].client_key, undefined);
   });
 
   test("commands sent while offline wait for Welcome + state, then go once, in order", async () => {

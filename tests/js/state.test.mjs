@@ -44,7 +44,7 @@ describe("applySnapshot", () => {
     const s = baseState();
     assert.equal(s.epoch, "e");
     assert.equal(s.seq, 10);
-    assert.equal(s.tallySeq, 10);
+    assert.ok(s.questions.every((q) => q.countsSeq === 10) && s.polls[0].countsSeq === 10, "counts as of the snapshot");
     assert.equal(s.questions.length, 2);
     assert.equal(s.connected, 7);
     assert.deepEqual(s.banned, []);
@@ -80,11 +80,12 @@ describe("applyEvent: the generic rule", () => {
     const s = applyEvent(baseState(), {
       type: "ParticipantBanned", seq: 11, at: 0,
       questions: [question("q1", { status: "dismissed" }), question("q9")],
-      banned: [{ participant_id: "p_x", name: "X" }],
+      banned: [{ ban_id: "q1", name: "X" }],
     });
     assert.equal(s.questions.find((q) => q.id === "q1").status, "dismissed");
+    assert.equal(s.questions.find((q) => q.id === "q1").countsSeq, 11);
     assert.ok(s.questions.some((q) => q.id === "q9"));
-    assert.deepEqual(s.banned, [{ participant_id: "p_x", name: "X" }]);
+    assert.deepEqual(s.banned, [{ ban_id: "q1", name: "X" }]);
   });
 
   test("poll upserts, poll: null removes", () => {
@@ -139,7 +140,14 @@ describe("applyEvent: the generic rule", () => {
       settings: { premoderation: true },
       banned: [],
     }, { seq: 6 });
-    assert.deepEqual({ ...replayed, tallySeq: 0 }, { ...fresh, tallySeq: 0 });
+    const plain = (/** @type {any} */ st) => ({
+      ...st,
+      questions: st.questions.map(({ countsSeq, ...q }) => q),
+      polls: st.polls.map(({ countsSeq, ...p }) => p),
+    });
+    assert.deepEqual(plain(replayed), plain(fresh));
+    assert.equal(replayed.questions[0].countsSeq, 6);
+    assert.equal(replayed.polls[0].countsSeq, 5);
   });
 });
 
@@ -162,6 +170,15 @@ describe("own votes", () => {
     assert.equal(s.questions.find((q) => q.id === "q1").votes, 4);
   });
 
+  test("an older tally sent after my upvote does not take it back", () => {
+    let s = baseState();
+    s = applyEvent(s, { type: "QuestionUpvoted", seq: 12, at: 0, question_id: "q1", me: { ...s.me, upvotes: ["q1"] } });
+    s = applyTally(s, { seq: 11, scope: "public", questions: { q1: 3 } });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 4);
+    s = applyTally(s, { seq: 13, scope: "public", questions: { q1: 6 } });
+    assert.equal(s.questions.find((q) => q.id === "q1").votes, 6);
+  });
+
   test("a first ballot counts a voter; changing it does not", () => {
     let s = baseState();
     s = applyEvent(s, { type: "BallotCast", seq: 11, at: 0, poll_id: "p1", me: { ...s.me, ballots: { p1: [0] } } });
@@ -180,7 +197,8 @@ describe("applyTally and applyPresence", () => {
     assert.equal(s.questions.find((q) => q.id === "q2").votes, 0);
     assert.equal(s.polls[0].ballots, 210);
     assert.deepEqual(s.polls[0].counts, [120, 90]);
-    assert.equal(s.tallySeq, 15);
+    assert.equal(s.questions.find((q) => q.id === "q1").countsSeq, 15);
+    assert.equal(s.polls[0].countsSeq, 15);
   });
 
   test("a published question missing from a tally has no votes left; others keep theirs", () => {
@@ -197,11 +215,49 @@ describe("applyTally and applyPresence", () => {
     assert.equal(hidden.polls[0].ballots, 3);
   });
 
-  test("a tally older than the last tally is ignored, not one older than the events", () => {
-    const s = applyTally(baseState(), { seq: 10, questions: { q1: 5 } });
-    assert.equal(applyTally(s, { seq: 9, questions: { q1: 99 } }), s);
-    const later = applyEvent(s, { type: "QuestionStarred", seq: 14, question: question("q1", { votes: 5, starred: true }) });
-    assert.equal(applyTally(later, { seq: 12, questions: { q1: 7 } }).questions[0].votes, 7);
+  test("a tally older than the snapshot changes nothing", () => {
+    const s = baseState();
+    const next = applyTally(s, { seq: 9, scope: "public", questions: { q1: 99 }, polls: { p1: { ballots: 5, counts: [5, 0] } } });
+    assert.equal(next.questions[0].votes, 3);
+    assert.equal(next.polls[0].ballots, 0);
+  });
+
+  test("each item keeps counts newer than the tally: only the others take it", () => {
+    let s = baseState({ questions: [question("q1", { votes: 3 }), question("q3", { votes: 1 })] });
+    s = applyEvent(s, { type: "QuestionStarred", seq: 14, at: 0, question: question("q1", { votes: 5, starred: true }) });
+    s = applyTally(s, { seq: 12, scope: "public", questions: { q1: 4 } });
+    assert.equal(s.questions[0].votes, 5, "the event's counts are newer");
+    assert.equal(s.questions[1].votes, 0, "covered, absent, and older than the tally: no votes");
+    s = applyTally(s, { seq: 14, scope: "public", questions: { q1: 7, q3: 2 } });
+    assert.deepEqual(s.questions.map((q) => [q.votes, q.countsSeq]), [[7, 14], [2, 14]]);
+  });
+
+  test("revealed results are not hidden again by an older tally sent after the reveal", () => {
+    // The server queued a tally (seq 12, results hidden), then the reveal (seq 13) happened and
+    // was sent first.
+    let s = applyTally(baseState(), { seq: 11, scope: "public", polls: { p1: { ballots: 2, counts: null } } });
+    s = applyEvent(s, {
+      type: "ResultsRevealed", seq: 13, at: 0, poll: poll("p1", { results_visible: true, ballots: 3, counts: [2, 1] }),
+      stage: { question_id: null, poll_id: "p1" },
+    });
+    s = applyTally(s, { seq: 12, scope: "public", polls: { p1: { ballots: 3, counts: null } } });
+    assert.deepEqual(s.polls[0].counts, [2, 1]);
+    assert.equal(s.polls[0].countsSeq, 13);
+    s = applyTally(s, { seq: 15, scope: "public", polls: { p1: { ballots: 4, counts: [3, 1] } } });
+    assert.deepEqual([s.polls[0].ballots, s.polls[0].counts], [4, [3, 1]]);
+  });
+
+  test("a restored question keeps its counts against an older tally", () => {
+    // Restored to approved at seq 13 with its 4 votes; a public tally from seq 12 (when it was
+    // archived, so not covered) would count it absent, i.e. 0 votes.
+    let s = baseState({ questions: [question("q1", { status: "archived", votes: 4 })] });
+    s = applyEvent(s, { type: "QuestionRestored", seq: 13, at: 0, question: question("q1", { votes: 4 }) });
+    s = applyTally(s, { seq: 12, scope: "public", questions: {} });
+    assert.equal(s.questions[0].votes, 4);
+    s = applyTally(s, { seq: 13, scope: "public", questions: { q1: 4 } });
+    assert.equal(s.questions[0].votes, 4);
+    s = applyTally(s, { seq: 16, scope: "public", questions: {} });
+    assert.equal(s.questions[0].votes, 0, "a newer tally applies, absent means none");
   });
 
   test("a moderators' tally covers every question, pending ones included", () => {

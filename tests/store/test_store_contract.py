@@ -178,6 +178,12 @@ async def test_secret_first_proposal_wins(store: Store) -> None:
     assert await store.secret("second-proposal-0123456789") == first
 
 
+async def test_a_configured_secret_replaces_the_stored_one(store: Store) -> None:
+    await store.secret("generated-0123456789")
+    assert await store.secret("rotated-by-operator-0123", replace=True) == "rotated-by-operator-0123"
+    assert await store.secret("generated-by-another-process") == "rotated-by-operator-0123"
+
+
 async def test_concurrent_appenders_end_with_a_gapless_log(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
     writers, each = 20, 5
