@@ -16,7 +16,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from live.bus import Bus
@@ -67,6 +67,7 @@ class Service:
         self._loading: dict[str, asyncio.Task[Hub]] = {}
         self._ask_buckets: dict[str, TokenBucket] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()  # for the health check: a stuck loop stops ticking
 
     async def start(self) -> None:
@@ -75,11 +76,18 @@ class Service:
                        asyncio.create_task(self._presence_loop(), name="presence")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._background]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background, keeping a reference until it ends (and for stop())."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def knows(self, session_id: str) -> bool:
         return self.programme.session(session_id) is not None
@@ -220,7 +228,7 @@ class Service:
     def _on_bus(self, hub: Hub, message: str) -> None:
         if message.startswith(self._own_prefix):
             return  # our own records, applied already: not worth parsing
-        asyncio.get_running_loop().create_task(self._receive(hub, message))
+        self._spawn(self._receive(hub, message))
 
     async def _receive(self, hub: Hub, message: str) -> None:
         try:
@@ -254,7 +262,7 @@ class Service:
 
     def _on_bus_reconnect(self) -> None:
         for hub in list(self._hubs.values()):
-            asyncio.get_running_loop().create_task(self._check_head(hub))
+            self._spawn(self._check_head(hub))
 
     async def _check_head(self, hub: Hub) -> None:
         try:

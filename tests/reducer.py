@@ -1,4 +1,7 @@
-"""A client's view of the state, kept the way docs/protocol.md tells clients to (as state.js does).
+"""A client's view of the state, kept with docs/protocol.md's generic rule.
+
+state.js also keeps, per item, the sequence number its counts come from; these tests apply each
+tally right after the events it follows, where that makes no difference.
 
 Used by the end-to-end tests to check what clients end up seeing, and by the projection test: an old
 view plus the projected events must equal a fresh view.
