@@ -18,7 +18,8 @@ def _csv(rows: list[list[object]]) -> str:
     writer = csv.writer(out)
     for row in rows:
         # A cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] and v[0] in "=+-@\t\r" else v
+                         for v in row])
     return "\ufeff" + out.getvalue()  # BOM: spreadsheets then read the accents right
 
 

@@ -125,7 +125,8 @@ class ClientSession:
         text = message.get("text")
         if text is None:
             raise p.ProtocolError(p.CLOSE_UNSUPPORTED_DATA, "binary frames are not supported")
-        if len(text) > p.MAX_FRAME_BYTES:
+        # uvicorn enforces the limit first (ws_max_size); this holds under any other ASGI server.
+        if len(text) * 4 > p.MAX_FRAME_BYTES and len(text.encode()) > p.MAX_FRAME_BYTES:
             raise p.ProtocolError(p.CLOSE_TOO_BIG, "frame too large")
         return p.decode_frame(text)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -103,12 +105,16 @@ def test_moderators_export_questions_and_polls_as_csv(client: TestClient) -> Non
     portal = client.portal  # type: ignore[attr-defined]
     portal.call(service.execute, SESSION, c.AskQuestion("=cmd|' /C calc'!A0", name="Zoé"),
                 participant)
+    portal.call(service.execute, SESSION, c.AskQuestion("Sans nom ?"), Actor(Role.PARTICIPANT, "u_2"))
     portal.call(service.execute, SESSION, c.CreatePoll("Oui ?", ["Oui", "Non"]), moderator)
     moderator_path = path_of(client, "moderator")
     query = moderator_path.split("?")[1]
     questions = client.get(f"/moderate/{SESSION}/questions.csv?{query}")
     assert questions.status_code == 200 and questions.headers["content-type"].startswith("text/csv")
     assert "Zoé" in questions.text and "'=cmd" in questions.text  # formula defused
+    rows = list(csv.reader(io.StringIO(questions.text.lstrip("\ufeff"))))
+    anonymous = next(r for r in rows if r[2] == "Sans nom ?")
+    assert anonymous[3:6] == ["", "", "True"] and anonymous[9] == ""  # empty cells stay empty
     polls = client.get(f"/moderate/{SESSION}/polls.csv?{query}")
     assert "Oui ?" in polls.text and polls.text.count("\n") == 3
     participant_query = path_of(client, "participant").split("?")[1]
