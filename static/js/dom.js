@@ -84,6 +84,40 @@ export function reconcile(container, items, keyOf, create, update) {
   for (const el of existing.values()) el.remove();
 }
 
+/** @param {Element|null} el @returns {boolean} whether `el` is in the page and rendered */
+export function isShown(el) {
+  return Boolean(el && el.isConnected && el.getClientRects().length > 0);
+}
+
+/**
+ * Keeps keyboard focus in a keyed list (see {@link reconcile}) across a render that rebuilds the
+ * focused control or removes its item. Call it before the render and the returned function after:
+ * focus goes back to the same item's control of the same role, or, the item gone, to the item now
+ * at its place (the next one; the last one when it was last), else to `fallback`.
+ * @param {Element} list
+ * @param {(control: HTMLElement) => string} roleOf names the focused control within its item
+ * @param {(item: HTMLElement, role: string) => (HTMLElement|null)} find the control to focus in an item
+ * @param {() => (HTMLElement|null)} [fallback] when the list is left empty
+ * @returns {() => void}
+ */
+export function keepFocus(list, roleOf, find, fallback) {
+  const active = /** @type {HTMLElement|null} */ (document.activeElement);
+  let item = active;
+  while (item && item.parentElement !== list) item = item.parentElement;
+  if (!active || !item) return () => {};
+  const key = item.dataset.key;
+  const role = roleOf(active);
+  const index = [...list.children].indexOf(item);
+  return () => {
+    const now = document.activeElement;
+    if (now && now !== document.body && isShown(now)) return; // focus survived the render
+    const items = /** @type {HTMLElement[]} */ ([...list.children]);
+    const target = items.find((el) => el.dataset.key === key) || items[Math.min(index, items.length - 1)];
+    const control = target ? find(target, role) : fallback ? fallback() : null;
+    if (control) control.focus();
+  };
+}
+
 /**
  * Reads the page's session parameters from `<body data-…>`.
  * @returns {{session: string, token: string, role: string, lang: string}}
@@ -217,6 +251,8 @@ export function startLive(opts) {
   conn.onerror = (msg) => opts.onerror && opts.onerror(msg);
   // Back online, or back to a tab that was asleep: do not wait for the backoff timer.
   window.addEventListener("online", () => conn.reconnectNow());
+  // Network gone: show it at once; a Ping tells whether the socket survived.
+  window.addEventListener("offline", () => conn.networkLost());
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) conn.reconnectNow();
   });

@@ -1,7 +1,7 @@
 // Moderator page, polls column: the creation form and one card per poll with its live counts and
 // the commands for its life cycle (draft → open ⇄ closed, on stage, results shown or hidden).
 
-import { byId, h, notify, reconcile, setText } from "./dom.js";
+import { byId, h, isShown, keepFocus, notify, reconcile, setText } from "./dom.js";
 import { t } from "./i18n.js";
 import { pollPercentages } from "./state.js";
 
@@ -13,6 +13,20 @@ const POLL_COMMANDS = {
   open: "OpenPoll", reopen: "OpenPoll", close: "ClosePoll", on_stage: "PutPollOnStage",
   reveal: "RevealResults", hide: "HideResults",
 };
+
+/** The button that takes a focused one's place when the poll changes (open → close → reopen…). */
+const NEXT_ACTION = /** @type {Record<string, string>} */ ({
+  open: "close", close: "reopen", reopen: "close", on_stage: "clear_stage", clear_stage: "on_stage",
+  reveal: "hide", hide: "reveal",
+});
+
+/** @param {HTMLElement} card @param {string} action */
+function pollControl(card, action) {
+  const buttons = /** @type {HTMLElement[]} */ ([...card.querySelectorAll("button[data-action]")]).filter(isShown);
+  return buttons.find((b) => b.dataset.action === action)
+    || buttons.find((b) => b.dataset.action === NEXT_ACTION[action])
+    || buttons[0] || null;
+}
 
 /**
  * Wires the poll form and returns the renderer of the poll list.
@@ -151,7 +165,9 @@ export function setupPolls({ run, notice }) {
     const order = { open: 0, draft: 1, closed: 2 };
     const polls = [...state.polls].sort((a, b) => order[a.status] - order[b.status] || (b.opened_at || 0) - (a.opened_at || 0));
     const stageId = state.stage && state.stage.poll_id;
+    const restoreFocus = keepFocus(ui.list, (el) => el.dataset.action || "", pollControl);
     reconcile(ui.list, polls.map((poll) => ({ poll, onStage: poll.id === stageId })), (p) => p.poll.id, createCard, updateCard);
+    restoreFocus();
     ui.empty.hidden = polls.length > 0;
   };
 }

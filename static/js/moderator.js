@@ -2,7 +2,9 @@
 // a phone (single column) and as three columns on a laptop. Every action is a protocol command; the
 // page only re-renders from the state the server sends back, so several moderators stay consistent.
 
-import { byId, errorText, h, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive } from "./dom.js";
+import {
+  byId, errorText, h, isShown, keepFocus, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
+} from "./dom.js";
 import { formatTime, localizeDates, t } from "./i18n.js";
 import { setupPolls } from "./moderator-polls.js";
 import { countByStatus, questionsWithStatus, sortQuestions, stagePoll, stageQuestion } from "./state.js";
@@ -22,6 +24,7 @@ const ui = {
   empty: byId("queue-empty"),
   stageCurrent: byId("stage-current"),
   stagePoll: byId("stage-poll"),
+  stageTitle: byId("stage-title"),
   stageClear: /** @type {HTMLButtonElement} */ (byId("stage-clear")),
   banned: byId("banned-list"),
   bannedEmpty: byId("banned-empty"),
@@ -35,6 +38,8 @@ const view = {
   /** ids of questions that just arrived, highlighted for a few seconds */
   fresh: new Set(),
   baseTitle: document.title,
+  /** the editor to focus once the render has shown it */
+  focusEditor: /** @type {HTMLTextAreaElement|null} */ (null),
 };
 
 localizeDates(document);
@@ -153,6 +158,16 @@ function createCard() {
     live.requestRender();
   };
   refs.cancel.addEventListener("click", stopEditing);
+  // Escape cancels, Ctrl/Cmd+Enter saves, as in the participant's form.
+  refs.textarea.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      stopEditing();
+    } else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      refs.save.click();
+    }
+  });
   refs.save.addEventListener("click", () => {
     const q = /** @type {any} */ (card)._q;
     const text = refs.textarea.value.trim();
@@ -167,8 +182,8 @@ function createCard() {
     if (button.dataset.action === "edit") {
       refs.editing = true;
       refs.textarea.value = q.text;
+      view.focusEditor = refs.textarea; // hidden until the next render
       live.requestRender();
-      queueMicrotask(() => refs.textarea.focus());
     } else perform(q, button.dataset.action || "");
   });
   /** @type {any} */ (card)._refs = refs;
@@ -211,12 +226,31 @@ function updateCard(card, { q, onStage }) {
     const actions = (ACTIONS[/** @type {keyof typeof ACTIONS} */ (q.status)] || [])
       .map((a) => (a === "on_stage" && onStage ? "clear_stage" : a));
     r.actions.replaceChildren(...actions.map((action) => {
-      const label = action === "star" && q.starred ? "action.unstar" : `action.${action}`;
+      // The card's button takes its own question off stage; the stage box's clears everything.
+      const label = action === "star" && q.starred ? "action.unstar" : action === "clear_stage" ? "action.take_off_stage" : `action.${action}`;
       const cls = action === "approve" || action === "on_stage" ? "button button--primary" : action === "ban" ? "button button--danger" : "button";
       return h("button", { type: "button", class: cls, text: t(label), dataset: { action, testid: `action-${action}` } });
     }));
     r.actions.hidden = r.editing;
   }
+}
+
+/** Buttons that take each other's place when the question changes. */
+const TWIN_ACTIONS = /** @type {Record<string, string>} */ ({ on_stage: "clear_stage", clear_stage: "on_stage" });
+
+/** The focused control's role in its card: its action; the editor's controls count as "edit". */
+function cardControlRole(/** @type {HTMLElement} */ el) {
+  return el.dataset.action || "edit";
+}
+
+/** The control to focus in `card` for `role`: the editor while it is open, else the same button. */
+function cardControl(/** @type {HTMLElement} */ card, /** @type {string} */ role) {
+  const r = /** @type {any} */ (card)._refs;
+  if (r && r.editing) return r.textarea;
+  const buttons = /** @type {HTMLElement[]} */ ([...card.querySelectorAll("button[data-action]")]).filter(isShown);
+  return buttons.find((b) => b.dataset.action === role)
+    || buttons.find((b) => b.dataset.action === TWIN_ACTIONS[role])
+    || buttons[0] || null;
 }
 
 /** @param {import("./state.js").State} state */
@@ -242,6 +276,7 @@ function renderQueues(state) {
 // --- stage box, banned list --------------------------------------------------------------------
 
 ui.stageClear.addEventListener("click", () => run({ type: "ClearStage" }));
+ui.stageTitle.tabIndex = -1; // takes the focus when the clear button it held goes away
 
 /** @param {import("./state.js").State} state */
 function renderStage(state) {
@@ -251,7 +286,9 @@ function renderStage(state) {
   ui.stageCurrent.classList.toggle("is-empty", !q);
   ui.stagePoll.hidden = !poll;
   setText(ui.stagePoll, poll ? t("moderator.stage.poll", { question: poll.question }) : "");
+  const hadFocus = document.activeElement === ui.stageClear;
   ui.stageClear.hidden = !(state.stage && (state.stage.question_id || state.stage.poll_id));
+  if (hadFocus && ui.stageClear.hidden) ui.stageTitle.focus();
 }
 
 /**
@@ -295,6 +332,9 @@ const renderPolls = setupPolls({ run, notice: ui.notice });
 
 /** @param {import("./state.js").State} state */
 function render(state) {
+  // Keyboard users keep their place when a card's buttons change or the card leaves the queue.
+  const restoreFocus = keepFocus(ui.list, cardControlRole, cardControl,
+    () => /** @type {HTMLElement|null} */ (ui.tabs.querySelector("[aria-selected='true']")));
   setText(ui.presence, t("moderator.connected", { count: state.connected || 0 }));
   ui.premoderation.disabled = false;
   ui.premoderation.checked = Boolean(state.settings && state.settings.premoderation);
@@ -302,4 +342,11 @@ function render(state) {
   renderStage(state);
   renderBanned(state);
   renderPolls(state);
+  restoreFocus();
+  const editor = view.focusEditor;
+  view.focusEditor = null;
+  if (editor && isShown(editor)) {
+    editor.focus();
+    editor.setSelectionRange(editor.value.length, editor.value.length);
+  }
 }

@@ -5,7 +5,7 @@
 /**
  * @typedef {{type: string, [field: string]: any}} Message
  * @typedef {{cmd: Message, resolve: (ack: Message) => void, reject: (err: CommandError) => void,
- *            retried: boolean}} OutboxEntry
+ *            retried: boolean, sentAt: number}} OutboxEntry
  * @typedef {(msg: Message) => boolean} Transmit sends a frame; false when the socket cannot
  */
 
@@ -32,9 +32,13 @@ export class CommandError extends Error {
 }
 
 export class Outbox {
-  /** @param {() => number} random in [0, 1), for client keys */
-  constructor(random) {
+  /**
+   * @param {() => number} random in [0, 1), for client keys
+   * @param {() => number} [now] milliseconds, to tell how long a command has waited for its answer
+   */
+  constructor(random, now = Date.now) {
     this._random = random;
+    this._now = now;
     this._refCounter = 0;
     /** @type {OutboxEntry[]} commands waiting for the next ready connection */
     this._waiting = [];
@@ -59,7 +63,7 @@ export class Outbox {
     if (KEYED_COMMANDS.includes(cmd.type) && !cmd.client_key) cmd.client_key = this._clientKey();
     return new Promise((resolve, reject) => {
       /** @type {OutboxEntry} */
-      const entry = { cmd, resolve, reject, retried: false };
+      const entry = { cmd, resolve, reject, retried: false, sentAt: 0 };
       if (transmit) this._send(entry, transmit);
       else this._waiting.push(entry);
     });
@@ -105,6 +109,13 @@ export class Outbox {
     this._waiting = [...unanswered, ...this._waiting];
   }
 
+  /** @returns {number|null} when the oldest command still waiting for its answer was sent */
+  oldestUnanswered() {
+    let oldest = null;
+    for (const entry of this._inflight.values()) if (oldest === null || entry.sentAt < oldest) oldest = entry.sentAt;
+    return oldest;
+  }
+
   /** Rejects every pending command with `code`. @param {string} code */
   rejectAll(code) {
     const entries = [...this._inflight.values(), ...this._waiting];
@@ -115,6 +126,7 @@ export class Outbox {
 
   /** @param {OutboxEntry} entry @param {Transmit} transmit */
   _send(entry, transmit) {
+    entry.sentAt = this._now();
     this._inflight.set(entry.cmd.ref, entry);
     if (!transmit(entry.cmd)) {
       this._inflight.delete(entry.cmd.ref);

@@ -1,7 +1,9 @@
 // Participant page: ask questions, upvote, answer polls. Built for phones on weak venue Wi-Fi:
 // questions typed while offline wait in the connection's outbox and are sent once when it returns.
 
-import { byId, errorText, h, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive, storage } from "./dom.js";
+import {
+  byId, errorText, h, isShown, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive, storage,
+} from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
 import {
   hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, pollPercentages,
@@ -13,6 +15,7 @@ const PROFILE_KEY = "tribune.profile";
 const ui = {
   status: byId("conn-status"),
   fatal: byId("fatal"),
+  ask: byId("ask"),
   form: /** @type {HTMLFormElement} */ (byId("ask-form")),
   closed: byId("ask-closed"),
   name: /** @type {HTMLInputElement} */ (byId("identity-name")),
@@ -296,9 +299,10 @@ function createPoll({ poll }) {
   const submit = h("button", { type: "submit", class: "button button--primary", dataset: { testid: "poll-vote" } });
   const ballots = h("span", { class: "poll__ballots", dataset: { testid: "poll-ballots" } });
   const note = h("p", { class: "poll__note", dataset: { testid: "poll-note" } });
+  const closed = h("span", { class: "status-badge", text: t("poll.status.closed"), dataset: { status: "closed", testid: "poll-closed" } });
   const form = h("form", { class: "poll__form" },
     h("fieldset", {},
-      h("legend", { class: "poll__question", text: poll.question }),
+      h("legend", { class: "poll__question" }, closed, " ", h("span", { text: poll.question })),
       h("p", { class: "hint", text: t(poll.multiple ? "poll.multiple_hint" : "poll.single_hint") }),
       h("div", { class: "poll__options" }, ...options.map((o) => o.row)),
     ),
@@ -306,7 +310,7 @@ function createPoll({ poll }) {
     note,
   );
   const card = h("article", { class: "poll", dataset: { testid: "poll" } }, form);
-  const refs = { options, submit, ballots, note, dirty: false, busy: false };
+  const refs = { options, submit, ballots, note, closed, dirty: false, busy: false };
   form.addEventListener("change", () => {
     refs.dirty = true;
     live.requestRender();
@@ -315,6 +319,9 @@ function createPoll({ poll }) {
     ev.preventDefault();
     const choices = options.flatMap((o, i) => (o.input.checked ? [i] : []));
     if (!choices.length) return;
+    // The button is disabled while sending and once the vote is recorded: keep the keyboard on
+    // the choice instead (from there it can be changed).
+    if (document.activeElement === submit) options[choices[0]].input.focus({ preventScroll: true });
     refs.busy = true;
     live.requestRender();
     live.conn
@@ -330,43 +337,76 @@ function createPoll({ poll }) {
   return card;
 }
 
-/** @param {any} card @param {{poll: any, mine: number[]|null, canVote: boolean}} item */
-function updatePoll(card, { poll, mine, canVote }) {
+/**
+ * @param {any} card
+ * @param {{poll: any, mine: number[]|null, blocked: "banned"|"unavailable"|null}} item `blocked`: why
+ *   this participant cannot vote at all
+ */
+function updatePoll(card, { poll, mine, blocked }) {
   const r = card._refs;
   const open = poll.status === "open";
+  const canVote = open && !blocked;
   const percentages = pollPercentages(poll);
   card.dataset.pollId = poll.id;
   card.dataset.status = poll.status;
   card.classList.toggle("has-results", Boolean(percentages));
+  // Closed, or no longer allowed to vote: show the ballot on record, not a half-ticked one.
+  if (!canVote) r.dirty = false;
   r.options.forEach((/** @type {any} */ o, /** @type {number} */ i) => {
     // Keep what the participant is ticking; otherwise show the recorded ballot.
     if (!r.dirty) o.input.checked = Boolean(mine && mine.includes(i));
-    o.input.disabled = !open || !canVote;
+    o.input.disabled = !canVote;
     const pct = percentages ? percentages[i] : 0;
     o.fill.style.width = `${pct}%`;
     setText(o.pct, percentages ? t("poll.percent", { percent: pct }) : "");
   });
   const anyChecked = r.options.some((/** @type {any} */ o) => o.input.checked);
-  r.submit.hidden = !open;
-  r.submit.disabled = !canVote || r.busy || !anyChecked || (!r.dirty && Boolean(mine));
+  r.closed.hidden = open;
+  r.submit.hidden = !canVote;
+  r.submit.disabled = r.busy || !anyChecked || (!r.dirty && Boolean(mine));
   setText(r.submit, t(mine ? "poll.change_vote" : "poll.vote"));
   setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
   let note = "";
-  if (!open) note = t("poll.closed");
+  if (!open) note = t(mine ? "poll.closed_voted" : "poll.closed");
+  else if (blocked) note = t(`poll.${blocked}`);
   else if (mine && !r.dirty) note = t("poll.recorded");
   else if (!percentages) note = t("poll.results_hidden");
   setText(r.note, note);
-  r.note.dataset.recorded = String(Boolean(open && mine && !r.dirty));
+  r.note.dataset.recorded = String(Boolean(canVote && mine && !r.dirty));
+  r.note.dataset.kind = open && blocked ? "error" : "info";
 }
 
 /** @param {import("./state.js").State} state */
 function renderPolls(state) {
-  const canVote = !isBanned(state) && !view.fatal;
-  const polls = participantPolls(state).map((poll) => ({ poll, mine: myBallot(state, poll.id), canVote }));
+  /** @type {"banned"|"unavailable"|null} */
+  const blocked = isBanned(state) ? "banned" : view.fatal ? "unavailable" : null;
+  const polls = participantPolls(state).map((poll) => ({ poll, mine: myBallot(state, poll.id), blocked }));
   reconcile(ui.polls, polls, (p) => p.poll.id, createPoll, updatePoll);
   // No poll running: the panel steps aside so the questions come up on a phone.
   ui.pollsPanel.hidden = polls.length === 0;
   ui.pollsEmpty.hidden = polls.length > 0;
+  // A poll waiting for this participant's vote comes before the question form (on a phone it
+  // would be below the fold); once they voted, the usual order is back.
+  placePolls(!blocked && polls.some((p) => p.poll.status === "open" && !p.mine));
+}
+
+/**
+ * Puts the polls panel before (`first`) or after the question form, keeping on screen what the
+ * participant was looking at and the keyboard focus where it was.
+ * @param {boolean} first
+ */
+function placePolls(first) {
+  const panel = ui.pollsPanel;
+  if ((panel.nextElementSibling === ui.ask) === first) return;
+  const focused = /** @type {HTMLElement|null} */ (document.activeElement);
+  const keepFocus = focused && panel.contains(focused) ? focused : null;
+  // Moving back down: the participant may be reading their poll; it stays where it is on screen.
+  const box = panel.getBoundingClientRect();
+  const inView = !first && isShown(panel) && box.bottom > 0 && box.top < window.innerHeight;
+  if (first) ui.ask.before(panel);
+  else ui.ask.after(panel);
+  if (inView) window.scrollBy(0, panel.getBoundingClientRect().top - box.top);
+  if (keepFocus) keepFocus.focus({ preventScroll: true });
 }
 
 // --- page --------------------------------------------------------------------------------------

@@ -22,6 +22,12 @@ export { CommandError };
  * @property {() => number} [random] in [0, 1), for the backoff jitter and client keys
  * @property {number} [pingInterval] ms of silence before a `Ping` (default 25 s)
  * @property {number} [pongTimeout] ms to wait for any frame after a `Ping` (default 10 s)
+ * @property {number} [answerTimeout] ms a command may wait for its answer before the socket is
+ *   checked with a `Ping` (default 5 s)
+ * @property {number} [probeTimeout] ms to wait for any frame after such a check, or after the
+ *   browser reported the network gone (default 5 s)
+ * @property {number} [connectTimeout] ms from opening a socket to the server's first frame (default 10 s)
+ * @property {() => number} [now] milliseconds (defaults to Date.now)
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -58,8 +64,12 @@ export class Connection {
     this._setTimeout = options.setTimeout || ((fn, ms) => globalThis.setTimeout(fn, ms));
     this._clearTimeout = options.clearTimeout || ((id) => globalThis.clearTimeout(id));
     this._random = options.random || Math.random;
+    this._now = options.now || Date.now;
     this.pingInterval = options.pingInterval ?? 25000;
     this.pongTimeout = options.pongTimeout ?? 10000;
+    this.answerTimeout = options.answerTimeout ?? 5000;
+    this.probeTimeout = options.probeTimeout ?? 5000;
+    this.connectTimeout = options.connectTimeout ?? 10000;
 
     /** @type {string|null} */ this.epoch = null;
     /** @type {number|null} */ this.seq = null;
@@ -70,12 +80,19 @@ export class Connection {
     this._ready = false; // Welcome and Snapshot/Resumed received on the current socket
     this._stopped = false;
     this._attempt = 0;
-    this._commands = new Outbox(this._random);
-    /** @param {Message} msg */
-    this._transmit = (msg) => this._raw(msg);
+    this._commands = new Outbox(this._random, this._now);
+    /** Sends a command frame, and watches that its answer comes. @param {Message} msg */
+    this._transmit = (msg) => {
+      const sent = this._raw(msg);
+      if (sent) this._watchAnswers();
+      return sent;
+    };
     this._reconnectTimer = null;
     this._idleTimer = null;
     this._pongTimer = null;
+    this._pongDeadline = 0;
+    this._answerTimer = null;
+    this._connectTimer = null;
 
     /** @type {(welcome: Message) => void} */ this.onwelcome = noop;
     /** @type {(state: object|null, resumed: boolean, msg: Message) => void} */ this.onsnapshot = noop;
@@ -105,13 +122,31 @@ export class Connection {
     this._setStatus("offline");
   }
 
-  /** Skips the backoff wait (e.g. when the browser reports it is back online). */
+  /**
+   * Skips the backoff wait (e.g. when the browser reports it is back online). An attempt still
+   * waiting for its handshake, likely started while the network was gone, is started over.
+   */
   reconnectNow() {
-    if (this._stopped || this.status === "fatal" || this._ws) return;
-    if (this._reconnectTimer !== null) this._clearTimeout(this._reconnectTimer);
-    this._reconnectTimer = null;
+    if (this._stopped || this.status === "fatal" || this._ready) return;
+    const ws = this._ws;
+    if (ws) {
+      this._detach();
+      safeClose(ws, 1000);
+    }
+    this._clearTimers(true);
     this._attempt = 0;
     this._open();
+  }
+
+  /**
+   * The browser reports the network gone (`offline` event): say so at once, and check the socket
+   * with a `Ping`. It may survive (a short Wi-Fi hand-over): any frame within `probeTimeout` shows
+   * it open again; otherwise it is dropped and the usual reconnection takes over.
+   */
+  networkLost() {
+    if (this._stopped || this.status === "fatal") return;
+    this._setStatus("offline");
+    if (this._ready) this._probe(this.probeTimeout);
   }
 
   /** Number of commands waiting for the connection to return. */
@@ -148,6 +183,12 @@ export class Connection {
       return;
     }
     this._ws = ws;
+    // A socket that brings no frame at all (packets silently dropped) counts as a failed attempt.
+    // Once the server answered, a slow Snapshot on a congested network is left to arrive.
+    this._connectTimer = this._setTimeout(() => {
+      this._connectTimer = null;
+      if (this._ws === ws && !this._ready) this._dropSilent();
+    }, this.connectTimeout);
     ws.onopen = () => {
       if (this._ws === ws) this._sendHello();
     };
@@ -285,34 +326,79 @@ export class Connection {
 
   // Liveness: after `pingInterval` of silence send a Ping; if nothing at all comes back within
   // `pongTimeout`, the socket is half-open (typical on venue Wi-Fi): drop it and reconnect.
+  // A command left without an answer for `answerTimeout` is a quicker sign: the socket is then
+  // checked the same way, with `probeTimeout`. The outbox re-sends it on the next connection.
   _armIdle() {
     if (this._idleTimer !== null) this._clearTimeout(this._idleTimer);
     this._idleTimer = this._setTimeout(() => {
       this._idleTimer = null;
-      if (!this._ready) return;
-      this._raw({ type: "Ping" });
-      if (this._pongTimer === null) {
-        this._pongTimer = this._setTimeout(() => {
-          this._pongTimer = null;
-          const ws = this._ws;
-          if (!ws) return;
-          this._detach();
-          safeClose(ws, 1000);
-          this._closed(LOCAL_TIMEOUT_CODE);
-        }, this.pongTimeout);
-      }
+      if (this._ready) this._probe(this.pongTimeout);
     }, this.pingInterval);
   }
 
+  /**
+   * Sends a Ping; unless some frame arrives within `timeout` ms, the socket is taken for dead.
+   * @param {number} timeout
+   */
+  _probe(timeout) {
+    this._raw({ type: "Ping" });
+    const deadline = this._now() + timeout;
+    if (this._pongTimer !== null) {
+      if (this._pongDeadline <= deadline) return; // an earlier verdict is already due
+      this._clearTimeout(this._pongTimer);
+    }
+    this._pongDeadline = deadline;
+    this._pongTimer = this._setTimeout(() => {
+      this._pongTimer = null;
+      this._dropSilent();
+    }, timeout);
+  }
+
+  /**
+   * Watches the commands in flight: one unanswered for `answerTimeout` triggers a probe.
+   * @param {number} [delay] ms to the next check (default: when the oldest one is due)
+   */
+  _watchAnswers(delay) {
+    if (this._answerTimer !== null) return;
+    const oldest = this._commands.oldestUnanswered();
+    if (oldest === null) return;
+    const wait = delay ?? Math.max(0, oldest + this.answerTimeout - this._now());
+    this._answerTimer = this._setTimeout(() => {
+      this._answerTimer = null;
+      if (!this._ready) return;
+      const first = this._commands.oldestUnanswered();
+      if (first === null) return;
+      const late = this._now() - first >= this.answerTimeout;
+      if (late) this._probe(this.probeTimeout);
+      // Still waiting after a probe the socket survived: check again later, not at once.
+      this._watchAnswers(late ? this.answerTimeout : undefined);
+    }, wait);
+  }
+
+  /** Gives up on a socket that stays silent: closes it and reconnects. */
+  _dropSilent() {
+    const ws = this._ws;
+    if (!ws) return;
+    this._detach();
+    safeClose(ws, 1000);
+    this._closed(LOCAL_TIMEOUT_CODE);
+  }
+
   _heardFrom() {
-    if (this._pongTimer !== null) this._clearTimeout(this._pongTimer);
-    this._pongTimer = null;
+    for (const name of ["_pongTimer", "_connectTimer"]) {
+      const id = /** @type {any} */ (this)[name];
+      if (id !== null) this._clearTimeout(id);
+      /** @type {any} */ (this)[name] = null;
+    }
+    // Shown offline on the browser's word (networkLost), but the socket answered.
+    if (this._ready && this.status === "offline") this._setStatus("open");
     this._armIdle();
   }
 
   /** @param {boolean} includingReconnect */
   _clearTimers(includingReconnect) {
-    for (const name of ["_idleTimer", "_pongTimer", ...(includingReconnect ? ["_reconnectTimer"] : [])]) {
+    const names = ["_idleTimer", "_pongTimer", "_answerTimer", "_connectTimer"];
+    for (const name of [...names, ...(includingReconnect ? ["_reconnectTimer"] : [])]) {
       const id = /** @type {any} */ (this)[name];
       if (id !== null) this._clearTimeout(id);
       /** @type {any} */ (this)[name] = null;

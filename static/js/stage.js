@@ -44,9 +44,9 @@ document.addEventListener("mousemove", () => {
   pointerTimer = setTimeout(() => document.body.classList.add("hide-pointer"), 3000);
 });
 
-/** Size class from the text length, so a 500-character question still fits the screen. */
-function lengthClass(/** @type {string} */ text) {
-  return text.length > 280 ? "is-long" : text.length > 140 ? "is-medium" : "is-short";
+/** Size step from the text length, so a 500-character question starts near the size it needs. */
+function lengthStep(/** @type {string} */ text) {
+  return text.length > 280 ? "long" : text.length > 140 ? "medium" : "short";
 }
 
 /** @param {import("./state.js").Question|null} q */
@@ -55,8 +55,7 @@ function renderQuestion(q) {
   if (!q) return;
   ui.question.dataset.questionId = q.id;
   setText(ui.text, q.text);
-  ui.text.classList.remove("is-long", "is-medium", "is-short");
-  ui.text.classList.add(lengthClass(q.text));
+  ui.question.dataset.length = lengthStep(q.text);
   setText(ui.author, q.author || t("question.anonymous"));
   setText(ui.org, q.organisation || "");
   ui.org.hidden = !q.organisation;
@@ -70,6 +69,9 @@ function renderPoll(poll) {
   const percentages = pollPercentages(poll);
   ui.poll.dataset.pollId = poll.id;
   ui.poll.classList.toggle("has-results", Boolean(percentages));
+  // Option text scales with their number (app.css); from six on, two columns are tried (fitStage).
+  ui.poll.dataset.count = String(poll.options.length);
+  ui.options.style.setProperty("--rows", String(Math.ceil(poll.options.length / 2)));
   setText(ui.pollQuestion, poll.question);
   // Highlight the leading option(s) once results are shown.
   const top = percentages ? Math.max(...percentages) : -1;
@@ -113,4 +115,130 @@ function render(state) {
   const layout = q && poll ? "both" : q ? "question" : poll ? "poll" : "idle";
   ui.content.dataset.layout = layout;
   ui.main.dataset.layout = layout;
+  fitStage();
 }
+
+// --- fitting the screen --------------------------------------------------------------------------
+
+/** Below this factor text gets too small for the room: the section is clipped instead. */
+const MIN_FIT = 0.45;
+/** Options from which two columns are tried. */
+const COLUMNS_FROM = 6;
+/** Question : poll widths tried when both are on stage; the first wins ties. */
+const SPLITS = [[1, 1], [2, 3], [1, 2]];
+
+/** Portrait screens stack the question above the poll (app.css), each in half the height. */
+const portrait = window.matchMedia("(max-aspect-ratio: 1/1)");
+
+/** What the last fit was made for: tallies (new percentages, ballots) do not change it. */
+let fittedFor = "";
+
+/**
+ * Makes every shown section fit the height of the stage: each section's `--fit` factor (which
+ * multiplies all its sizes in app.css) is the largest in [MIN_FIT, 1] that fits, found by bisection
+ * (synchronous layouts of a small DOM, before the frame is painted). A poll from COLUMNS_FROM
+ * options tries one and two columns; a question beside a poll tries a few width shares; the
+ * arrangement with the larger text wins. What does not fit even at MIN_FIT is clipped
+ * (`is-clipped` fades its bottom edge): the stage never scrolls.
+ */
+function fitStage() {
+  const layout = ui.content.dataset.layout || "idle";
+  const stacked = layout === "both" && portrait.matches;
+  const gap = parseFloat(getComputedStyle(ui.content).rowGap) || 0;
+  const room = stacked ? (ui.content.clientHeight - gap) / 2 : ui.content.clientHeight;
+  if (!room) return;
+  const labels = [...ui.options.querySelectorAll(".stage-option__label")].map((el) => el.textContent);
+  const signature = JSON.stringify([
+    innerWidth, innerHeight, room, layout, ui.question.hidden ? "" : ui.question.textContent,
+    ui.poll.hidden ? "" : ui.pollQuestion.textContent, labels, ui.poll.classList.contains("has-results"),
+  ]);
+  if (signature === fittedFor) return;
+  fittedFor = signature;
+  if (!ui.idle.hidden) fitSection(ui.idle, room);
+  if (layout !== "both" || stacked) {
+    if (!ui.question.hidden) fitSection(ui.question, room);
+    if (!ui.poll.hidden) fitPoll(room, stacked);
+    return;
+  }
+  let best = { split: SPLITS[0], score: -Infinity };
+  for (const split of SPLITS) {
+    setSplit(split);
+    const q = fitSection(ui.question, room);
+    const p = fitPoll(room, true);
+    const firstOption = ui.options.firstElementChild;
+    // The smaller of the two texts decides; a clipped section loses.
+    const score = Math.min(fontPx(ui.text), firstOption ? fontPx(firstOption) : Infinity) - (q.fits && p.fits ? 0 : 1000);
+    if (score > best.score + 0.5) best = { split, score };
+  }
+  if (best.split !== SPLITS[SPLITS.length - 1]) {
+    setSplit(best.split);
+    fitSection(ui.question, room);
+    fitPoll(room, true);
+  }
+}
+
+/** @param {number[]} split question and poll shares of the width */
+function setSplit([question, poll]) {
+  ui.content.style.setProperty("--question-share", `${question}fr`);
+  ui.content.style.setProperty("--poll-share", `${poll}fr`);
+}
+
+/** @param {Element} el @returns {number} its font size in px */
+function fontPx(el) {
+  return parseFloat(getComputedStyle(el).fontSize) || 0;
+}
+
+/**
+ * Fits the poll, in one or two columns of options.
+ * @param {number} room @param {boolean} beside whether a question shares the screen
+ * @returns {{fit: number, fits: boolean}}
+ */
+function fitPoll(room, beside) {
+  if (ui.options.childElementCount < COLUMNS_FROM) {
+    ui.options.classList.remove("is-columns");
+    return fitSection(ui.poll, room);
+  }
+  ui.options.classList.add("is-columns");
+  const two = fitSection(ui.poll, room);
+  ui.options.classList.remove("is-columns");
+  const one = fitSection(ui.poll, room);
+  // Alone on screen two columns win unless one reads clearly larger; beside a question, where
+  // columns get narrow, one column wins unless two read clearly larger.
+  if (!(beside ? two.fit > one.fit * 1.1 : two.fit * 1.1 >= one.fit)) return one;
+  ui.options.classList.add("is-columns");
+  return fitSection(ui.poll, room);
+}
+
+/**
+ * @param {HTMLElement} section @param {number} room available height in px
+ * @returns {{fit: number, fits: boolean}}
+ */
+function fitSection(section, room) {
+  const fitsAt = (/** @type {number} */ f) => {
+    section.style.setProperty("--fit", String(f));
+    return section.getBoundingClientRect().height <= room + 0.5 && section.scrollWidth <= section.clientWidth + 1;
+  };
+  let fit = 1;
+  let fits = fitsAt(1);
+  if (!fits) {
+    let lo = MIN_FIT;
+    let hi = 1;
+    for (let i = 0; i < 8; i++) {
+      const mid = (lo + hi) / 2;
+      if (fitsAt(mid)) lo = mid;
+      else hi = mid;
+    }
+    fit = Math.floor(lo * 1000) / 1000;
+    fits = fitsAt(fit);
+  }
+  section.classList.toggle("is-clipped", !fits);
+  section.dataset.fit = String(fit);
+  return { fit, fits };
+}
+
+// A new window size (full screen on, projector plugged in) refits, once per frame.
+let refit = 0;
+window.addEventListener("resize", () => {
+  cancelAnimationFrame(refit);
+  refit = requestAnimationFrame(fitStage);
+});

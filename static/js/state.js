@@ -261,13 +261,21 @@ export function openPolls(state) {
     .sort((a, b) => (a.opened_at || 0) - (b.opened_at || 0));
 }
 
+/** Closed polls a participant still sees, at most. */
+export const MAX_CLOSED_POLLS = 3;
+
 /**
- * Polls a participant should see: open ones, then closed ones whose results are shown.
+ * Polls a participant should see: the open ones (oldest opened first), then the closed ones that
+ * concern them — voted in, on stage, or with results shown — most recent first, at most
+ * {@link MAX_CLOSED_POLLS}.
  * @param {State} state @returns {Poll[]}
  */
 export function participantPolls(state) {
-  const closed = state.polls.filter((p) => p.status === "closed" && p.results_visible && p.counts);
-  return [...openPolls(state), ...closed.sort((a, b) => (b.opened_at || 0) - (a.opened_at || 0))];
+  const stageId = state.stage && state.stage.poll_id;
+  const closed = state.polls.filter((p) => p.status === "closed"
+    && (p.id === stageId || myBallot(state, p.id) !== null || (p.results_visible && Array.isArray(p.counts))));
+  closed.sort((a, b) => (b.opened_at || 0) - (a.opened_at || 0) || cmpId(b, a));
+  return [...openPolls(state), ...closed.slice(0, MAX_CLOSED_POLLS)];
 }
 
 /** @param {State} state @param {string} questionId @returns {boolean} */

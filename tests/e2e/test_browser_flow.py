@@ -38,6 +38,8 @@ POLL = "Faut-il renforcer la coopération décentralisée ?"
 ANONYMOUS = "Une question anonyme qui vaudra un bannissement"
 AFTER_BAN = "Et celle-ci, partie hors ligne ?"
 BANNED_TEXT = "Vous ne pouvez plus poser de questions ni voter dans cette session."
+BANNED_POLL_TEXT = "Vous ne pouvez plus voter dans cette session."
+TEN = "Dix réponses tiennent-elles sur l'écran ?"
 
 
 @pytest.fixture
@@ -154,6 +156,7 @@ async def run_flow(pages: Pages) -> None:
     await moderator.get_by_test_id("tab-approved").click()
     approved = queue.get_by_test_id("question-card").filter(has_text="<b>HTML</b>")
     await expect(approved).to_have_attribute("data-status", "approved")
+    await keyboard_keeps_its_place(moderator, approved)
     await approved.get_by_test_id("action-on_stage").click()
     await expect(moderator.get_by_test_id("stage-current")).to_have_text(QUESTION)
 
@@ -211,6 +214,55 @@ async def run_flow(pages: Pages) -> None:
 
     await export_links(moderator)
     await ban_through_a_question(moderator, participant, network)
+    await ten_options_fit_the_stage(moderator, stage, participant)
+
+
+async def keyboard_keeps_its_place(moderator: Page, card: Any) -> None:
+    """Buttons rebuilt by a render keep the keyboard focus; the editor gets it once shown."""
+    await card.get_by_test_id("action-star").focus()
+    await moderator.keyboard.press("Enter")
+    await expect(card).to_have_class(re.compile(r"\bis-starred\b"))
+    await expect(card.get_by_test_id("action-star")).to_be_focused()
+    await moderator.keyboard.press("Enter")
+    await expect(card).not_to_have_class(re.compile(r"\bis-starred\b"))
+    await expect(card.get_by_test_id("action-star")).to_be_focused()
+    await card.get_by_test_id("action-edit").focus()
+    await moderator.keyboard.press("Enter")
+    await expect(card.get_by_test_id("edit-text")).to_be_focused()
+    await moderator.keyboard.press("Escape")
+    await expect(card.get_by_test_id("action-edit")).to_be_focused()
+
+
+async def ten_options_fit_the_stage(moderator: Page, stage: Page, participant: Page) -> None:
+    """A ten-option poll fits a 1920×1080 stage without scrolling; the participant who has not
+    voted yet finds it above the question form."""
+    await moderator.get_by_test_id("poll-question").fill(TEN)
+    for _ in range(8):
+        await moderator.get_by_test_id("poll-add-option").click()
+    options = moderator.get_by_test_id("poll-option-input")
+    for i in range(10):
+        await options.nth(i).fill(f"Réponse numéro {i + 1}, assez longue pour passer à la ligne")
+    await moderator.get_by_test_id("poll-create").click()
+    card = moderator.get_by_test_id("mod-poll").filter(has_text=TEN)
+    await card.get_by_test_id("poll-open").click()
+    await card.get_by_test_id("poll-reveal").click()
+
+    await stage.set_viewport_size({"width": 1920, "height": 1080})
+    await expect(stage.get_by_test_id("stage-poll-question")).to_have_text(TEN)
+    await expect(stage.get_by_test_id("stage-percent-9")).to_have_text(re.compile(r"0"))
+    await stage.wait_for_timeout(100)  # the resize refits on the next frame
+    fit = await stage.evaluate("""() => ({
+        scroll: document.documentElement.scrollHeight, height: innerHeight,
+        last: document.querySelector("[data-testid=stage-option-9]").getBoundingClientRect().bottom,
+        footer: document.getElementById("stage-poll-footer").getBoundingClientRect().bottom,
+        clipped: document.getElementById("stage-poll").classList.contains("is-clipped")})""")
+    assert fit["scroll"] <= fit["height"], fit
+    assert fit["last"] <= fit["height"] and fit["footer"] <= fit["height"], fit
+    assert not fit["clipped"], fit
+
+    voting = participant.get_by_test_id("poll").filter(has_text=TEN)
+    await expect(voting).to_be_visible()
+    assert await participant.evaluate("document.getElementById('polls').nextElementSibling.id") == "ask"
 
 
 async def export_links(moderator: Page) -> None:
@@ -270,6 +322,11 @@ async def ban_through_a_question(moderator: Page, participant: Page, network: Ne
     await expect(participant.get_by_test_id("ask-closed")).to_have_text(BANNED_TEXT)
     await expect(participant.get_by_test_id("ask-submit")).to_be_hidden()
     await expect(moderator.get_by_test_id("queue-list")).not_to_contain_text(AFTER_BAN)
+    # The open poll they voted in says they can no longer vote (not "your vote is recorded").
+    voting = participant.get_by_test_id("poll").filter(has_text=POLL)
+    await expect(voting.get_by_test_id("poll-note")).to_have_text(BANNED_POLL_TEXT)
+    await expect(voting.get_by_test_id("poll-vote")).to_be_hidden()
+    await expect(voting.get_by_test_id("poll-option-0")).to_be_disabled()
 
     # Unbanned: the participant may ask again.
     await banned.get_by_test_id("action-unban").click()

@@ -63,7 +63,7 @@ describe("catalogs", () => {
       "questions.empty.": ["questions", "answered", "mine"],
       "poll.status.": ["draft", "open", "closed"],
       "poll.action.": ["open", "reopen", "close", "on_stage", "clear_stage", "reveal", "hide"],
-      "action.": ["approve", "edit", "on_stage", "clear_stage", "dismiss", "answered", "star", "unstar", "archive", "restore", "ban", "unban"],
+      "action.": ["approve", "edit", "on_stage", "clear_stage", "take_off_stage", "dismiss", "answered", "star", "unstar", "archive", "restore", "ban", "unban"],
       "error.": ["invalid", "unknown_type", "forbidden", "banned", "not_found", "conflict", "rate_limited", "not_interactive", "unavailable", "closed", "generic"],
       "conn.": ["idle", "connecting", "open", "offline", "fatal"],
       "fatal.": ["4001", "4003", "4004", "other"],

@@ -91,6 +91,14 @@ class Clock {
   }
 }
 
+/** Runs the clock to the reconnect attempt (the only timer left once a socket dropped). */
+function nextAttempt(clock) {
+  const pending = clock.pending();
+  assert.equal(pending.length, 1, `timers pending: ${pending}`);
+  assert.ok(pending[0] <= BACKOFF_MAX_MS);
+  clock.advance(pending[0]);
+}
+
 const SNAPSHOT_STATE = { session: { id: "s" }, questions: [], polls: [], stage: { question_id: null, poll_id: null } };
 
 /** Builds a Connection on fakes; `log` records every callback. */
@@ -104,6 +112,7 @@ function setup(options = {}) {
     WebSocketImpl: FakeSocket,
     setTimeout: clock.setTimeout,
     clearTimeout: clock.clearTimeout,
+    now: () => clock.now,
     random: options.random ?? (() => 0.5),
     getParticipant: () => stored,
     setParticipant: (p) => {
@@ -209,7 +218,7 @@ describe("events, tallies and presence", () => {
     // A participant sees few events: the votes of others reach it only as tallies.
     FakeSocket.last.receive({ type: "Tally", seq: 480, scope: "public", questions: { q1: 30 }, polls: {} });
     FakeSocket.last.drop(1006);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     FakeSocket.last.open();
     assert.deepEqual(FakeSocket.last.sent[0].resume, { epoch: "e", seq: 480 });
   });
@@ -278,7 +287,7 @@ describe("commands", () => {
     assert.match(first.client_key, /^k[0-9a-z]+$/);
     assert.ok(first.client_key.length <= 64);
     FakeSocket.last.drop(1006);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     handshake(FakeSocket.last);
     const resent = FakeSocket.last.sentOfType("CreatePoll");
     assert.equal(resent.length, 1);
@@ -317,7 +326,7 @@ describe("commands", () => {
     assert.equal(conn.status, "offline");
     assert.equal(conn.queued, 1);
 
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     const ws2 = FakeSocket.last;
     assert.notEqual(ws2, ws1);
     ws2.open();
@@ -333,7 +342,7 @@ describe("commands", () => {
 
     // Acknowledged: a later reconnect sends nothing again.
     ws2.drop(1000);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     const ws3 = FakeSocket.last;
     handshake(ws3, { epoch: "e", seq: 9 });
     assert.equal(ws3.sentOfType("AskQuestion").length, 0);
@@ -345,7 +354,7 @@ describe("commands", () => {
     handshake(FakeSocket.last);
     const p = conn.send({ type: "ApproveQuestion", question_id: "q1" });
     FakeSocket.last.drop(1006);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     handshake(FakeSocket.last);
     FakeSocket.last.receive({ type: "Error", ref: "c1", code: "conflict", message: "" });
     await assert.rejects(p, (err) => err.code === "conflict" && err.retried === true);
@@ -358,7 +367,7 @@ describe("resume", () => {
     conn.connect();
     handshake(FakeSocket.last, { epoch: "e", seq: 42 });
     FakeSocket.last.drop(1006);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     const ws = FakeSocket.last;
     ws.open();
     assert.deepEqual(ws.sent[0].resume, { epoch: "e", seq: 42 });
@@ -372,7 +381,7 @@ describe("resume", () => {
     assert.equal(conn.seq, 50);
     // Dropped mid-replay: resumes from 50, not from 57.
     ws.drop(1006);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     FakeSocket.last.open();
     assert.deepEqual(FakeSocket.last.sent[0].resume, { epoch: "e", seq: 50 });
   });
@@ -382,7 +391,7 @@ describe("resume", () => {
     conn.connect();
     handshake(FakeSocket.last, { epoch: "old", seq: 42 });
     FakeSocket.last.drop(4008);
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     handshake(FakeSocket.last, { epoch: "new", seq: 3 });
     assert.equal(conn.epoch, "new");
     assert.equal(conn.seq, 3);
@@ -428,7 +437,7 @@ describe("reconnection", () => {
       handshake(FakeSocket.last);
       FakeSocket.last.drop(code);
       assert.equal(conn.status, "offline");
-      clock.advance(BACKOFF_MAX_MS);
+      nextAttempt(clock);
       assert.equal(FakeSocket.instances.length, 2);
     });
   }
@@ -490,7 +499,170 @@ describe("liveness", () => {
     clock.advance(10000); // no answer
     assert.equal(ws.closedWith, 1000);
     assert.equal(conn.status, "offline");
-    clock.advance(BACKOFF_MAX_MS);
+    nextAttempt(clock);
     assert.equal(FakeSocket.instances.length, 2);
+  });
+
+  test("a command unanswered for 5 s sends a Ping; 5 s more of silence drop the socket", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    conn.send({ type: "AskQuestion", text: "Ça passe ?", anonymous: true }).catch(() => {});
+    const key = ws.sentOfType("AskQuestion")[0].client_key;
+    clock.advance(4999);
+    assert.equal(ws.sentOfType("Ping").length, 0);
+    clock.advance(1);
+    assert.equal(ws.sentOfType("Ping").length, 1, "checked after 5 s, not after 25 s");
+    assert.equal(conn.status, "open");
+    clock.advance(4999);
+    assert.equal(ws.closedWith, null);
+    clock.advance(1);
+    assert.equal(ws.closedWith, 1000, "dead after 10 s in all, not 35 s");
+    assert.equal(conn.status, "offline");
+    nextAttempt(clock);
+    const ws2 = FakeSocket.last;
+    assert.notEqual(ws2, ws);
+    handshake(ws2);
+    const resent = ws2.sentOfType("AskQuestion");
+    assert.equal(resent.length, 1);
+    assert.equal(resent[0].client_key, key, "the same client_key: the server creates it once");
+  });
+
+  test("no check while commands are answered in time", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    for (let i = 0; i < 5; i++) {
+      conn.send({ type: "UpvoteQuestion", question_id: "q1" });
+      clock.advance(3000);
+      const { ref } = ws.sent.at(-1);
+      ws.receive({ type: "Ack", ref });
+    }
+    clock.advance(20000); // 23 s since the last frame: the idle ping is not due yet
+    assert.equal(ws.sentOfType("Ping").length, 0);
+    assert.equal(clock.pending().length, 1, "only the idle timer is left");
+  });
+
+  test("a newer command is checked 5 s after its own sending", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    conn.send({ type: "UpvoteQuestion", question_id: "q1" });
+    clock.advance(3000);
+    conn.send({ type: "UpvoteQuestion", question_id: "q2" });
+    ws.receive({ type: "Ack", ref: ws.sent.at(-2).ref }); // the first is answered
+    clock.advance(2000);
+    assert.equal(ws.sentOfType("Ping").length, 0);
+    clock.advance(3000);
+    assert.equal(ws.sentOfType("Ping").length, 1);
+  });
+
+  test("a socket that answers the check is kept; the late command is checked again later", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    const p = conn.send({ type: "UpvoteQuestion", question_id: "q1" });
+    clock.advance(5000);
+    assert.equal(ws.sentOfType("Ping").length, 1);
+    clock.advance(200);
+    ws.receive({ type: "Pong" });
+    clock.advance(4800);
+    assert.equal(ws.closedWith, null);
+    assert.equal(ws.sentOfType("Ping").length, 2, "still no answer: another check");
+    ws.receive({ type: "Ack", ref: ws.sentOfType("UpvoteQuestion")[0].ref });
+    clock.advance(30000);
+    assert.equal(ws.closedWith, null);
+    assert.equal(FakeSocket.instances.length, 1);
+    return p;
+  });
+
+  test("networkLost: offline at once, open again when the socket answers", () => {
+    const { conn, clock, log } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    conn.networkLost();
+    assert.equal(conn.status, "offline");
+    assert.equal(ws.sentOfType("Ping").length, 1);
+    clock.advance(1000);
+    ws.receive({ type: "Pong" });
+    assert.equal(conn.status, "open");
+    assert.deepEqual(log.filter(([n]) => n === "onstatus").map(([, s]) => s), ["connecting", "open", "offline", "open"]);
+    clock.advance(10000);
+    assert.equal(ws.closedWith, null);
+    assert.equal(FakeSocket.instances.length, 1);
+  });
+
+  test("networkLost: a silent socket is dropped after 5 s and reconnection starts", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws);
+    clock.advance(20000); // an idle ping is due in 5 s, its verdict 10 s later: the probe is sooner
+    conn.networkLost();
+    clock.advance(4999);
+    assert.equal(ws.closedWith, null);
+    clock.advance(1);
+    assert.equal(ws.closedWith, 1000);
+    assert.equal(conn.status, "offline");
+    nextAttempt(clock);
+    assert.equal(FakeSocket.instances.length, 2);
+  });
+
+  test("networkLost while disconnected only reports it", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    FakeSocket.last.drop(1006);
+    conn.networkLost();
+    assert.equal(conn.status, "offline");
+    nextAttempt(clock);
+    assert.equal(FakeSocket.instances.length, 2);
+  });
+
+  test("a handshake that never completes is given up after 10 s", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last; // never opens: packets lost
+    clock.advance(9999);
+    assert.equal(FakeSocket.instances.length, 1);
+    clock.advance(1);
+    assert.equal(ws.closedWith, 1000);
+    assert.equal(conn.status, "offline");
+    nextAttempt(clock);
+    handshake(FakeSocket.last);
+    assert.equal(conn.status, "open");
+    clock.advance(10000);
+    assert.equal(FakeSocket.instances.length, 2, "no timeout once ready");
+  });
+
+  test("a slow Snapshot after the Welcome is waited for", () => {
+    const { conn, clock } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    ws.open();
+    clock.advance(3000);
+    ws.receive({ type: "Welcome", v: 1, role: "participant", session: "s", participant: { id: "p_1", key: "k1" } });
+    clock.advance(20000);
+    assert.equal(ws.closedWith, null);
+    ws.receive({ type: "Snapshot", epoch: "e", seq: 1, state: SNAPSHOT_STATE });
+    assert.equal(conn.status, "open");
+    assert.equal(FakeSocket.instances.length, 1);
+  });
+
+  test("reconnectNow starts over an attempt stuck in its handshake, and leaves a ready one", () => {
+    const { conn } = setup();
+    conn.connect();
+    const stuck = FakeSocket.last;
+    conn.reconnectNow();
+    assert.equal(stuck.closedWith, 1000);
+    assert.equal(FakeSocket.instances.length, 2);
+    handshake(FakeSocket.last);
+    conn.reconnectNow();
+    assert.equal(FakeSocket.instances.length, 2);
+    assert.equal(conn.status, "open");
   });
 });

@@ -319,6 +319,26 @@ describe("sorting and selectors", () => {
     assert.equal(stageQuestion(s), null, "a stage id without its question shows nothing");
   });
 
+  test("participantPolls keeps the closed polls that concern the participant, newest first, at most 3", () => {
+    const s = baseState({
+      polls: [
+        poll("open2", { opened_at: 20 }), poll("open1", { opened_at: 10 }),
+        poll("voted", { status: "closed", opened_at: 5 }),
+        poll("stage", { status: "closed", opened_at: 4 }),
+        poll("revealed", { status: "closed", opened_at: 3, results_visible: true, counts: [1, 0] }),
+        poll("old-voted", { status: "closed", opened_at: 2 }),
+        poll("ignored", { status: "closed", opened_at: 9 }),
+        poll("draft", { status: "draft", opened_at: null }),
+      ],
+      stage: { question_id: null, poll_id: "stage" },
+      me: { participant_id: "p_me", upvotes: [], ballots: { voted: [0], "old-voted": [1] }, banned: false },
+    });
+    assert.deepEqual(participantPolls(s).map((p) => p.id), ["open1", "open2", "voted", "stage", "revealed"]);
+    // Once one leaves the stage, the next one comes in.
+    const off = applyEvent(s, { type: "StageCleared", seq: 11, at: 0, stage: { question_id: null, poll_id: null } });
+    assert.deepEqual(participantPolls(off).map((p) => p.id), ["open1", "open2", "voted", "revealed", "old-voted"]);
+  });
+
   test("pollPercentages", () => {
     assert.equal(pollPercentages(poll("p")), null);
     assert.deepEqual(pollPercentages(poll("p", { ballots: 0, counts: [0, 0] })), [0, 0]);
