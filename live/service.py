@@ -22,7 +22,7 @@ from typing import Any
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
 from live.domain.commands import AskQuestion, Command
-from live.domain.events import TALLY_EVENTS, Event, event_from_dict, event_to_dict
+from live.domain.events import TALLY_EVENTS, event_from_dict, event_to_dict
 from live.domain.programme import Programme
 from live.domain.ratelimit import TokenBucket
 from live.hub import Applied, Hub, Subscriber
@@ -115,6 +115,7 @@ class Service:
                   epoch="", seq=0, snapshot_seq=0)
         await self._reload(hub)
         await self.bus.subscribe(session_id, lambda message: self._on_bus(hub, message))
+        await self._check_head(hub)  # what was appended between the load and the subscription
         self._hubs[session_id] = hub
         return hub
 
@@ -136,7 +137,7 @@ class Service:
         hub.snapshot_seq = loaded.snapshot_seq
         hub.recent.clear()
         for record in loaded.records:
-            self._apply_record(hub, record, fan_out=False)
+            self._apply(hub, _decode(record), fan_out=False)
         if was_loaded:  # what changed in between was never fanned out: start clients afresh
             for sub in hub.subscribers:
                 sub.deliver(self.snapshot_message(hub, sub))
@@ -159,8 +160,11 @@ class Service:
                     return hub.seq
                 if attempt == 0 and isinstance(command, AskQuestion):
                     self._limit_questions(actor, client)
-                texts = [encode({"seq": hub.seq + i + 1, "at": now, "actor": actor.label,
-                                 **event_to_dict(ev)}) for i, ev in enumerate(events)]
+                applied = [Applied(hub.seq + i + 1, ev, {"type": type(ev).__name__,
+                                                         "seq": hub.seq + i + 1, "at": now})
+                           for i, ev in enumerate(events)]
+                texts = [encode({**a.envelope, "actor": actor.label, **event_to_dict(a.event)})
+                         for a in applied]
                 try:
                     new_seq = await self.store.append(session_id, hub.epoch, hub.seq, texts)
                 except Conflict:
@@ -173,9 +177,8 @@ class Service:
                 except EpochChanged:
                     await self._reload(hub)
                     continue
-                for i, text in enumerate(texts):
-                    self._apply_record(hub, Record(hub.seq + 1, text), fan_out=True,
-                                       event=events[i])
+                for a in applied:
+                    self._apply(hub, a, fan_out=True)
                 await self._publish(hub, texts)
                 await self._maybe_snapshot(hub)
                 return new_seq
@@ -208,19 +211,14 @@ class Service:
             await self.store.save_snapshot(hub.session_id, hub.epoch, hub.seq, data)
             hub.snapshot_seq = hub.seq
 
-    def _apply_record(self, hub: Hub, record: Record, *, fan_out: bool,
-                      event: Event | None = None) -> None:
-        envelope_full: dict[str, Any] = json.loads(record.data)
-        if event is None:
-            event = event_from_dict(envelope_full)
-        hub.room.apply(event)
-        hub.seq = record.seq
-        envelope = {"type": envelope_full["type"], "seq": record.seq, "at": envelope_full["at"]}
-        hub.recent.append(Applied(record.seq, event, envelope))
-        if isinstance(event, TALLY_EVENTS):
+    def _apply(self, hub: Hub, applied: Applied, *, fan_out: bool) -> None:
+        hub.room.apply(applied.event)
+        hub.seq = applied.seq
+        hub.recent.append(applied)
+        if isinstance(applied.event, TALLY_EVENTS):
             hub.tally_dirty_fast = hub.tally_dirty_slow = True
         if fan_out:
-            fanout = project(event, envelope, hub.room.state)
+            fanout = project(applied.event, applied.envelope, hub.room.state)
             hub.fan_out(fanout, _encode_fanout(fanout))
 
     # -- records from other processes ---------------------------------------------------------
@@ -238,13 +236,13 @@ class Service:
                     await self._reload(hub)
                     return
                 for text in data["records"]:
-                    seq = json.loads(text)["seq"]
-                    if seq <= hub.seq:
-                        continue  # ours, or already fetched
-                    if seq != hub.seq + 1:
+                    record = json.loads(text)
+                    if record["seq"] <= hub.seq:
+                        continue  # already fetched from the store
+                    if record["seq"] != hub.seq + 1:
                         await self._catch_up(hub)
                         return
-                    self._apply_record(hub, Record(seq, text), fan_out=True)
+                    self._apply(hub, _applied(record), fan_out=True)
         except Exception:
             log.exception("session %s: bad bus message dropped; catching up", hub.session_id)
             async with hub.lock:
@@ -258,7 +256,7 @@ class Service:
             return
         for record in records:
             if record.seq == hub.seq + 1:
-                self._apply_record(hub, record, fan_out=True)
+                self._apply(hub, _decode(record), fan_out=True)
 
     def _on_bus_reconnect(self) -> None:
         for hub in list(self._hubs.values()):
@@ -292,12 +290,15 @@ class Service:
             replay = hub.recent_since(resume[1])
             if replay is None:
                 replay = await self._stored_since(hub, resume[1])
+                if resume[0] != hub.epoch:  # the history restarted while we read it
+                    replay = None
         # From here to the end nothing awaits: no event can slip between the replay and the live feed.
         if replay is None:
             sub.deliver(self.snapshot_message(hub, sub))
         else:
-            sub.deliver(encode({"type": "Resumed", "epoch": hub.epoch, "from": resume[1] if resume
-                                else 0, "seq": hub.seq}))
+            assert resume is not None
+            sub.deliver(encode({"type": "Resumed", "epoch": hub.epoch, "from": resume[1],
+                                "seq": hub.seq}))
             for applied in replay:
                 fanout = project(applied.event, applied.envelope, hub.room.state)
                 text = _message_for(fanout, sub)
@@ -310,9 +311,7 @@ class Service:
         records = await self.store.read_since(hub.session_id, hub.epoch, seq)
         if records is None:
             return None
-        older = [Applied(r.seq, event_from_dict(d := json.loads(r.data)),
-                         {"type": d["type"], "seq": r.seq, "at": d["at"]})
-                 for r in records if r.seq <= hub.seq]
+        older = [_decode(r) for r in records if r.seq <= hub.seq]
         newer = hub.recent_since(older[-1].seq if older else seq)
         return None if newer is None else older + newer
 
@@ -375,6 +374,16 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def _applied(record: dict[str, Any]) -> Applied:
+    """A stored record (envelope and event fields together) as the hub keeps it."""
+    envelope = {"type": record["type"], "seq": record["seq"], "at": record["at"]}
+    return Applied(record["seq"], event_from_dict(record), envelope)
+
+
+def _decode(record: Record) -> Applied:
+    return _applied(json.loads(record.data))
 
 
 def _new_id(prefix: str) -> str:

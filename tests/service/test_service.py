@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from live.bus.memory import MemoryBus
@@ -88,3 +90,19 @@ async def test_falling_behind_the_history_resends_snapshots(service: Service) ->
         await service._catch_up(hub)
     assert hub.seq == HISTORY + 5
     assert sum('"type":"Snapshot"' in m for m in sink.messages) == 2
+
+
+async def test_records_appended_while_subscribing_are_not_missed(service: Service) -> None:
+    """Between a hub's load and its bus subscription another process may append: the load then
+    checks the store's head instead of waiting for the next periodic check."""
+    other = Service(service.programme, service.store, MemoryBus())
+    bus = service.bus
+    subscribe = bus.subscribe
+
+    async def subscribe_after_a_write(channel: str, listener: Any) -> None:
+        await other.execute(SESSION, c.SetPremoderation(False), Actor(Role.MODERATOR))
+        await subscribe(channel, listener)
+
+    bus.subscribe = subscribe_after_a_write  # type: ignore[method-assign]
+    hub = await service.hub(SESSION)
+    assert hub.seq == 1 and hub.room.state.premoderation is False
