@@ -21,6 +21,8 @@ from live.bus import Bus, open_bus
 from live.config import Settings, load_programme
 from live.domain.programme import Programme
 from live.links import role_links
+from live.media.relay import Relay
+from live.media.routes import MediaRoutes
 from live.service import Service
 from live.store import Store, open_store
 from live.web.auth import Signer
@@ -46,15 +48,18 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
                                         replace=settings.secret is not None)
         signer = Signer(secret)
         service = Service(programme, the_store, the_bus)
+        relay = Relay(settings)  # fails here, with the fix, if aiortc's internals moved
         await service.start()
         app.state.service, app.state.signer = service, signer
         app.state.pages = Pages(programme, settings, signer)
         app.state.links = role_links(programme, settings, signer)
+        app.state.relay = relay
         if settings.print_links:
             print(app.state.links.as_text(), flush=True)
         try:
             yield
         finally:
+            await relay.close()
             await service.stop()
             await the_bus.close()
             await the_store.close()
@@ -93,10 +98,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
 
     routes = [
+        *MediaRoutes(programme, settings).routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),
         Route("/stage/{session_id}", session_page, name="stage"),
+        Route("/studio/{session_id}", session_page, name="studio"),
         Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/healthz", healthz),
         WebSocketRoute("/ws/sessions/{session_id}", websocket),

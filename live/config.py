@@ -27,6 +27,15 @@ class Settings:
     key_prefix: str = "tribune"
     clock_override: datetime | None = None  # programme clock for rehearsals ("what is live now")
     print_links: bool = False
+    # Media relay. ICE servers are handed to studios and viewers (WHIP/WHEP Link headers) and used
+    # by the relay itself; none by default, so it works on a LAN or on loopback with no internet.
+    ice_servers: tuple[str, ...] = ()  # stun:host:port, turn:host:port?transport=udp, turns:…
+    ice_username: str | None = None  # for the turn: servers
+    ice_credential: str | None = None
+    # The addresses the relay offers as host candidates (None: every interface but loopback, as
+    # aioice does). Loopback only keeps all media traffic on the machine: rehearsals and tests.
+    media_addresses: tuple[str, ...] | None = None
+    max_viewers: int = 400  # per process; beyond it WHEP answers 503 with Retry-After
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,9 +59,16 @@ class Settings:
             else None,
             "public_url": env.get("TRIBUNE_PUBLIC_URL") or None,
             "secret": env.get("TRIBUNE_SECRET") or None,
-            "allowed_origins": tuple(
-                o.strip() for o in env.get("TRIBUNE_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+            "allowed_origins": _csv(env.get("TRIBUNE_ALLOWED_ORIGINS", "")),
         }
+        if env.get("TRIBUNE_ICE_SERVERS"):
+            values["ice_servers"] = _csv(env["TRIBUNE_ICE_SERVERS"])
+        values["ice_username"] = env.get("TRIBUNE_ICE_USERNAME") or None
+        values["ice_credential"] = env.get("TRIBUNE_ICE_CREDENTIAL") or None
+        if env.get("TRIBUNE_MEDIA_ADDRESSES"):
+            values["media_addresses"] = _csv(env["TRIBUNE_MEDIA_ADDRESSES"])
+        if env.get("TRIBUNE_MAX_VIEWERS"):
+            values["max_viewers"] = int(env["TRIBUNE_MAX_VIEWERS"])
         if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):
@@ -62,6 +78,10 @@ class Settings:
         if settings.secret is not None and len(settings.secret) < 16:
             raise ValueError("TRIBUNE_SECRET must be at least 16 characters")
         return settings
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def load_programme(path: Path | None) -> Programme:

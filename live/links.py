@@ -40,13 +40,17 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
     participant = quote(signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires))
     links = Links(base, f"{base}/?t={participant}")
     for s in programme.sessions:
-        if not s.interactive:
+        if not s.interactive and not s.streamed:
             continue
         links.titles[s.id] = s.title["fr"]
-        links.by_session[s.id] = {
-            "participant": f"{base}/s/{s.id}?t={participant}",
-            "moderator": f"{base}/moderate/{s.id}?t="
-                         f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}",
-            "stage": f"{base}/stage/{s.id}?t={quote(signer.issue(Role.STAGE, s.id, expires))}",
-        }
+        roles = links.by_session[s.id] = {"participant": f"{base}/s/{s.id}?t={participant}"}
+        if s.interactive:
+            roles["moderator"] = (f"{base}/moderate/{s.id}?t="
+                                  f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}")
+            roles["stage"] = f"{base}/stage/{s.id}?t={quote(signer.issue(Role.STAGE, s.id, expires))}"
+        if s.streamed:
+            studio = signer.issue(Role.STUDIO, s.id, expires)
+            roles["studio"] = f"{base}/studio/{s.id}?t={quote(studio)}"
+            # For OBS or a hardware encoder: the WHIP URL, with the studio token as Bearer token.
+            roles["whip"] = f"{base}/sessions/{s.id}/whip  Bearer {studio}"
     return links

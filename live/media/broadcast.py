@@ -1,0 +1,230 @@
+"""One session's broadcast: frames from the studio, forwarded as they were encoded to every viewer.
+
+Each frame becomes one `av.Packet`, shared by every viewer's track: aiortc's sender only packetises
+and encrypts a packet (no encoder runs), so a viewer costs bytes and packets, not a codec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fractions
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from live.media import internals
+from live.media.frames import H264ParameterSets, Size, h264_sps_size, vp8_is_keyframe, vp8_size
+
+log = logging.getLogger(__name__)
+
+TIME_BASE = {"video": fractions.Fraction(1, 90000), "audio": fractions.Fraction(1, 48000)}
+FRAME_STEP = {"video": 3000, "audio": 960}  # a frame's duration, to join two studio sessions
+QUEUE_LIMIT = {"video": 90, "audio": 150}  # about 3 s: a viewer further behind is resynchronised
+KEYFRAME_INTERVAL = 0.5  # at most one keyframe request to the studio per this many seconds
+
+
+class ForwardTrack(MediaStreamTrack):
+    """What one viewer's sender reads: the broadcast's packets, from a keyframe on.
+
+    Bounded: if the sender falls 3 s behind (an overloaded process), the backlog is dropped and the
+    track waits for the next keyframe instead of growing without limit or stalling the others.
+    """
+
+    def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:
+        super().__init__()
+        self.kind = kind
+        self._request_keyframe = request_keyframe
+        self._queue: collections.deque[av.Packet[Any]] = collections.deque()
+        self._ready = asyncio.Event()
+        self.waiting_for_keyframe = kind == "video"
+        self.dropped = 0
+
+    def push(self, packet: av.Packet[Any], keyframe: bool) -> None:
+        if self.waiting_for_keyframe:
+            if not keyframe:
+                self._request_keyframe()  # throttled by the broadcast
+                return
+            self.waiting_for_keyframe = False
+        if len(self._queue) >= QUEUE_LIMIT[self.kind]:
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            if self.kind == "video":
+                self.waiting_for_keyframe = True
+                self._request_keyframe()
+                return
+        self._queue.append(packet)
+        self._ready.set()
+
+    async def recv(self) -> av.Packet[Any]:
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()  # wake the sender so that it sees the track ended
+
+
+class RateMeter:
+    """Frames and bytes over the last two seconds, for the studio's readout."""
+
+    WINDOW = 2.0
+
+    def __init__(self) -> None:
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    def add(self, nbytes: int, now: float) -> None:
+        self._samples.append((now, nbytes))
+        while self._samples and self._samples[0][0] < now - self.WINDOW:
+            self._samples.popleft()
+
+    def rates(self, now: float) -> tuple[float, float]:
+        """(frames per second, kilobits per second)."""
+        recent = [n for t, n in self._samples if t >= now - self.WINDOW]
+        return len(recent) / self.WINDOW, sum(recent) * 8 / 1000 / self.WINDOW
+
+
+@dataclass
+class Source:
+    """The studio's current connection: where its frames come from, where keyframe requests go."""
+
+    codecs: dict[str, RTCRtpCodecParameters] = field(default_factory=dict)
+    video_receiver: RTCRtpReceiver | None = None
+    video_ssrc: int | None = None
+
+
+class Broadcast:
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self.source: Source | None = None
+        self.since: float | None = None  # wall clock, when the current studio went on air
+        self.tracks: dict[str, set[ForwardTrack]] = {"video": set(), "audio": set()}
+        self.size: Size | None = None
+        self.meters = {"video": RateMeter(), "audio": RateMeter()}
+        self.keyframe_requests = 0
+        self._parameter_sets = H264ParameterSets()
+        # Output timestamps continue across studio connections, so viewers see one stream.
+        self._last_out: dict[str, int | None] = {"video": None, "audio": None}
+        self._offset: dict[str, int | None] = {"video": None, "audio": None}
+        self._last_request = -KEYFRAME_INTERVAL
+        self._request_pending = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def live(self) -> bool:
+        return self.source is not None
+
+    def start(self, source: Source) -> None:
+        """A studio goes on air (replacing any earlier connection)."""
+        self.source, self.since = source, time.time()
+        self._offset = {"video": None, "audio": None}
+        self._parameter_sets = H264ParameterSets()
+        for track in self.tracks["video"]:
+            track.waiting_for_keyframe = True
+
+    def stop(self, source: Source) -> None:
+        if self.source is source:
+            self.source, self.since, self.size = None, None, None
+
+    def sink(self, source: Source, kind: str) -> internals.FrameSink:
+        """The receiver tap of one of `source`'s tracks."""
+
+        def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+            if self.source is source:  # a replaced studio may still send for a moment
+                self.forward(kind, codec.mimeType.lower(), frame.data, frame.timestamp)
+
+        return on_frame
+
+    def forward(self, kind: str, mime_type: str, data: bytes, timestamp: int) -> None:
+        keyframe = kind == "audio"
+        if mime_type == "video/vp8":
+            keyframe = vp8_is_keyframe(data)
+            if keyframe:
+                self.size = vp8_size(data)
+        elif mime_type == "video/h264":
+            data, keyframe = self._parameter_sets.complete(data)
+            if keyframe and self._parameter_sets.sps is not None:
+                self.size = h264_sps_size(self._parameter_sets.sps)
+        self.meters[kind].add(len(data), time.monotonic())
+        packet = av.Packet(data)
+        packet.pts = self._timeline(kind, timestamp)
+        packet.time_base = TIME_BASE[kind]
+        for track in self.tracks[kind]:
+            track.push(packet, keyframe)
+
+    def _timeline(self, kind: str, timestamp: int) -> int:
+        offset = self._offset[kind]
+        if offset is None:
+            last = self._last_out[kind]
+            start = 0 if last is None else last + FRAME_STEP[kind]
+            offset = self._offset[kind] = start - timestamp
+        out = timestamp + offset
+        self._last_out[kind] = out
+        return out
+
+    def attach(self, track: ForwardTrack) -> None:
+        """A viewer's track starts receiving (once its connection is up: no backlog builds)."""
+        self.tracks[track.kind].add(track)
+        track.on("ended", lambda: self.tracks[track.kind].discard(track))
+        if track.kind == "video":
+            self.request_keyframe()
+
+    @property
+    def viewers(self) -> int:
+        return max(len(self.tracks["video"]), len(self.tracks["audio"]))
+
+    def request_keyframe(self) -> None:
+        """Ask the studio for a keyframe: at once, or coalesced with others into one request
+        when the last was under KEYFRAME_INTERVAL ago."""
+        if self._request_pending:
+            return
+        self._request_pending = True
+        delay = max(0.0, self._last_request + KEYFRAME_INTERVAL - time.monotonic())
+        asyncio.get_running_loop().call_later(delay, self._send_keyframe_request)
+
+    def _send_keyframe_request(self) -> None:
+        self._request_pending = False
+        source = self.source
+        if source is None or source.video_receiver is None:
+            return
+        ssrc = source.video_ssrc
+        if ssrc is None:  # the offer named no SSRC: use the one media arrives on
+            sources = source.video_receiver.getSynchronizationSources()
+            ssrc = sources[-1].source if sources else None
+        if ssrc is None:
+            return
+        self._last_request = time.monotonic()
+        self.keyframe_requests += 1
+        task = asyncio.ensure_future(internals.request_keyframe(source.video_receiver, ssrc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def stats(self) -> dict[str, Any]:
+        now = time.monotonic()
+        readout: dict[str, Any] = {"live": self.live, "since": self.since, "viewers": self.viewers,
+                                   "keyframe_requests": self.keyframe_requests}
+        codecs = self.source.codecs if self.source else {}
+        for kind in ("video", "audio"):
+            if kind not in codecs:
+                readout[kind] = None
+                continue
+            fps, kbps = self.meters[kind].rates(now)
+            readout[kind] = {"codec": codecs[kind].mimeType.split("/")[1], "kbps": round(kbps, 1)}
+            if kind == "video":
+                readout[kind].update(fps=round(fps, 1),
+                                     width=self.size.width if self.size else None,
+                                     height=self.size.height if self.size else None)
+        return readout
+

@@ -1,0 +1,237 @@
+"""The relay: WHIP sessions in from studios, WHEP sessions out to viewers, one broadcast per session.
+
+HTTP lives in `live/media/routes.py`; this module owns the peer connections and their lifetimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.sdp import SessionDescription
+
+from live.config import Settings
+from live.media import internals
+from live.media.broadcast import Broadcast, ForwardTrack, Source
+from live.media.client import rtc_configuration
+from live.media.sdp import BadOffer, Offer, parse_fragment, parse_offer
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 20.0  # a peer that has not connected by then is dropped
+NOT_LIVE_RETRY = 2  # seconds, the Retry-After of a WHEP request made before the studio is on air
+FULL_RETRY = 10
+STUDIO_VIDEO = ("video/vp8", "video/h264")  # what we forward: browsers play both, OBS sends H.264
+STUDIO_AUDIO = ("audio/opus",)
+PUBLISH_DIRECTIONS = frozenset({"sendonly", "sendrecv"})
+PLAY_DIRECTIONS = frozenset({"recvonly", "sendrecv"})
+
+
+class RelayError(Exception):
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+
+def _capabilities(kind: str, mime_types: tuple[str, ...],
+                  like: RTCRtpCodecParameters | None = None) -> list[RTCRtpCodecCapability]:
+    """aiortc's codecs of these types (and RTX), those matching `like`'s H.264 mode if given."""
+    chosen = []
+    for codec in RTCRtpSender.getCapabilities(kind).codecs:
+        mime = codec.mimeType.lower()
+        if mime.endswith("/rtx"):
+            chosen.append(codec)
+        elif mime in mime_types and (like is None or mime != "video/h264" or str(
+                codec.parameters.get("packetization-mode", 0))
+                == str(like.parameters.get("packetization-mode", 0))):
+            chosen.append(codec)
+    return chosen
+
+
+@dataclass
+class Resource:
+    """One WHIP (studio) or WHEP (viewer) session, addressed by its unguessable id."""
+
+    id: str
+    session_id: str
+    kind: str  # "whip" or "whep"
+    pc: RTCPeerConnection
+    offer: Offer
+    source: Source | None = None  # whip
+    tracks: list[ForwardTrack] = field(default_factory=list)  # whep
+    video_codec: str | None = None  # whep: what the viewer negotiated
+    connected: bool = False
+
+
+class Relay:
+    def __init__(self, settings: Settings) -> None:
+        internals.check()
+        internals.restrict_host_addresses(settings.media_addresses)
+        self.loopback_only = bool(settings.media_addresses) and all(
+            ipaddress.ip_address(a).is_loopback for a in settings.media_addresses or ())
+        self.settings = settings
+        self.broadcasts: dict[str, Broadcast] = {}
+        self.resources: dict[str, Resource] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def broadcast(self, session_id: str) -> Broadcast:
+        if session_id not in self.broadcasts:
+            self.broadcasts[session_id] = Broadcast(session_id)
+        return self.broadcasts[session_id]
+
+    def stats(self, session_id: str) -> dict[str, Any]:
+        return self.broadcast(session_id).stats()
+
+    @property
+    def viewer_count(self) -> int:
+        return sum(1 for r in self.resources.values() if r.kind == "whep")
+
+    def _peer(self) -> RTCPeerConnection:
+        return RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
+
+    async def publish(self, session_id: str, body: bytes) -> tuple[Resource, str]:
+        """A studio's offer: returns the resource and the answer. Goes on air once connected,
+        replacing the studio's earlier connection if any (a reloaded page, a restarted encoder)."""
+        offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, loopback_only=self.loopback_only)
+        pc = self._peer()
+        resource = Resource(secrets.token_urlsafe(16), session_id, "whip", pc, offer,
+                            source=Source(video_ssrc=offer.video_ssrc))
+        broadcast = self.broadcast(session_id)
+        for kind in offer.kinds:
+            pc.addTransceiver(kind, direction="recvonly").setCodecPreferences(
+                _capabilities(kind, STUDIO_VIDEO if kind == "video" else STUDIO_AUDIO))
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            assert resource.source is not None
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            internals.tap_receiver(receiver, broadcast.sink(resource.source, track.kind))
+            if track.kind == "video":
+                resource.source.video_receiver = receiver
+
+        answer = await self._negotiate(resource)
+        assert resource.source is not None
+        resource.source.codecs = _negotiated_codecs(answer)
+        return resource, answer
+
+    async def play(self, session_id: str, body: bytes) -> tuple[Resource, str]:
+        """A viewer's offer: answered with the studio's codecs; media flows once connected."""
+        broadcast = self.broadcasts.get(session_id)
+        if broadcast is None or broadcast.source is None:
+            raise RelayError(409, "the broadcast has not started", NOT_LIVE_RETRY)
+        if self.viewer_count >= self.settings.max_viewers:
+            raise RelayError(503, "this server has as many viewers as it can take", FULL_RETRY)
+        offer = parse_offer(body, directions=PLAY_DIRECTIONS, loopback_only=self.loopback_only)
+        pc = self._peer()
+        resource = Resource(secrets.token_urlsafe(16), session_id, "whep", pc, offer)
+        studio = broadcast.source.codecs
+        for kind in offer.kinds:
+            track = ForwardTrack(kind, broadcast.request_keyframe)
+            resource.tracks.append(track)
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            if kind == "video":
+                mimes = (studio["video"].mimeType.lower(),) if "video" in studio else STUDIO_VIDEO
+                transceiver.setCodecPreferences(_capabilities(kind, mimes, studio.get("video")))
+            else:
+                transceiver.setCodecPreferences(_capabilities(kind, STUDIO_AUDIO))
+            internals.on_keyframe_request(transceiver.sender, broadcast.request_keyframe)
+        answer = await self._negotiate(resource)
+        video = _negotiated_codecs(answer).get("video")
+        resource.video_codec = video.mimeType.lower() if video else None
+        return resource, answer
+
+    async def _negotiate(self, resource: Resource) -> str:
+        pc = resource.pc
+        self.resources[resource.id] = resource
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "connected" and not resource.connected:
+                resource.connected = True
+                self._connected(resource)
+            elif pc.connectionState in ("failed", "closed"):
+                await self.end(resource.id)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(resource.offer.sdp, "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc raises various types for offers it cannot take
+            await self.end(resource.id)
+            raise BadOffer(f"the offer cannot be negotiated: {exc}") from None
+        self._spawn(self._watchdog(resource))
+        log.info("%s %s for %s: %s", resource.kind, resource.id[:6], resource.session_id,
+                 "/".join(resource.offer.kinds))
+        return str(pc.localDescription.sdp)
+
+    def _connected(self, resource: Resource) -> None:
+        broadcast = self.broadcast(resource.session_id)
+        if resource.kind == "whep":
+            for track in resource.tracks:
+                broadcast.attach(track)
+            return
+        assert resource.source is not None
+        previous = broadcast.source
+        broadcast.start(resource.source)
+        log.info("%s on air (%s)", resource.session_id,
+                 ", ".join(c.mimeType for c in resource.source.codecs.values()))
+        for other in list(self.resources.values()):
+            if other.session_id != resource.session_id or other is resource:
+                continue
+            if other.kind == "whip" and other.source is previous:
+                self._spawn(self.end(other.id))  # the studio's earlier connection
+            elif other.kind == "whep" and other.video_codec and "video" in resource.source.codecs \
+                    and other.video_codec != resource.source.codecs["video"].mimeType.lower():
+                self._spawn(self.end(other.id))  # cannot switch codec: the player reconnects
+
+    async def _watchdog(self, resource: Resource) -> None:
+        await asyncio.sleep(CONNECT_TIMEOUT)
+        if not resource.connected and resource.id in self.resources:
+            log.info("%s %s never connected: dropped", resource.kind, resource.id[:6])
+            await self.end(resource.id)
+
+    async def trickle(self, resource: Resource, body: bytes) -> None:
+        """RFC 8840 candidates for a session; an ICE restart (new credentials) is refused."""
+        fragment = parse_fragment(body, loopback_only=self.loopback_only)
+        if (fragment.ice_ufrag not in (None, resource.offer.ice_ufrag)
+                or fragment.ice_pwd not in (None, resource.offer.ice_pwd)):
+            raise RelayError(422, "ICE restarts are not supported: send a new offer")
+        for candidate in fragment.candidates:
+            await resource.pc.addIceCandidate(candidate)
+
+    async def end(self, resource_id: str) -> bool:
+        resource = self.resources.pop(resource_id, None)
+        if resource is None:
+            return False
+        broadcast = self.broadcasts.get(resource.session_id)
+        if resource.source is not None and broadcast is not None \
+                and broadcast.source is resource.source:
+            broadcast.stop(resource.source)
+            log.info("%s off air", resource.session_id)
+        for track in resource.tracks:
+            track.stop()
+        await resource.pc.close()
+        return True
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for resource_id in list(self.resources):
+            await self.end(resource_id)
+
+
+def _negotiated_codecs(answer: str) -> dict[str, RTCRtpCodecParameters]:
+    """The codec each media section of our answer settled on (the first one listed)."""
+    return {m.kind: m.rtp.codecs[0] for m in SessionDescription.parse(answer).media
+            if m.kind in ("audio", "video") and m.rtp.codecs}
+

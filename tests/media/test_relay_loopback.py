@@ -1,0 +1,178 @@
+"""A studio and several viewers on loopback, through the real server: frames flow as the studio
+encoded them, every viewer starts on a keyframe, and no viewer gets an encoder."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from aiortc.codecs import h264, opus, vpx
+from aiortc.mediastreams import AudioStreamTrack
+
+from live.domain import Role
+from live.media.client import Peer, TestPatternTrack, publish, watch
+from tests.media.conftest import MediaServer
+
+VIEWERS = 3
+
+
+async def wait_for(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+def frames(peer: Peer, kind: str = "video") -> int:
+    received = peer.received.get(kind)
+    return received.frames if received else 0
+
+
+def viewer_senders(server: MediaServer) -> list[object]:
+    relay = server.relay
+    return [s for r in relay.resources.values() if r.kind == "whep"  # type: ignore[attr-defined]
+            for s in r.pc.getSenders()]
+
+
+@pytest.fixture
+def encoders_used(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """The ids of every aiortc encoder object that encoded a frame (the studio's included)."""
+    used: set[int] = set()
+    for cls in (vpx.Vp8Encoder, h264.H264Encoder, opus.OpusEncoder):
+        def counted(self: Any, *args: Any, _original: Any = cls.encode, **kwargs: Any) -> Any:
+            used.add(id(self))
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(cls, "encode", counted)
+    return used
+
+
+async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoders(
+        media_server: MediaServer, encoders_used: set[int]) -> None:
+    studio = await publish(media_server.whip(), media_server.token(Role.STUDIO),
+                           [TestPatternTrack(320, 240), AudioStreamTrack()])
+    viewers: list[Peer] = []
+    try:
+        await wait_for(lambda: media_server.relay.broadcasts["pleniere-geopolitique"].live)
+        token = media_server.token(Role.PARTICIPANT)
+        viewers = list(await asyncio.gather(*(watch(media_server.whep(), token)
+                                              for _ in range(VIEWERS))))
+        await asyncio.gather(*(asyncio.wait_for(v.first_frame.wait(), 5) for v in viewers))
+        before = [frames(v) for v in viewers]
+        await asyncio.sleep(1.5)
+        for viewer, start in zip(viewers, before, strict=True):
+            assert frames(viewer) - start >= 30, "about 30 fps must keep flowing"
+            assert viewer.received["video"].first_is_keyframe
+            assert viewer.received["video"].mime_type.lower() == "video/vp8"
+            assert frames(viewer, "audio") > 0
+        # The viewers' senders only packetised: none of their encoders ever encoded a frame,
+        # while the studio's did (so the counting works).
+        senders = viewer_senders(media_server)
+        assert len(senders) == 2 * VIEWERS
+        assert len(encoders_used) == 2
+        for sender in senders:
+            assert id(sender._RTCRtpSender__encoder) not in encoders_used  # type: ignore[attr-defined]
+        stats = media_server.relay.stats("pleniere-geopolitique")
+        assert stats["live"] and stats["viewers"] == VIEWERS
+        assert stats["video"]["width"] == 320 and stats["video"]["height"] == 240
+        assert stats["video"]["fps"] > 20 and stats["video"]["kbps"] > 50
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        await studio.close()
+
+
+async def go_live(server: MediaServer, **options: Any) -> Peer:
+    relay = server.relay
+    before = relay.broadcasts.get("pleniere-geopolitique")  # type: ignore[attr-defined]
+    previous = before.source if before else None
+    studio = await publish(server.whip(), server.token(Role.STUDIO),
+                           [TestPatternTrack(320, 240)], **options)
+    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source  # type: ignore[attr-defined]
+                   not in (None, previous))
+    return studio
+
+
+async def test_viewers_resume_on_the_same_connection_when_the_studio_returns(
+        media_server: MediaServer) -> None:
+    studio = await go_live(media_server)
+    viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT), kinds=["video"])
+    try:
+        await asyncio.wait_for(viewer.first_frame.wait(), 5)
+        await studio.close()  # DELETE: off air, the viewer's connection stays
+        await wait_for(lambda: not media_server.relay.broadcasts["pleniere-geopolitique"].live)
+        await asyncio.sleep(0.3)
+        paused = frames(viewer)
+        await asyncio.sleep(0.5)
+        assert frames(viewer) == paused
+        keyframes = viewer.received["video"].keyframes
+        studio = await go_live(media_server)
+        await wait_for(lambda: frames(viewer) > paused + 15, timeout=5)
+        assert viewer.received["video"].keyframes > keyframes  # restarted on a keyframe
+        assert viewer.pc.connectionState == "connected"
+    finally:
+        await viewer.close()
+        await studio.close()
+
+
+async def test_a_second_studio_connection_replaces_the_first(media_server: MediaServer) -> None:
+    first = await go_live(media_server)
+    viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT), kinds=["video"])
+    second: Peer | None = None
+    try:
+        await asyncio.wait_for(viewer.first_frame.wait(), 5)
+        second = await go_live(media_server)  # the studio page reloaded, say
+        await wait_for(lambda: first.pc.connectionState in ("closed", "failed"), timeout=10)
+        count = frames(viewer)
+        await wait_for(lambda: frames(viewer) > count + 15, timeout=5)
+        whips = [r for r in media_server.relay.resources.values() if r.kind == "whip"]
+        assert len(whips) == 1
+    finally:
+        await viewer.close()
+        await first.close(delete=False)
+        if second:
+            await second.close()
+
+
+async def test_h264_is_forwarded_and_a_codec_change_sends_viewers_back_to_negotiate(
+        media_server: MediaServer) -> None:
+    studio = await go_live(media_server, video_codec="video/H264")
+    viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT), kinds=["video"])
+    try:
+        await asyncio.wait_for(viewer.first_frame.wait(), 5)
+        assert viewer.received["video"].mime_type.lower() == "video/h264"
+        assert viewer.received["video"].first_is_keyframe
+        assert media_server.relay.stats("pleniere-geopolitique")["video"]["width"] == 320
+        await studio.close()
+        studio = await go_live(media_server, video_codec="video/VP8")
+        # An H.264 viewer cannot be switched to VP8 in place: its connection is closed, and a
+        # new offer gets VP8.
+        await wait_for(lambda: viewer.pc.connectionState in ("closed", "failed"), timeout=10)
+        again = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT),
+                            kinds=["video"])
+        await asyncio.wait_for(again.first_frame.wait(), 5)
+        assert again.received["video"].mime_type.lower() == "video/vp8"
+        await again.close()
+    finally:
+        await viewer.close(delete=False)
+        await studio.close()
+
+
+async def test_sessions_are_relayed_independently(media_server: MediaServer) -> None:
+    plenary = await go_live(media_server)
+    workshop = await publish(media_server.whip("atelier-1"),
+                             media_server.token(Role.STUDIO, "atelier-1"), [TestPatternTrack(160, 120)])
+    await wait_for(lambda: media_server.relay.broadcasts["atelier-1"].live)
+    viewer = await watch(media_server.whep("atelier-1"), media_server.token(Role.PARTICIPANT),
+                         kinds=["video"])
+    try:
+        await asyncio.wait_for(viewer.first_frame.wait(), 5)
+        stats = media_server.relay.stats("atelier-1")
+        assert stats["viewers"] == 1 and stats["video"]["width"] == 160
+        assert media_server.relay.stats("pleniere-geopolitique")["viewers"] == 0
+    finally:
+        await viewer.close()
+        await workshop.close()
+        await plenary.close()
