@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import av
-import httpx
+import httpx2 as httpx
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
