@@ -74,6 +74,16 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
         assert len(encoders_used) == 2
         for sender in senders:
             assert id(sender._RTCRtpSender__encoder) not in encoders_used  # type: ignore[attr-defined]
+        # Viewers' own keyframe requests (PLI/FIR) reach the studio, coalesced into one.
+        requests = media_server.relay.stats("pleniere-geopolitique")["keyframe_requests"]
+        keyframes = [v.received["video"].keyframes for v in viewers]
+        for sender in senders:
+            if sender.kind == "video":
+                for _ in range(10):
+                    sender._send_keyframe()
+        await asyncio.sleep(0.7)
+        assert media_server.relay.stats("pleniere-geopolitique")["keyframe_requests"] == requests + 1
+        assert all(v.received["video"].keyframes > k for v, k in zip(viewers, keyframes, strict=True))
         stats = media_server.relay.stats("pleniere-geopolitique")
         assert stats["live"] and stats["viewers"] == VIEWERS
         assert stats["video"]["width"] == 320 and stats["video"]["height"] == 240

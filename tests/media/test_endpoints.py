@@ -1,0 +1,164 @@
+"""WHIP/WHEP over HTTP: the statuses real encoders and players rely on, and hostile input answered
+with a clear 4xx (never a 500, never a crash)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx2 as httpx
+import pytest
+from aiortc import RTCPeerConnection
+
+from live.config import Settings
+from live.domain import Role
+from live.media.client import TestPatternTrack, publish, rtc_configuration, watch
+from live.media.routes import ice_link_headers
+from live.web.auth import Signer
+from tests.conftest import ServerThread, free_port
+from tests.media.conftest import SECRET, MediaServer
+
+
+async def make_offer(direction: str = "sendonly", kinds: tuple[str, ...] = ("video",)) -> str:
+    pc = RTCPeerConnection(rtc_configuration())
+    for kind in kinds:
+        if direction == "sendonly":
+            pc.addTransceiver(TestPatternTrack() if kind == "video" else kind, direction=direction)
+        else:
+            pc.addTransceiver(kind, direction=direction)
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return str(sdp)
+
+
+@pytest.fixture
+async def http(media_server: MediaServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=media_server.base_url, timeout=10) as client:
+        yield client
+
+
+def bearer(token: str, content_type: str = "application/sdp") -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", "content-type": content_type}
+
+
+async def test_whip_refuses_what_it_cannot_accept(media_server: MediaServer,
+                                                  http: httpx.AsyncClient) -> None:
+    offer = await make_offer()
+    studio = media_server.token(Role.STUDIO)
+    path = "/sessions/pleniere-geopolitique/whip"
+    cases = [
+        (path, {"content-type": "application/sdp"}, offer, 401),  # no token
+        (path, bearer("forged.token"), offer, 401),
+        (path, bearer(studio[:-4] + "AAAA"), offer, 401),  # signature broken
+        (path, bearer(media_server.token(Role.PARTICIPANT)), offer, 403),
+        (path, bearer(media_server.token(Role.STUDIO, "atelier-1")), offer, 403),  # other session
+        ("/sessions/nope/whip", bearer(studio), offer, 404),
+        ("/sessions/copil-assises/whip", bearer(studio), offer, 404),  # not streamed
+        (path, bearer(studio, "text/plain"), offer, 415),
+        (path, bearer(studio), "hello", 400),
+        (path, bearer(studio), "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 400),  # no media
+        (path, bearer(studio), "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", 400),  # no ICE/DTLS
+        (path, bearer(studio), offer.replace("a=fingerprint:", "a=x-fingerprint:"), 400),
+        (path, bearer(studio), offer.replace("sendonly", "recvonly"), 400),  # cannot publish that
+        (path, bearer(studio), offer + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n" * 2, 400),
+        (path, bearer(studio), "v=0\r\n" + "a=x:" + "y" * 40_000 + "\r\n", 413),
+        (path, bearer(studio), b"\xff\xfe\x00garbage", 400),
+    ]
+    for url, headers, body, status in cases:
+        response = await http.post(url, content=body, headers=headers)
+        assert response.status_code == status, (url, headers, str(body)[:60], response.text)
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.text.strip()
+    assert media_server.relay.resources == {}  # nothing half-made was left behind
+
+
+async def test_whep_before_the_studio_is_on_air_says_when_to_retry(
+        media_server: MediaServer, http: httpx.AsyncClient) -> None:
+    offer = await make_offer("recvonly", ("video", "audio"))
+    response = await http.post("/sessions/pleniere-geopolitique/whep", content=offer,
+                               headers=bearer(media_server.token(Role.PARTICIPANT)))
+    assert response.status_code == 409 and int(response.headers["retry-after"]) > 0
+    readout = await http.get("/sessions/pleniere-geopolitique/broadcast",
+                             headers=bearer(media_server.token(Role.PARTICIPANT)))
+    assert readout.json() == {"live": False, "since": None}  # participants see on air or not
+
+
+async def test_preflight_needs_no_token(http: httpx.AsyncClient) -> None:
+    for path in ("/sessions/pleniere-geopolitique/whip", "/sessions/pleniere-geopolitique/whep",
+                 "/sessions/pleniere-geopolitique/whep/abc"):
+        response = await http.options(path, headers={
+            "origin": "https://player.example", "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type"})
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "authorization" in response.headers["access-control-allow-headers"].lower()
+        assert "Location" in response.headers["access-control-expose-headers"]
+
+
+async def test_resource_lifecycle_trickle_and_delete(media_server: MediaServer,
+                                                     http: httpx.AsyncClient) -> None:
+    studio_token = media_server.token(Role.STUDIO)
+    studio = await publish(media_server.whip(), studio_token, [TestPatternTrack(160, 120)])
+    viewer = None
+    try:
+        location = studio.resource_url.removeprefix(media_server.base_url)
+        assert location.startswith("/sessions/pleniere-geopolitique/whip/")
+        frag = "application/trickle-ice-sdpfrag"
+        candidate = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+        assert (await http.patch(location, content=candidate,
+                                 headers=bearer(studio_token, frag))).status_code == 204
+        restart = "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n"
+        assert (await http.patch(location, content=restart,
+                                 headers=bearer(studio_token, frag))).status_code == 422
+        assert (await http.patch(location, content="v=0\r\n",
+                                 headers=bearer(studio_token, frag))).status_code == 400
+        assert (await http.patch(location, content=candidate,
+                                 headers=bearer(studio_token))).status_code == 415
+        assert (await http.delete(location, headers=bearer(
+            media_server.token(Role.PARTICIPANT)))).status_code == 403
+        assert (await http.delete(location + "x", headers=bearer(studio_token))).status_code == 404
+        assert (await http.delete(location.replace("/whip/", "/whep/"),
+                                  headers=bearer(studio_token))).status_code == 404
+        await asyncio.sleep(0.5)
+        readout = (await http.get("/sessions/pleniere-geopolitique/broadcast",
+                                  headers=bearer(studio_token))).json()
+        assert readout["live"] and readout["viewers"] == 0 and readout["video"]["codec"] == "VP8"
+        viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT))
+        assert (await http.delete(location, headers=bearer(studio_token))).status_code == 200
+        assert (await http.delete(location, headers=bearer(studio_token))).status_code == 404
+        assert not media_server.relay.broadcasts["pleniere-geopolitique"].live
+    finally:
+        if viewer:
+            await viewer.close()
+        await studio.close()
+
+
+async def test_a_full_server_answers_503_with_retry_after() -> None:
+    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
+                        max_viewers=1)
+    with ServerThread(settings) as running:
+        server = MediaServer(running.base_url, Signer(SECRET), running.app)
+        studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(160, 120)])
+        try:
+            await asyncio.sleep(0.5)
+            first = await watch(server.whep(), server.token(Role.PARTICIPANT))
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.post(server.whep(), content=await make_offer("recvonly"),
+                                           headers=bearer(server.token(Role.PARTICIPANT)))
+            assert response.status_code == 503 and response.headers["retry-after"]
+            await first.close()
+        finally:
+            await studio.close()
+
+
+def test_configured_ice_servers_become_link_headers() -> None:
+    # Not given to a running server here: its relay would contact them, off this machine.
+    settings = Settings(ice_servers=("stun:stun.example.org:3478",
+                                     "turn:turn.example.org:3478?transport=udp"),
+                        ice_username="u", ice_credential="p")
+    assert ice_link_headers(settings) == [
+        '<stun:stun.example.org:3478>; rel="ice-server"',
+        '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; username="u"; '
+        'credential="p"; credential-type="password"']
+
