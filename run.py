@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--public-url", help="base URL users reach, for the printed links")
     parser.add_argument("--allow-origin", action="append", dest="allowed_origins", default=None,
                         metavar="ORIGIN", help="extra allowed WebSocket origin (repeatable)")
+    parser.add_argument("--ice-server", action="append", dest="ice_servers", default=None,
+                        metavar="URL", help="STUN/TURN server for the video relay and its clients "
+                        "(repeatable; TURN credentials: TRIBUNE_ICE_USERNAME/_CREDENTIAL)")
+    parser.add_argument("--media-address", action="append", dest="media_addresses", default=None,
+                        metavar="IP", help="address the video relay offers (repeatable; default: "
+                        "every interface but loopback; 127.0.0.1 keeps video on this machine)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -32,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host, port=args.port, redis_url=args.redis_url,
         programme_path=args.programme_path, public_url=args.public_url,
         allowed_origins=tuple(args.allowed_origins) if args.allowed_origins else None,
+        ice_servers=tuple(args.ice_servers) if args.ice_servers else None,
+        media_addresses=tuple(args.media_addresses) if args.media_addresses else None,
         print_links=True)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
