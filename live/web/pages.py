@@ -1,4 +1,4 @@
-"""HTML pages: programme, participant session page, moderator console, stage screen."""
+"""HTML pages: programme, participant session page, moderator console, stage screen, studio."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "participant": frozenset({Role.PARTICIPANT}),
     "moderator": frozenset({Role.MODERATOR, Role.ADMIN}),
     "stage": frozenset({Role.STAGE, Role.MODERATOR, Role.ADMIN}),
+    "studio": frozenset({Role.STUDIO, Role.ADMIN}),
 }
 
 
@@ -117,7 +118,7 @@ class Pages:
         return self._render(request, "programme.html", context)
 
     async def session_page(self, request: Request) -> Response:
-        page = request.scope["route"].name  # participant, moderator or stage
+        page = request.scope["route"].name  # participant, moderator, stage or studio
         session = self.programme.session(request.path_params["session_id"])
         if session is None:
             return self.error(request, 404, "error.unknown_session")

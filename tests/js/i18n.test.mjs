@@ -68,6 +68,10 @@ describe("catalogs", () => {
       "conn.": ["idle", "connecting", "open", "offline", "fatal"],
       "fatal.": ["4001", "4003", "4004", "other"],
       "lang.name.": ["fr", "en"],
+      "player.state.": ["connecting", "waiting", "live", "stalled", "reconnecting", "busy", "unavailable", "unsupported"],
+      "studio.onair.": ["off", "connecting", "live", "reconnecting", "error"],
+      "studio.quality.": ["720", "480", "360"],
+      "studio.limitation.": ["bandwidth", "cpu", "other"],
     };
     const missing = [];
     for (const [prefix, values] of Object.entries(families)) {
@@ -121,8 +125,8 @@ describe("page hygiene (CSP: script-src 'self'; style-src 'self')", () => {
     }
   });
 
-  test("protocol.js, outbox.js and state.js touch no DOM", () => {
-    for (const f of ["protocol.js", "outbox.js", "state.js"]) {
+  test("protocol.js, outbox.js, state.js and whip.js touch no DOM", () => {
+    for (const f of ["protocol.js", "outbox.js", "state.js", "whip.js"]) {
       const code = read("static", "js", f).replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
       assert.doesNotMatch(code, /\b(document|window|localStorage|location)\b/, f);
     }

@@ -25,11 +25,14 @@ def encode(codec: str, width: int, height: int, count: int = 4) -> list[bytes]:
     context = av.CodecContext.create(codec, "w")
     context.width, context.height, context.pix_fmt = width, height, "yuv420p"
     context.time_base = fractions.Fraction(1, 30)
+    context.gop_size = 250  # one keyframe, then deltas
     if codec == "libx264":
         context.options = {"profile": "baseline", "tune": "zerolatency"}
     packets = []
     for i in range(count):
         frame = av.VideoFrame(width, height, "yuv420p")
+        for plane in frame.planes:  # a new frame's memory is not cleared: make it a fixed grey
+            plane.update(bytes([128]) * plane.buffer_size)
         frame.pts = i
         packets += context.encode(frame)
     packets += context.encode(None)

@@ -42,7 +42,7 @@ def assert_csp_clean(html: str) -> None:
     assert not re.search(r"\son[a-z]+\s*=", html, re.I)
 
 
-@pytest.mark.parametrize("role", ["participant", "moderator", "stage"])
+@pytest.mark.parametrize("role", ["participant", "moderator", "stage", "studio"])
 def test_each_role_page_opens_with_its_link(client: TestClient, role: str) -> None:
     response = client.get(path_of(client, role))
     assert response.status_code == 200
@@ -120,3 +120,30 @@ def test_moderators_export_questions_and_polls_as_csv(client: TestClient) -> Non
     participant_query = path_of(client, "participant").split("?")[1]
     assert client.get(f"/moderate/{SESSION}/questions.csv?{participant_query}").status_code == 403
     assert client.get(f"/moderate/{SESSION}/other.csv?{query}").status_code == 404
+
+
+def test_the_player_is_on_streamed_sessions_only(client: TestClient) -> None:
+    streamed = client.get(path_of(client, "participant"))
+    assert 'id="player-video"' in streamed.text and "/static/js/player.js" in streamed.text
+    assert "playsinline" in streamed.text and " muted " in streamed.text
+    other = client.get(path_of(client, "participant", "micro-ateliers"))  # questions, no video
+    assert other.status_code == 200
+    assert 'id="player' not in other.text and "player.js" not in other.text
+
+
+def test_studio_page_gives_the_whip_settings_and_needs_a_studio_link(client: TestClient) -> None:
+    studio = path_of(client, "studio")
+    token = parse_qs(urlsplit(studio).query)["t"][0]
+    page = client.get(studio)
+    assert page.status_code == 200 and '<html lang="fr"' in page.text
+    assert f"http://127.0.0.1:8000/sessions/{SESSION}/whip" in page.text
+    assert re.search(rf'<input id="studio-whip-token" type="password"[^>]* value="{re.escape(token)}"',
+                     page.text)
+    assert "Prendre l'antenne" in page.text and "images clés : 1 s" in page.text
+    english = client.get(studio + "&lang=en")
+    assert "Go live" in english.text and "Keyframe interval: 1 s" in english.text
+    for role in ("participant", "moderator", "stage"):
+        query = path_of(client, role).split("?")[1]
+        assert client.get(f"/studio/{SESSION}?{query}").status_code == 403, role
+    other = path_of(client, "studio", "pleniere-aict").split("?")[1]
+    assert client.get(f"/studio/{SESSION}?{other}").status_code == 403  # another session's

@@ -1,0 +1,382 @@
+// Participant page: the session's live video (WHEP), in #player when the session is streamed.
+// Starts muted (browsers allow muted autoplay) with a "turn sound on" button; waits by itself for
+// the broadcast to start; says when the signal stops; reconnects without reloading the page.
+
+import { byId, pageData, setText } from "./dom.js";
+import { pageLang, t } from "./i18n.js";
+import { WhipError, hangUp, negotiate, receiverStats, retryDelay } from "./whip.js";
+
+const STATS_EVERY_MS = 1000;
+const STALL_MS = 3000; // no new frame for that long: "signal lost"
+const AIR_POLL_MS = 3000; // while nothing is on air, ask whether it is (plus up to as much jitter)
+const RESUME_GRACE_MS = 5000; // on air again but still no frame after that long: reconnect
+const PROBE_AFTER_MS = 15000; // stalled that long, without the readout: ask for a new connection
+const DISCONNECTED_GRACE_MS = 5000; // ICE "disconnected" often recovers by itself
+
+/**
+ * @typedef {"connecting"|"waiting"|"live"|"stalled"|"reconnecting"|"busy"|"unavailable"|"unsupported"} PlayerState
+ */
+
+const ui = {
+  player: byId("player"),
+  video: /** @type {HTMLVideoElement} */ (byId("player-video")),
+  live: byId("player-live"),
+  status: byId("player-status"),
+  unmute: /** @type {HTMLButtonElement} */ (byId("player-unmute")),
+  quality: /** @type {HTMLButtonElement} */ (byId("player-quality")),
+  fullscreen: /** @type {HTMLButtonElement} */ (byId("player-fullscreen")),
+  stats: byId("player-stats"),
+};
+
+const { session, token } = pageData();
+const endpoint = new URL(`/sessions/${encodeURIComponent(session)}/whep`, location.href).href;
+const broadcastUrl = new URL(`/sessions/${encodeURIComponent(session)}/broadcast`, location.href).href;
+const numbers = new Intl.NumberFormat(pageLang(), { maximumFractionDigits: 1 });
+
+/** @type {RTCPeerConnection|null} */
+let pc = null;
+let resource = "";
+/** @type {RTCIceServer[]} */
+let iceServers = [];
+let attempt = 0;
+let generation = 0; // bumps on every connection attempt: late answers of older ones are dropped
+/** @type {ReturnType<typeof setTimeout>|null} */
+let retryTimer = null;
+/** @type {ReturnType<typeof setTimeout>|null} */
+let disconnectedTimer = null;
+/** @type {PlayerState} */
+let state = "connecting";
+let lastFrames = 0;
+let lastProgress = 0;
+let probing = false;
+let nextProbe = 0;
+/** When the readout first said "on air" while the picture was stalled (null: not yet). */
+let airSeenAt = /** @type {number|null} */ (null);
+let checkingAir = false;
+/** Whether GET …/broadcast answers this page's token; if not, WHEP's 409s tell instead. */
+let readoutWorks = true;
+/** @type {import("./rtcstats.js").Readout|null} */
+let readout = null;
+let soundOn = false;
+let hasPlayed = false; // once it has: a pause in the broadcast is "signal lost", not "not started"
+
+ui.video.muted = true;
+
+/** @param {PlayerState} next */
+function setState(next) {
+  if (next === state && ui.status.dataset.state === next) return;
+  state = next;
+  if (next === "live") hasPlayed = true;
+  ui.player.dataset.state = next;
+  ui.status.dataset.state = next;
+  setText(ui.status, t(`player.state.${next}`));
+  ui.live.hidden = next !== "live";
+  updateUnmute();
+}
+
+function updateUnmute() {
+  const playing = state === "live" || state === "stalled";
+  ui.unmute.hidden = soundOn || !playing;
+  ui.fullscreen.hidden = !playing || !canFullscreen();
+}
+
+// --- connection --------------------------------------------------------------------------------
+
+/**
+ * @param {number} delay ms
+ * @param {() => void} [then] what to do after it (connect by default)
+ */
+function retryIn(delay, then = () => connect()) {
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    then();
+  }, delay);
+}
+
+/**
+ * Whether the broadcast is on air, from the readout every token may read: asking WHEP before the
+ * studio starts would fill the console with 409s. `null` when the readout cannot tell.
+ * @returns {Promise<boolean|null>}
+ */
+async function onAir() {
+  if (!readoutWorks) return null;
+  try {
+    const response = await fetch(broadcastUrl, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+    if (!response.ok) {
+      if (response.status !== 503) readoutWorks = false;
+      return null;
+    }
+    const body = await response.json();
+    return Boolean(body && body.live);
+  } catch {
+    return null; // offline: connecting will fail and back off
+  }
+}
+
+/** Waits, by the readout, for the broadcast to start; then connects. */
+async function waitForAir() {
+  const gen = generation;
+  const live = await onAir();
+  if (gen !== generation) return; // the page was hidden, or another attempt started meanwhile
+  if (live === false) {
+    setState(hasPlayed ? "stalled" : "waiting");
+    retryIn(AIR_POLL_MS + Math.random() * AIR_POLL_MS, waitForAir);
+  } else connect();
+}
+
+/**
+ * Opens a viewer connection. With `probe`, the current one (stalled) stays until a new one is
+ * granted: if nothing is on air, nothing changes.
+ * @param {boolean} [probe]
+ */
+async function connect(probe = false) {
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
+  const gen = ++generation;
+  if (!probe && !pc) setState(state === "waiting" || state === "busy" ? state : "connecting");
+  const next = new RTCPeerConnection({ iceServers });
+  next.addTransceiver("video", { direction: "recvonly" });
+  next.addTransceiver("audio", { direction: "recvonly" });
+  const stream = new MediaStream();
+  next.addEventListener("track", (ev) => stream.addTrack(ev.track));
+  let result;
+  try {
+    result = await negotiate(endpoint, token, next);
+  } catch (err) {
+    next.close();
+    if (gen !== generation) return;
+    probing = false;
+    failed(err, probe);
+    return;
+  }
+  if (gen !== generation) {
+    hangUp(next, result.resource, token);
+    return;
+  }
+  probing = false;
+  if (retryTimer) clearTimeout(retryTimer); // the old connection died meanwhile: this replaces it
+  retryTimer = null;
+  if (result.iceServers.length) iceServers = result.iceServers;
+  const old = pc;
+  const oldResource = resource;
+  pc = next;
+  resource = result.resource;
+  attempt = 0;
+  if (old) {
+    hangUp(old, oldResource, token);
+  }
+  watch(next);
+  lastFrames = 0;
+  readout = null;
+  lastProgress = performance.now();
+  ui.video.srcObject = stream;
+  play();
+  if (state !== "live" && state !== "stalled") setState("connecting");
+}
+
+/**
+ * @param {any} err
+ * @param {boolean} probe
+ */
+function failed(err, probe) {
+  const status = err instanceof WhipError ? err.status : 0;
+  if (err instanceof WhipError && err.fatal) {
+    teardown();
+    setState("unavailable");
+    return;
+  }
+  if (probe && pc) {
+    // Still nothing on air (409) or the server is busy: keep waiting on the current connection.
+    nextProbe = performance.now() + Math.max(PROBE_AFTER_MS, retryDelay(err, attempt++));
+    return;
+  }
+  teardown();
+  if (status === 409) setState(hasPlayed ? "stalled" : "waiting");
+  else if (status === 503) setState("busy");
+  else setState("reconnecting");
+  retryIn(retryDelay(err, attempt++), status === 409 ? waitForAir : undefined);
+}
+
+/** The connection is gone (failed, closed by the server): a new one, after a backoff. */
+function lost() {
+  teardown();
+  setState("reconnecting");
+  retryIn(retryDelay(null, attempt++), waitForAir);
+}
+
+function teardown() {
+  if (disconnectedTimer) clearTimeout(disconnectedTimer);
+  disconnectedTimer = null;
+  if (pc) {
+    hangUp(pc, resource, token);
+  }
+  pc = null;
+  resource = "";
+  readout = null;
+}
+
+/** @param {RTCPeerConnection} conn */
+function watch(conn) {
+  const check = () => {
+    if (conn !== pc) return;
+    const s = conn.connectionState;
+    if (s === "failed" || s === "closed") lost();
+    else if (s === "disconnected") {
+      if (!disconnectedTimer) {
+        disconnectedTimer = setTimeout(() => {
+          disconnectedTimer = null;
+          if (conn === pc && conn.connectionState === "disconnected") lost();
+        }, DISCONNECTED_GRACE_MS);
+      }
+    } else if (disconnectedTimer) {
+      clearTimeout(disconnectedTimer);
+      disconnectedTimer = null;
+    }
+  };
+  conn.addEventListener("connectionstatechange", check);
+  // The server closing its side shows first on the DTLS transport.
+  const transport = conn.getReceivers()[0]?.transport;
+  if (transport) transport.addEventListener("statechange", () => {
+    if (conn === pc && (transport.state === "closed" || transport.state === "failed")) lost();
+  });
+}
+
+function play() {
+  ui.video.play().catch(() => {
+    // Autoplay refused even muted (power saving): the button starts it.
+    ui.unmute.hidden = false;
+  });
+}
+
+// --- frames and statistics ---------------------------------------------------------------------
+
+async function sample() {
+  const conn = pc;
+  if (conn) {
+    try {
+      const report = await conn.getStats();
+      if (conn === pc) progress(receiverStats(report, readout));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  setTimeout(sample, STATS_EVERY_MS);
+}
+
+/** @param {import("./rtcstats.js").Readout} r */
+function progress(r) {
+  readout = r;
+  const now = performance.now();
+  if (r.frames > lastFrames) {
+    lastFrames = r.frames;
+    lastProgress = now;
+    airSeenAt = null;
+    setState("live");
+  } else if (now - lastProgress > STALL_MS && (state === "live" || state === "connecting")) {
+    setState("stalled");
+    nextProbe = now + PROBE_AFTER_MS;
+  } else if (state === "stalled" && !probing) checkStalled(now);
+  showStats(r);
+}
+
+/**
+ * The picture stopped. The studio off air: keep waiting on this connection (the server resumes
+ * it). On air again, yet no frame a few seconds later (it came back with another codec, or the
+ * server forgot us): a new connection, the current one kept until it is granted.
+ * @param {number} now
+ */
+async function checkStalled(now) {
+  if (readoutWorks) {
+    if (checkingAir) return;
+    checkingAir = true;
+    const live = await onAir();
+    checkingAir = false;
+    if (live === false || state !== "stalled") {
+      airSeenAt = null;
+      return;
+    }
+    if (live === true) {
+      if (airSeenAt === null) airSeenAt = now;
+      if (now - airSeenAt < RESUME_GRACE_MS) return;
+    } else if (now < nextProbe) return;
+  } else if (now < nextProbe) return;
+  airSeenAt = null;
+  probing = true;
+  connect(true);
+}
+
+const NONE = "–";
+
+/** @param {import("./rtcstats.js").Readout|null} r */
+function showStats(r) {
+  /** @type {Record<string, string>} */
+  const values = {
+    latency: r && r.latencyMs !== null ? t("stats.value.ms", { ms: numbers.format(r.latencyMs) }) : NONE,
+    resolution: r && r.width && r.height ? t("stats.value.resolution", { width: r.width, height: r.height }) : NONE,
+    fps: r && r.fps !== null ? numbers.format(r.fps) : NONE,
+    kbps: r && r.kbps !== null ? t("stats.value.kbps", { kbps: numbers.format(r.kbps) }) : NONE,
+    loss: r && r.lossPercent !== null ? t("stats.value.percent", { percent: numbers.format(r.lossPercent) }) : NONE,
+  };
+  for (const dd of ui.stats.querySelectorAll("[data-stat]")) {
+    setText(dd, values[/** @type {HTMLElement} */ (dd).dataset.stat || ""] || NONE);
+  }
+}
+
+// --- controls ----------------------------------------------------------------------------------
+
+ui.unmute.addEventListener("click", () => {
+  soundOn = true;
+  ui.video.muted = false;
+  ui.video.play().catch(() => {});
+  updateUnmute();
+  ui.video.focus({ preventScroll: true });
+});
+
+ui.quality.addEventListener("click", () => {
+  const open = ui.stats.hidden;
+  ui.stats.hidden = !open;
+  ui.quality.setAttribute("aria-expanded", String(open));
+});
+
+function canFullscreen() {
+  const video = /** @type {any} */ (ui.video);
+  return Boolean(document.fullscreenEnabled || video.webkitEnterFullscreen);
+}
+
+ui.fullscreen.addEventListener("click", () => {
+  const video = /** @type {any} */ (ui.video);
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  else if (document.fullscreenEnabled) ui.video.requestFullscreen().catch(() => {});
+  else if (video.webkitEnterFullscreen) video.webkitEnterFullscreen(); // iPhone
+});
+ui.video.tabIndex = -1;
+
+// --- page life ---------------------------------------------------------------------------------
+
+window.addEventListener("online", () => {
+  if (!retryTimer) return;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  waitForAir();
+});
+window.addEventListener("pagehide", () => {
+  generation++;
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
+  if (pc) {
+    hangUp(pc, resource, token, { keepalive: true });
+  }
+  pc = null;
+  resource = "";
+});
+window.addEventListener("pageshow", (ev) => {
+  if (ev.persisted) waitForAir(); // back from the back/forward cache
+});
+
+if (typeof RTCPeerConnection === "undefined") setState("unsupported");
+else {
+  ui.player.dataset.state = state;
+  waitForAir();
+  setTimeout(sample, STATS_EVERY_MS);
+}
