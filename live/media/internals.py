@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aioice.ice
+import aioice.turn
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.jitterbuffer import JitterFrame
@@ -40,6 +41,8 @@ def check() -> None:
                         (aioice.ice, "get_host_addresses")):
         if not callable(getattr(owner, name, None)):
             problems.append(f"{getattr(owner, '__name__', owner)}.{name} is gone")
+    if not isinstance(getattr(aioice.turn, "UDP_SOCKET_BUFFER_SIZE", None), int):
+        problems.append("aioice.turn.UDP_SOCKET_BUFFER_SIZE is gone")
     if problems:
         raise MediaUnavailable("the media relay cannot start: " + "; ".join(problems)
                                + ". Install the pinned version: pip install 'aiortc>=1.16,<1.17'")
@@ -83,6 +86,12 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     """Route a viewer's PLI/FIR to `callback`: with packets to forward, the sender has no encoder
     to force a keyframe from."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def set_udp_receive_buffer(size: int) -> None:
+    """The SO_RCVBUF of every UDP socket aioice opens from now on (the kernel caps it at
+    net.core.rmem_max). Process-wide; memory is only used by datagrams waiting to be read."""
+    aioice.turn.UDP_SOCKET_BUFFER_SIZE = size
 
 
 def restrict_host_addresses(addresses: Iterable[str] | None) -> None:
