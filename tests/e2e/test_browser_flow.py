@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, expect
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+from tests.e2e.chromium import ARTIFACTS, BASE_ARGS, RAW_KEY, REQUIRES_CHROMIUM, launched
+
+pytestmark = REQUIRES_CHROMIUM
 
 SESSION = "pleniere-geopolitique"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-# A catalog key shown as such means a translation is missing.
-RAW_KEY = re.compile(
-    r"\b(?:action|ask|banned|conn|error|fatal|identity|kind|moderator|poll|polls|question|questions|"
-    r"queue|sort|stage|status|tabs)\.[a-z_]+")
 
 QUESTION = 'Quel rôle pour les villes ? <b>HTML</b> & "guillemets"'
 POLL = "Faut-il renforcer la coopération décentralisée ?"
@@ -44,12 +32,8 @@ TEN = "Dix réponses tiennent-elles sur l'écran ?"
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with launched(BASE_ARGS) as b:
+        yield b
 
 
 class Network:

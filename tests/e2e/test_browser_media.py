@@ -9,37 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Response, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, Response, expect
 
 from live.config import Settings
 from tests.conftest import RunningServer, ServerThread, free_port
+from tests.e2e.chromium import ARTIFACTS, MEDIA_ARGS, RAW_KEY, REQUIRES_CHROMIUM, launched
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = REQUIRES_CHROMIUM
 
 SESSION = "pleniere-aict"  # streamed = true in the demo programme
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    # A fake camera (a moving pattern, 30 fps) and microphone (a beep), granted without a prompt.
-    "--use-fake-device-for-media-stream=fps=30", "--use-fake-ui-for-media-stream",
-    # Loopback candidates, and plain addresses instead of .local names (the relay resolves none).
-    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-# A catalog key shown as such means a translation is missing.
-RAW_KEY = re.compile(
-    r"\b(?:action|ask|conn|error|fatal|identity|kind|player|poll|polls|question|questions|sort|"
-    r"stats|status|studio|tabs)\.[a-z_0-9]+")
 
 # Records what the Content-Security-Policy blocked (also a console error, but explicit is better).
 CSP_PROBE = """
@@ -94,12 +76,8 @@ def media_server() -> Iterator[RunningServer]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with launched(MEDIA_ARGS) as b:
+        yield b
 
 
 class Pages:

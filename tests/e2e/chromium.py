@@ -1,0 +1,46 @@
+"""What the browser tests share: Debian's Chromium, its flags, and the page checks."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+REQUIRES_CHROMIUM = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+# Without the background-networking flags, Chromium tries Google's hosts, which this network refuses.
+BASE_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+MEDIA_ARGS = [
+    *BASE_ARGS,
+    # A fake camera (a moving pattern, 30 fps) and microphone (a beep), granted without a prompt.
+    "--use-fake-device-for-media-stream=fps=30", "--use-fake-ui-for-media-stream",
+    # Loopback candidates, and plain addresses instead of .local names (the relay resolves none).
+    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# A catalog key shown as such means a translation is missing.
+RAW_KEY = re.compile(
+    r"\b(?:action|ask|banned|conn|error|fatal|identity|kind|moderator|player|poll|polls|question|"
+    r"questions|queue|sort|stage|stats|status|studio|tabs)\.[a-z_0-9]+")
+
+
+@contextlib.asynccontextmanager
+async def launched(args: list[str]) -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield browser
+        finally:
+            await browser.close()
