@@ -28,14 +28,14 @@ log = logging.getLogger(__name__)
 
 TIME_BASE = {"video": fractions.Fraction(1, 90000), "audio": fractions.Fraction(1, 48000)}
 FRAME_STEP = {"video": 3000, "audio": 960}  # a frame's duration, to join two studio sessions
-QUEUE_LIMIT = {"video": 90, "audio": 150}  # about 3 s: a viewer further behind is resynchronised
+QUEUE_LIMIT = {"video": 30, "audio": 50}  # 1 s: live video; a viewer further behind starts afresh
 KEYFRAME_INTERVAL = 0.5  # at most one keyframe request to the studio per this many seconds
 
 
 class ForwardTrack(MediaStreamTrack):
     """What one viewer's sender reads: the broadcast's packets, from a keyframe on.
 
-    Bounded: if the sender falls 3 s behind (an overloaded process), the backlog is dropped and the
+    Bounded: if the sender falls 1 s behind (an overloaded process), the backlog is dropped and the
     track waits for the next keyframe instead of growing without limit or stalling the others.
     """
 
@@ -137,6 +137,13 @@ class Broadcast:
     def stop(self, source: Source) -> None:
         if self.source is source:
             self.source, self.since, self.size = None, None, None
+
+    def lost_video(self, source: Source) -> None:
+        """The studio's video lost data for good: viewers wait for the keyframe it is asked for,
+        rather than decode frames that refer to what is missing."""
+        if self.source is source:
+            for track in self.tracks["video"]:
+                track.waiting_for_keyframe = True
 
     def sink(self, source: Source, kind: str) -> internals.FrameSink:
         """The receiver tap of one of `source`'s tracks."""

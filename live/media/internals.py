@@ -16,11 +16,12 @@ import aioice.ice
 import aioice.turn
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 SUPPORTED_SERIES = "1.16."
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 
 FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], None]
 
@@ -35,8 +36,9 @@ def check() -> None:
     if not aiortc.__version__.startswith(SUPPORTED_SERIES):
         problems.append(f"aiortc {aiortc.__version__} is installed, the relay is written for "
                         f"{SUPPORTED_SERIES}x")
-    if _DECODER_QUEUE not in RTCRtpReceiver.__init__.__code__.co_names:
-        problems.append("RTCRtpReceiver no longer keeps a decoder queue")
+    for name in (_DECODER_QUEUE, _JITTER_BUFFER):
+        if name not in RTCRtpReceiver.__init__.__code__.co_names:
+            problems.append(f"RTCRtpReceiver no longer has {name.split('__')[1]}")
     for owner, name in ((RTCRtpReceiver, "_send_rtcp_pli"), (RTCRtpSender, "_send_keyframe"),
                         (aioice.ice, "get_host_addresses")):
         if not callable(getattr(owner, name, None)):
@@ -74,6 +76,11 @@ def tap_receiver(receiver: RTCRtpReceiver, sink: FrameSink) -> None:
     queue when the receiver starts.
     """
     setattr(receiver, _DECODER_QUEUE, _TapQueue(sink))
+
+
+def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: JitterBuffer) -> None:
+    """Give a receiver another frame reassembly buffer (before it receives anything)."""
+    setattr(receiver, _JITTER_BUFFER, buffer)
 
 
 def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:

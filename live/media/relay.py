@@ -20,6 +20,7 @@ from live.config import Settings
 from live.media import internals
 from live.media.broadcast import Broadcast, ForwardTrack, Source
 from live.media.client import rtc_configuration
+from live.media.jitter import GapSkippingJitterBuffer
 from live.media.sdp import BadOffer, Offer, parse_fragment, parse_offer
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,12 @@ class Relay:
         def on_track(track: Any) -> None:
             assert resource.source is not None
             receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-            internals.tap_receiver(receiver, broadcast.sink(resource.source, track.kind))
+            source = resource.source
+            internals.tap_receiver(receiver, broadcast.sink(source, track.kind))
             if track.kind == "video":
-                resource.source.video_receiver = receiver
+                source.video_receiver = receiver
+                internals.replace_jitter_buffer(
+                    receiver, GapSkippingJitterBuffer(lambda: broadcast.lost_video(source)))
 
         answer = await self._negotiate(resource)
         assert resource.source is not None
