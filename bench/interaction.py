@@ -38,17 +38,11 @@ import multiprocessing as mp
 import os
 import random
 import re
-import resource
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -58,7 +52,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import PipeProcess, ServerProcess, free_port, issue_tokens, percentile, raise_fd_limit
+
 SESSION = "pleniere-geopolitique"
 QUESTIONS = 50
 FLOOD_SECONDS = 2.0
@@ -66,7 +61,6 @@ VOTE_WINDOW = 2.0
 POLL_OPTIONS = ["Oui", "Non", "Sans avis"]
 CONNECT_CONCURRENCY = 64  # handshakes in flight per client process
 TAG = re.compile(r"^bench-q(\d+) sent=(\d+\.\d+)$")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 Json = dict[str, Any]
 
@@ -74,48 +68,9 @@ Json = dict[str, Any]
 # -- small helpers ------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(data) - 1)
-    return data[low] + (data[high] - data[low]) * (pos - low)
-
-
-def raise_fd_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def proc_rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def proc_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
-
-
 def self_cpu_s() -> float:
     t = os.times()
     return t.user + t.system
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
@@ -361,24 +316,14 @@ async def _worker_loop(conn: Connection, url: str, token: str) -> None:
         conn.send(result)
 
 
-class WorkerHandle:
-    def __init__(self, ctx: Any, url: str, token: str, fds: int) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, url, token, fds), daemon=True)
-        self.process.start()
-        child.close()
-        self.lock = threading.Lock()
+class WorkerHandle(PipeProcess):
+    """A client worker process (`worker_main`)."""
 
-    def _call(self, cmd: str, arg: Json) -> Json:
-        with self.lock:
-            self.conn.send((cmd, arg))
-            result: Json = self.conn.recv()
-        if "error" in result:
-            raise RuntimeError(f"client worker failed: {result['error']}")
-        return result
+    def __init__(self, ctx: Any, url: str, token: str, fds: int) -> None:
+        super().__init__(ctx, worker_main, url, token, fds)
 
     async def call(self, cmd: str, **arg: Any) -> Json:
-        return await asyncio.to_thread(self._call, cmd, arg)
+        return await asyncio.to_thread(self.request, cmd, arg)
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -397,66 +342,13 @@ async def call_all(workers: list[WorkerHandle], cmd: str, args: list[Json] | Non
 # -- the server ------------------------------------------------------------------------------------
 
 
-class Server:
-    """run.py as a subprocess; its output is kept (tail) and scanned for warnings."""
-
-    def __init__(self, port: int, redis_url: str | None, secret: str, prefix: str) -> None:
-        cmd = [sys.executable, "run.py", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
-        if redis_url:
-            cmd += ["--redis", redis_url]
-        env = {**os.environ, "TRIBUNE_SECRET": secret, "TRIBUNE_KEY_PREFIX": prefix,
-               "PYTHONUNBUFFERED": "1"}
-        env.pop("TRIBUNE_REDIS_URL", None)
-        self.port = port
-        self.tail: collections.deque[str] = collections.deque(maxlen=50)
-        self.warnings: collections.Counter[str] = collections.Counter()
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        self.pid = self.process.pid
-        self._drain = threading.Thread(target=self._read_output, daemon=True)
-        self._drain.start()
-
-    def _read_output(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.tail.append(line.rstrip())
-            for level in ("WARNING", "ERROR", "CRITICAL", "Traceback"):
-                if level in line:
-                    self.warnings[level] += 1
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                return bool(r.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    async def wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("server exited:\n" + "\n".join(self.tail))
-            if await asyncio.to_thread(self._healthy):
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("server not healthy in time:\n" + "\n".join(self.tail))
-
-    def rss_kb(self) -> int:
-        return proc_rss_kb(self.pid)
-
-    def cpu_s(self) -> float:
-        return proc_cpu_s(self.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._drain.join(2)
+def start_server(port: int, redis_url: str | None, secret: str, prefix: str) -> ServerProcess:
+    """run.py on 127.0.0.1:`port`; with `redis_url`, on the Redis store and bus."""
+    cmd = [sys.executable, "run.py", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    if redis_url:
+        cmd += ["--redis", redis_url]
+    return ServerProcess(cmd, {"TRIBUNE_SECRET": secret, "TRIBUNE_KEY_PREFIX": prefix}, port,
+                         unset=["TRIBUNE_REDIS_URL"])
 
 
 def delete_redis_keys(url: str, prefix: str) -> int:
@@ -470,19 +362,6 @@ def delete_redis_keys(url: str, prefix: str) -> int:
         return len(keys)
     finally:
         client.close()
-
-
-def issue_tokens(secret: str) -> dict[str, str]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from live.domain import Role
-    from live.web.auth import Signer
-
-    signer = Signer(secret)
-    expires = int(time.time()) + 86_400
-    return {"participant": signer.issue(Role.PARTICIPANT, "*", expires),
-            "moderator": signer.issue(Role.MODERATOR, SESSION, expires),
-            "stage": signer.issue(Role.STAGE, SESSION, expires)}
 
 
 # -- one run ---------------------------------------------------------------------------------------
@@ -519,7 +398,8 @@ async def run_once(args: argparse.Namespace, run: int) -> Json:
     port, secret = free_port(), secrets.token_urlsafe(24)
     prefix = f"bench-{secrets.token_hex(6)}"
     redis_url = args.redis_url if args.redis else None
-    tokens = issue_tokens(secret)
+    tokens = issue_tokens(secret, {"participant": ("participant", "*"), "moderator": ("moderator", SESSION),
+                                   "stage": ("stage", SESSION)})
     url = f"ws://127.0.0.1:{port}/ws/sessions/{SESSION}"
     fds = k // w + 256
     ctx = mp.get_context("spawn")
@@ -531,7 +411,7 @@ async def run_once(args: argparse.Namespace, run: int) -> Json:
     seen = Observed()
     moderator = Peer(url, tokens["moderator"], on_message=seen.moderator_message)
     stage = Peer(url, tokens["stage"], on_message=seen.stage_message)
-    server = Server(port, redis_url, secret, prefix)
+    server = start_server(port, redis_url, secret, prefix)
     try:
         await server.wait_healthy()
         await asyncio.sleep(0.5)

@@ -1,0 +1,162 @@
+"""What the benchmarks share: the server under test as a subprocess, load-generating processes
+driven over a pipe, /proc readings of a process, the bench's own tokens, free ports, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+Json = dict[str, Any]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (pos - low)
+
+
+def raise_fd_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def proc_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def proc_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def issue_tokens(secret: str, grants: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Tokens signed with the server's secret, valid a day: name -> (role, session or "*")."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from live.domain import Role
+    from live.web.auth import Signer
+
+    signer = Signer(secret)
+    expires = int(time.time()) + 86_400
+    return {name: signer.issue(Role(role), session, expires) for name, (role, session) in grants.items()}
+
+
+class ServerProcess:
+    """A server as a subprocess; its output is kept (tail) and scanned for warnings.
+
+    `env` is added to this process's environment, minus the names in `unset` (settings the
+    caller's shell may hold that would change what is measured)."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], port: int, unset: Iterable[str] = ()) -> None:
+        self.port = port
+        self.tail: collections.deque[str] = collections.deque(maxlen=60)
+        self.warnings: collections.Counter[str] = collections.Counter()
+        self.warning_lines: list[str] = []
+        child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        for name in unset:
+            child_env.pop(name, None)
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=child_env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.pid = self.process.pid
+        # read its output all along: a full pipe would block the server
+        self._drain = threading.Thread(target=self._read_output, daemon=True)
+        self._drain.start()
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.tail.append(line.rstrip())
+            for level in ("WARNING", "ERROR", "CRITICAL", "Traceback"):
+                if level in line:
+                    self.warnings[level] += 1
+                    if len(self.warning_lines) < 20:
+                        self.warning_lines.append(line.rstrip()[:300])
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    async def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited:\n" + "\n".join(self.tail))
+            if await asyncio.to_thread(self._healthy):
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("server not healthy in time:\n" + "\n".join(self.tail))
+
+    def cpu_s(self) -> float:
+        return proc_cpu_s(self.pid)
+
+    def rss_kb(self) -> int:
+        return proc_rss_kb(self.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._drain.join(2)
+
+
+class PipeProcess:
+    """A child process that answers commands over a pipe: `(command, arguments)` in, a dict out,
+    `{"error": ...}` when the command failed. `target(pipe, *args)` runs in the child."""
+
+    def __init__(self, ctx: Any, target: Callable[..., None], *args: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=target, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+        self.pid: int = self.process.pid
+        self.lock = threading.Lock()  # one command at a time: answers come back in order
+
+    def request(self, cmd: str, arg: Json) -> Json:
+        """Send a command and wait for its answer (blocking: call it in a thread)."""
+        with self.lock:
+            self.conn.send((cmd, arg))
+            result: Json = self.conn.recv()
+        if "error" in result:
+            raise RuntimeError(f"{cmd} failed in pid {self.pid}: {result['error']}")
+        return result

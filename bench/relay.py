@@ -1,0 +1,371 @@
+"""Media relay benchmark: one WHIP publisher, N WHEP viewers in other processes, tribune vs MediaRelay.
+
+Run from the repository root, with the project's virtualenv:
+
+    .venv/bin/python -m bench.relay                      # N = 10, 25, 50 (baseline also 2); 3 runs
+    .venv/bin/python -m bench.relay --viewers 10,25,50 --runs 3 --baseline-viewers 10,25,50 --seconds 10
+    .venv/bin/python -m bench.relay --find-max --baseline-viewers 2,50 --runs 1   # largest N
+    .venv/bin/python -m bench.relay --only tribune --viewers 50 --runs 1
+
+Two servers, each started fresh for every run on a free port of 127.0.0.1:
+- tribune: `run.py` with a fixed TRIBUNE_SECRET and TRIBUNE_MEDIA_ADDRESSES=127.0.0.1; the bench
+  signs the studio (publisher) and participant (viewer) tokens itself;
+- baseline: `bench/relay_baseline.py`, the same WHIP/WHEP endpoints relaying with aiortc's stock
+  `MediaRelay` (decode once, encode per viewer, at the publisher's fixed bitrate).
+
+In each pass (one server, one run), every peer connection stays on loopback (host candidates
+127.0.0.1 only, no ICE servers), and:
+1. one publisher process sends a 640x480 @ 30 fps moving-noise VP8 stream (TestPatternTrack) at a
+   fixed ~1 Mbps (aiortc's VP8 DEFAULT/MIN/MAX_BITRATE all set; video only unless --audio); it logs
+   each frame's send time and size, and the keyframe requests (PLI/FIR) it receives;
+2. after --warmup s, a --seconds window with no viewer: the server's CPU with the publisher only;
+3. for each N (ascending), viewers are added up to N (--join-rate per second, at most --per-proc
+   per process); join time = first video frame - offer sent (split into offer -> answer, answer ->
+   connected, connected -> first frame), and whether that frame was a keyframe; then after
+   --warmup s, a --seconds window [t0, t1]:
+   - server CPU (utime + stime from /proc/<pid>/stat, all threads) and VmRSS;
+     CPU per viewer = (cores at N - cores with 0 viewers) / N;
+   - frames delivered per viewer: of the F frames the publisher sent in [t0, t1], how many distinct
+     ones the viewer got (by t1 + d + 0.5 s), counted by RTP timestamp from its first frame after
+     t0 + d (d = --delay, the pipeline delay; both relays keep the studio's 3000-tick spacing,
+     checked per viewer, else frames arriving in [t0 + d, t1 + d] are counted, +-1 frame); also
+     the frames that arrived within the window (over 100 %: a backlog draining), each viewer's
+     longest gap between frames (stalls), each frame's delay over the viewer's least delayed frame
+     in the window (queues building or draining; a constant delay does not show), keyframes
+     received, PLIs and NACKs the viewers sent;
+   - UDP datagrams dropped because a socket's receive buffer was full and the bytes left unread
+     in receive queues (sampled 4 times a second), per process group (server, publisher,
+     viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe requests (its
+     readout), the machine's busy share (/proc/stat) and the load generators' CPU: they share the
+     2 cores with the server, so a saturated box shows there, not in the server's figures.
+
+Targets, checked for tribune at each N: CPU per viewer at most 1/10 of the baseline's,
+every viewer receiving at least 99 % of the frames, join p95 under 1 s. The baseline's CPU per
+viewer is taken where it still delivers the stream (its worst viewer >= 99 %; by default it is
+also run at N=2 for that): past that point the box is saturated and CPU / N only says how the same
+cores were shared. The ratio at the same N is printed too. It prints one table per server (medians
+over runs; every run's figures are in the JSON), the comparison and the verdict, and what went
+wrong. `--find-max` adds viewers to tribune in steps (50, 100, 150, ...) until a target fails and
+reports the largest N that held them. Results go to bench/results/relay-<time>.json (gitignored).
+
+The load generators are kept light, so that what fails is the server, not them: viewers count
+encoded frames without decoding, skip aiortc's receive-side bandwidth estimator (both servers send
+at a fixed bitrate whatever REMB says; a fifth of their CPU), and get 1 MiB UDP receive buffers
+(--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25 connections can otherwise drop a
+keyframe burst. tribune sets 4 MiB on its own sockets (live/media/relay.py); the baseline keeps
+aioice's 256 KiB.
+
+This module runs the passes; bench/relay_peers.py holds the publisher and viewer processes,
+bench/relay_system.py the /proc readings and process handles, bench/relay_report.py the figures
+and the tables, bench/common.py what bench/interaction.py uses too (the server process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import multiprocessing as mp
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, ServerProcess, free_port, issue_tokens, raise_fd_limit
+from bench.relay_peers import publisher_main, viewer_main
+from bench.relay_report import (
+    KINDS,
+    baseline_reference,
+    clean,
+    holds,
+    median_steps,
+    print_report,
+    split_keyframe_wait,
+    step_figures,
+)
+from bench.relay_system import (
+    PeerProcess,
+    kill_all_children,
+    machine_jiffies,
+    remember_child,
+    udp_counters,
+    udp_drops,
+    udp_drops_between,
+)
+
+RESULTS = ROOT / "bench" / "results"
+SESSION = "pleniere-geopolitique"  # streamed = true in live/data/rencontres-2020.toml
+SECRET = "bench-relay-fixed-secret-32chars"  # 32 characters; signs the bench's own tokens
+
+Json = dict[str, Any]
+
+
+# -- one pass: one server, one run, ascending N ---------------------------------------------------
+
+
+def tokens() -> tuple[str, str]:
+    """The publisher's (studio) and the viewers' (participant) tokens."""
+    signed = issue_tokens(SECRET, {"studio": ("studio", SESSION), "viewer": ("participant", "*")})
+    return signed["studio"], signed["viewer"]
+
+
+def start_server(kind: str, args: argparse.Namespace) -> ServerProcess:
+    port = free_port()
+    if kind == "tribune":
+        cmd = ["run.py", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        env = {"TRIBUNE_SECRET": SECRET, "TRIBUNE_MEDIA_ADDRESSES": "127.0.0.1"}
+    else:
+        cmd = ["-m", "bench.relay_baseline", "--host", "127.0.0.1", "--port", str(port),
+               "--bitrate", str(args.bitrate)] + (["--buffered"] if args.buffered else [])
+        env = {}
+    server = ServerProcess([sys.executable, *cmd], env, port,
+                           unset=["TRIBUNE_REDIS_URL", "TRIBUNE_ICE_SERVERS", "TRIBUNE_CLOCK"])
+    remember_child(server.stop)
+    return server
+
+
+async def sleep_until(at: float) -> None:
+    await asyncio.sleep(max(0.0, at - time.time()))
+
+
+def readout(url: str | None, token: str) -> Json:
+    """tribune's broadcast readout (viewers, keyframe requests it sent the studio); {} if none."""
+    if url is None:
+        return {}
+    request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            data: Json = json.loads(response.read())
+            return data
+    except (urllib.error.URLError, OSError, ValueError):
+        return {}
+
+
+async def measure(args: argparse.Namespace, server: ServerProcess, publisher: PeerProcess,
+                  workers: list[PeerProcess], readout_url: str | None = None, token: str = "") -> Json:
+    """One window: server CPU and memory, what the publisher sent and every viewer received."""
+    loadgen = [publisher, *workers]
+    owners = {"server": [server.pid], "publisher": [publisher.pid], "viewers": [w.pid for w in workers]}
+    t0 = time.time() + 0.2
+    t1 = t0 + args.seconds
+    await sleep_until(t0)
+    cpu0, busy0, load0 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
+    udp0, drops0 = udp_counters(), udp_drops(owners)
+    readout0 = await asyncio.to_thread(readout, readout_url, token)
+    backlogs: list[dict[str, int]] = []  # bytes unread in receive queues, sampled 4 times a second
+    while time.time() < t1 - 0.25:
+        backlogs.append({})
+        udp_drops(owners, backlogs[-1])
+        await asyncio.sleep(0.25)
+    await sleep_until(t1)
+    cpu1, busy1, load1 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
+    udp1, drops1 = udp_counters(), udp_drops(owners)
+    readout1 = await asyncio.to_thread(readout, readout_url, token)
+    rss = server.rss_kb() / 1024
+    await sleep_until(t1 + args.delay + 0.5)  # the last frames of the window arrive
+    sent = await publisher.call("window", t0=t0, t1=t1)
+    step = round(90000 / args.fps)
+    res = await asyncio.gather(*(w.call("window", t0=t0 + args.delay, t1=t1 + args.delay,
+                                        sent=sent["frames"], step=step) for w in workers))
+    viewers = sorted((v for r in res for v in r["viewers"]), key=lambda v: v["index"])
+    span = t1 - t0
+    return {"t0": t0, "t1": t1, "server_cores": (cpu1 - cpu0) / span, "server_rss_mb": rss,
+            "machine_busy_pct": 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+            "loadgen_cores": sum(b - a for a, b in zip(load0, load1, strict=True)) / span,
+            "publisher_cores": (load1[0] - load0[0]) / span, "sent": sent, "viewers": viewers,
+            "udp": {key: udp1[key] - udp0[key] for key in ("InDatagrams", "RcvbufErrors", "SndbufErrors")},
+            "udp_drops": udp_drops_between(drops0, drops1),
+            "backlog_kb": {owner: max((b.get(owner, 0) for b in backlogs), default=0) / 1024
+                           for owner in owners},
+            "viewer_plis": sum(r["feedback"]["pli"] for r in res),
+            "viewer_nacks": sum(r["feedback"]["nack"] for r in res),
+            "relay_keyframe_requests": (readout1["keyframe_requests"] - readout0["keyframe_requests"]
+                                        if "keyframe_requests" in readout0 and "keyframe_requests"
+                                        in readout1 else None),
+            "relay_viewers": readout1.get("viewers")}
+
+
+async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,
+                   reference: Callable[[int], float | None] | None = None) -> Json:
+    """Start `kind`'s server and a publisher, measure 0 viewers, then each N in `steps`.
+
+    With `reference` (find-max), stop at the first N that misses a target."""
+    ctx = mp.get_context("spawn")
+    studio_token, viewer_token = tokens()
+    server = start_server(kind, args)
+    base_url = f"http://127.0.0.1:{server.port}/sessions/{SESSION}"
+    publisher: PeerProcess | None = None
+    workers: list[PeerProcess] = []
+    out: Json = {"kind": kind, "run": run, "steps": [], "problems": []}
+    problems: list[str] = out["problems"]
+    kinds = ["video", "audio"] if args.audio else ["video"]
+    try:
+        await server.wait_healthy()
+        publisher = PeerProcess(ctx, publisher_main)
+        started = await publisher.call(
+            "start", url=f"{base_url}/whip", token=studio_token, width=args.width, height=args.height,
+            fps=args.fps, bitrate=args.bitrate, audio=args.audio, timeout=10.0)
+        out["publish_signalling_s"] = started["signalling_s"]
+        await asyncio.sleep(args.warmup)
+        readout_url = f"{base_url}/broadcast" if kind == "tribune" else None
+        base = await measure(args, server, publisher, workers, readout_url, studio_token)
+        out["zero"] = {"server_cores": base["server_cores"], "server_rss_mb": base["server_rss_mb"],
+                       "publisher_fps": base["sent"]["fps"], "publisher_kbps": base["sent"]["kbps"],
+                       "machine_busy_pct": base["machine_busy_pct"]}
+        print(f"  {kind} run {run}: 0 viewers: server {base['server_cores']:.3f} cores, "
+              f"publisher {base['sent']['fps']:.1f} fps {base['sent']['kbps']:.0f} kbps", flush=True)
+        placed = 0
+        for n in steps:
+            # place the new viewers: fill the existing processes, then start new ones
+            plan: dict[int, list[int]] = collections.defaultdict(list)
+            new = list(range(placed, n))
+            for index in new:
+                worker = next((i for i, w in enumerate(workers) if w.count < args.per_proc), None)
+                if worker is None:
+                    workers.append(PeerProcess(ctx, viewer_main, args.viewer_rcvbuf))
+                    worker = len(workers) - 1
+                workers[worker].count += 1
+                plan[worker].append(index)
+            await asyncio.gather(*(w.call("ping", wait=60) for w in workers))
+            start = time.time() + 0.3
+            at = {index: start + k / args.join_rate for k, index in enumerate(new)}
+            res = await asyncio.gather(*(
+                workers[i].call("join", wait=len(new) / args.join_rate + 3 * args.join_timeout + 30,
+                                url=f"{base_url}/whep", token=viewer_token,
+                                plan=[(index, at[index]) for index in indices], kinds=kinds,
+                                timeout=args.join_timeout)
+                for i, indices in plan.items()))
+            joins = [j for r in res for j in r["joined"]]
+            forced = (await publisher.call("keyframes", since=start - 1))["forced"]
+            split_keyframe_wait(joins, forced)
+            placed = n
+            await asyncio.sleep(args.warmup)
+            m = await measure(args, server, publisher, workers, readout_url, studio_token)
+            fig = step_figures(m, base, joins, n, args)
+            fig["workers"] = len(workers)
+            out["steps"].append(fig)
+            for error in fig["join_errors"]:
+                problems.append(f"N={n}: join failed: {error}")
+            if m["sent"]["state"] != "connected" or not m["sent"]["frames"]:
+                problems.append(f"N={n}: the publisher sent {m['sent']['frames']} frames in the window, "
+                                f"its connection {m['sent']['state']}")
+            verdict = ""
+            if reference is not None:
+                missed = fig["targets_missed"] = holds(fig, reference(n))
+                verdict = f", targets {'missed: ' + '; '.join(missed) if missed else 'held'}"
+            print(f"  {kind} run {run}: N={n}: server {fig['server_cores']:.3f} cores "
+                  f"({fig['cores_per_viewer']:.4f}/viewer), frames min {fig['delivered_min_pct']:.1f} % "
+                  f"median {fig['delivered_median_pct']:.1f} %, join p95 {fig['join_p95_ms']:.0f} ms, "
+                  f"box {fig['machine_busy_pct']:.0f} % busy{verdict}", flush=True)
+            if reference is not None and fig["targets_missed"]:
+                break
+    finally:
+        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+        if publisher is not None:
+            await publisher.stop()
+        await asyncio.to_thread(server.stop)
+        for level, count in server.warnings.items():
+            problems.append(f"server log lines with {level}: {count}")
+        out["server_warnings"] = server.warning_lines
+    return out
+
+
+def parse_counts(text: str) -> list[int]:
+    values = sorted({int(v) for v in text.split(",") if v.strip()})
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("viewer counts are positive integers, e.g. 10,25,50")
+    return values
+
+
+async def main_async(args: argparse.Namespace) -> Json:
+    passes: dict[str, list[Json]] = {"tribune": [], "baseline": []}
+    report: Json = {"args": {k: v for k, v in vars(args).items()}, "started": time.time(), "passes": passes}
+    kinds = [k for k in KINDS if args.only in (None, k)]
+    for run in range(1, args.runs + 1):
+        order = kinds if run % 2 else kinds[::-1]  # alternate, to spread the machine's drift
+        if args.find_max and "baseline" in kinds:
+            order = ["baseline", "tribune"]  # the reference first
+        for kind in order:
+            started = time.monotonic()
+            if kind == "baseline":
+                result = await run_pass(kind, args.baseline_viewers, args, run)
+            elif args.find_max:
+                reference = (baseline_reference(median_steps(passes["baseline"])) if passes["baseline"]
+                             else (lambda n: args.baseline_ref))
+                result = await run_pass(kind, args.find_max_steps, args, run, reference)
+                held = [s["viewers"] for s in result["steps"] if not s.get("targets_missed")]
+                result["largest_n_held"] = max(held, default=0)
+            else:
+                result = await run_pass(kind, args.viewers, args, run)
+            passes[kind].append(result)
+            print(f"{kind} run {run}/{args.runs} done in {time.monotonic() - started:.0f} s", flush=True)
+    return report
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--viewers", type=parse_counts, default=[10, 25, 50],
+                        help="tribune's viewer counts N (default 10,25,50)")
+    parser.add_argument("--baseline-viewers", type=parse_counts, default=None,
+                        help="the baseline's N (default: 2 and --viewers)")
+    parser.add_argument("--runs", "-r", type=int, default=3, help="runs, each with fresh servers (3)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement window (10 s)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="settling before each window (5 s)")
+    parser.add_argument("--only", choices=KINDS, help="measure one server only")
+    parser.add_argument("--find-max", action="store_true",
+                        help="add tribune viewers in --find-max-steps until a target fails")
+    parser.add_argument("--find-max-steps", type=parse_counts,
+                        default=list(range(50, 401, 50)), help="(default 50,100,...,400)")
+    parser.add_argument("--baseline-ref", type=float, default=None,
+                        help="with --find-max --only tribune: the baseline's CPU per viewer (cores)")
+    parser.add_argument("--join-rate", type=float, default=10.0, help="viewers joining per second (10)")
+    parser.add_argument("--join-timeout", type=float, default=10.0,
+                        help="seconds to wait for a viewer's first frame (10)")
+    parser.add_argument("--per-proc", type=int, default=25, help="viewers per process (25)")
+    parser.add_argument("--delay", type=float, default=0.1,
+                        help="pipeline delay: viewers' window lags the publisher's by this (0.1 s)")
+    parser.add_argument("--viewer-rcvbuf", type=int, default=2**20,
+                        help="SO_RCVBUF of the viewers' sockets, bytes (1 MiB; 0: aioice's 256 KiB)")
+    parser.add_argument("--bitrate", type=int, default=1_000_000, help="fixed VP8 bitrate (1000000)")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--audio", action="store_true", help="publish silence too (and relay it)")
+    parser.add_argument("--buffered", action="store_true",
+                        help="baseline: MediaRelay's unbounded per-viewer queue (default: newest frame)")
+    parser.add_argument("--json", metavar="FILE", help="(default bench/results/relay-<time>.json)")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.baseline_viewers is None:  # 2: where this 2-core box still serves the baseline
+        args.baseline_viewers = sorted({2, *args.viewers})
+    raise_fd_limit(4096)
+    wall = time.monotonic()
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        report = asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        print("interrupted: servers, publisher and viewers stopped", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        kill_all_children()
+    passes = report["passes"]
+    medians = {kind: median_steps(passes[kind]) for kind in KINDS}
+    print_report(args, passes, medians, SESSION, time.monotonic() - wall)
+    report["medians"] = {kind: {str(n): row for n, row in m.items()} for kind, m in medians.items()}
+    path = Path(args.json) if args.json else RESULTS / f"relay-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(report), indent=2))
+    print(f"figures of every run: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+if __name__ == "__main__":
+    main()
