@@ -80,12 +80,7 @@ export function receiverStats(report, prev = null) {
   const rttMs = pairRtt(stats);
   const latency = jitterBufferMs === null ? null : jitterBufferMs + (rttMs === null ? 0 : rttMs / 2);
   return {
-    timestamp,
-    width: video && video.frameWidth ? video.frameWidth : null,
-    height: video && video.frameHeight ? video.frameHeight : null,
-    fps: video ? round(video.framesPerSecond, 1) : null,
-    kbps: rate(bytes, timestamp, prev),
-    bytes,
+    ...pictureFields(video, bytes, timestamp, prev),
     packetsLost: inbound.length ? lost : null,
     lossPercent: received + lost > 0 ? round((lost * 100) / (received + lost), 1) : null,
     rttMs: round(rttMs),
@@ -95,6 +90,24 @@ export function receiverStats(report, prev = null) {
     codec: codecOf(stats, video) || codecOf(stats, audio),
     limitation: null,
     jitter: { delay, count },
+  };
+}
+
+/**
+ * The fields both readouts take from a video stats entry and the byte count.
+ * @param {any} video
+ * @param {number} bytes
+ * @param {number} timestamp
+ * @param {Readout|null} prev
+ */
+function pictureFields(video, bytes, timestamp, prev) {
+  return {
+    timestamp,
+    width: video && video.frameWidth ? video.frameWidth : null,
+    height: video && video.frameHeight ? video.frameHeight : null,
+    fps: video ? round(video.framesPerSecond, 1) : null,
+    kbps: rate(bytes, timestamp, prev),
+    bytes,
   };
 }
 
@@ -118,12 +131,7 @@ export function senderStats(report, prev = null) {
   if (rttMs === null && remoteRtt) rttMs = remoteRtt.roundTripTime * 1000;
   const reason = video && video.qualityLimitationReason;
   return {
-    timestamp,
-    width: video && video.frameWidth ? video.frameWidth : null,
-    height: video && video.frameHeight ? video.frameHeight : null,
-    fps: video ? round(video.framesPerSecond, 1) : null,
-    kbps: rate(bytes, timestamp, prev),
-    bytes,
+    ...pictureFields(video, bytes, timestamp, prev),
     packetsLost: remote.length ? lost : null,
     lossPercent: remote.length && sentPackets > 0 ? round((lost * 100) / sentPackets, 1) : null,
     rttMs: round(rttMs),
