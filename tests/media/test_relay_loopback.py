@@ -105,13 +105,15 @@ async def go_live(server: MediaServer, **options: Any) -> Peer:
     return studio
 
 
+@pytest.mark.parametrize("goes", ["stops", "drops"])
 async def test_viewers_resume_on_the_same_connection_when_the_studio_returns(
-        media_server: MediaServer) -> None:
+        media_server: MediaServer, goes: str) -> None:
     studio = await go_live(media_server)
     viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT), kinds=["video"])
     try:
         await asyncio.wait_for(viewer.first_frame.wait(), 5)
-        await studio.close()  # DELETE: off air, the viewer's connection stays
+        # Off air by DELETE, or by the connection closing under it: the viewer's connection stays.
+        await studio.close(delete=goes == "stops")
         await wait_for(lambda: not media_server.relay.broadcasts["pleniere-geopolitique"].live)
         await asyncio.sleep(0.3)
         paused = frames(viewer)
