@@ -3,16 +3,10 @@
 
 import { byId, pageData, setText } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
+import { FRAME_RATE, QUALITIES, cameraError, captureConstraints, fillDeviceSelect } from "./studio-devices.js";
 import { fetchBroadcast, setupEncoderPanel, showSent, showServer } from "./studio-readout.js";
 import { WhipError, hangUp, negotiate, preferredVideoCodecs, retryDelay, senderStats } from "./whip.js";
 
-/** Presets: capture size and the video sender's bitrate cap. */
-const QUALITIES = {
-  720: { width: 1280, height: 720, maxBitrate: 1_500_000 },
-  480: { width: 854, height: 480, maxBitrate: 900_000 },
-  360: { width: 640, height: 360, maxBitrate: 600_000 },
-};
-const FRAME_RATE = 30;
 const STATS_EVERY_MS = 1000;
 const BROADCAST_EVERY_MS = 2000;
 const DISCONNECTED_GRACE_MS = 5000;
@@ -90,29 +84,9 @@ function quality() {
 
 // --- camera and microphone ---------------------------------------------------------------------
 
-/**
- * @param {"video"|"audio"} kind
- * @returns {MediaTrackConstraints}
- */
+/** @param {"video"|"audio"} kind */
 function constraints(kind) {
-  if (kind === "video") {
-    const q = quality();
-    return {
-      ...(ui.camera.value ? { deviceId: { exact: ui.camera.value } } : {}),
-      width: { ideal: q.width }, height: { ideal: q.height }, frameRate: { ideal: FRAME_RATE, max: FRAME_RATE },
-    };
-  }
-  // A room microphone, not a call: no echo cancellation (it damages music and room sound).
-  return { ...(ui.microphone.value ? { deviceId: { exact: ui.microphone.value } } : {}), echoCancellation: false };
-}
-
-/** @param {any} err @returns {string} */
-function cameraError(err) {
-  const name = err && err.name;
-  if (name === "NotAllowedError" || name === "SecurityError") return t("studio.msg.camera_denied");
-  if (name === "NotFoundError" || name === "OverconstrainedError") return t("studio.msg.camera_missing");
-  if (name === "NotReadableError" || name === "AbortError") return t("studio.msg.camera_busy");
-  return t("studio.msg.camera_missing");
+  return captureConstraints(kind, (kind === "video" ? ui.camera : ui.microphone).value, quality());
 }
 
 /**
@@ -171,28 +145,13 @@ async function openDevices(only = null) {
 
 async function listDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
-  /** @param {HTMLSelectElement} select @param {"videoinput"|"audioinput"} kind @param {string} label */
-  const fill = (select, kind, label) => {
+  /** @param {HTMLSelectElement} select @param {"videoinput"|"audioinput"} kind */
+  const fill = (select, kind) => {
     const current = media && media.getTracks().find((tr) => tr.kind === (kind === "videoinput" ? "video" : "audio"));
-    const currentId = current ? current.getSettings().deviceId || "" : select.value;
-    const list = devices.filter((d) => d.kind === kind && d.deviceId);
-    select.replaceChildren(...list.map((d, i) => {
-      const option = document.createElement("option");
-      option.value = d.deviceId;
-      option.textContent = d.label || t(label, { n: i + 1 });
-      option.selected = d.deviceId === currentId;
-      return option;
-    }));
-    if (!list.length) {
-      const option = document.createElement("option");
-      option.value = "";
-      option.textContent = t(kind === "videoinput" ? "studio.no_camera" : "studio.no_microphone");
-      select.append(option);
-    }
-    select.disabled = list.length === 0;
+    fillDeviceSelect(select, devices, kind, current ? current.getSettings().deviceId || "" : select.value);
   };
-  fill(ui.camera, "videoinput", "studio.device.camera");
-  fill(ui.microphone, "audioinput", "studio.device.microphone");
+  fill(ui.camera, "videoinput");
+  fill(ui.microphone, "audioinput");
 }
 
 ui.cameraOn.addEventListener("click", () => openDevices());
