@@ -51,6 +51,8 @@ def _error(status: int, message: str, retry_after: int | None = None) -> Respons
     headers = dict(CORS)
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
+    if status == 401:
+        headers["www-authenticate"] = 'Bearer realm="tribune"'  # RFC 6750
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
@@ -122,7 +124,8 @@ class MediaRoutes:
             raise RelayError(401, f"invalid token: {exc}") from None
         session_id = request.path_params["session_id"]
         if not grant.covers(session_id) or (roles is not None and grant.role not in roles):
-            raise RelayError(403, "this token does not allow that for this session")
+            # 401 as for a bad token (what WHIP clients expect to show as "wrong key"), saying why.
+            raise RelayError(401, "this token is for another role or session")
         return grant.role
 
     async def _sdp_body(self, request: Request, content_type: str) -> bytes:

@@ -51,8 +51,8 @@ async def test_whip_refuses_what_it_cannot_accept(media_server: MediaServer,
         (path, {"content-type": "application/sdp"}, offer, 401),  # no token
         (path, bearer("forged.token"), offer, 401),
         (path, bearer(studio[:-4] + "AAAA"), offer, 401),  # signature broken
-        (path, bearer(media_server.token(Role.PARTICIPANT)), offer, 403),
-        (path, bearer(media_server.token(Role.STUDIO, "atelier-1")), offer, 403),  # other session
+        (path, bearer(media_server.token(Role.PARTICIPANT)), offer, 401),
+        (path, bearer(media_server.token(Role.STUDIO, "atelier-1")), offer, 401),  # other session
         ("/sessions/nope/whip", bearer(studio), offer, 404),
         ("/sessions/copil-assises/whip", bearer(studio), offer, 404),  # not streamed
         (path, bearer(studio, "text/plain"), offer, 415),
@@ -70,6 +70,8 @@ async def test_whip_refuses_what_it_cannot_accept(media_server: MediaServer,
         assert response.status_code == status, (url, headers, str(body)[:60], response.text)
         assert response.headers["access-control-allow-origin"] == "*"
         assert response.text.strip()
+        if status == 401:
+            assert response.headers["www-authenticate"].startswith("Bearer")
     assert media_server.relay.resources == {}  # nothing half-made was left behind
 
 
@@ -116,7 +118,7 @@ async def test_resource_lifecycle_trickle_and_delete(media_server: MediaServer,
         assert (await http.patch(location, content=candidate,
                                  headers=bearer(studio_token))).status_code == 415
         assert (await http.delete(location, headers=bearer(
-            media_server.token(Role.PARTICIPANT)))).status_code == 403
+            media_server.token(Role.PARTICIPANT)))).status_code == 401
         assert (await http.delete(location + "x", headers=bearer(studio_token))).status_code == 404
         assert (await http.delete(location.replace("/whip/", "/whep/"),
                                   headers=bearer(studio_token))).status_code == 404
