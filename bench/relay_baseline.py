@@ -39,7 +39,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from live.media import internals
-from live.media.client import rtc_configuration
+from live.media.ice import rtc_configuration
 
 log = logging.getLogger("relay_baseline")
 

@@ -21,8 +21,6 @@ import av
 import httpx2 as httpx
 from aiortc import (
     MediaStreamTrack,
-    RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -33,6 +31,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live.media import internals
 from live.media.frames import NAL_IDR, h264_nal_units, nal_type, vp8_is_keyframe
+from live.media.ice import rtc_configuration
 
 
 class SignallingError(Exception):
@@ -58,11 +57,6 @@ class Received:
     first_at: float | None = None  # time.monotonic() of the first frame
     first_is_keyframe: bool | None = None
     mime_type: str = ""
-
-
-def rtc_configuration(ice_servers: Sequence[str] = ()) -> RTCConfiguration:
-    # An explicit (possibly empty) list: with None, aiortc would ask a public STUN server.
-    return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
 
 
 @dataclass

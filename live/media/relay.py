@@ -19,7 +19,7 @@ from aiortc.sdp import SessionDescription
 from live.config import Settings
 from live.media import internals
 from live.media.broadcast import Broadcast, ForwardTrack, Source
-from live.media.client import rtc_configuration
+from live.media.ice import rtc_configuration
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.sdp import BadOffer, Offer, parse_fragment, parse_offer
 
@@ -98,7 +98,9 @@ class Relay:
         return sum(1 for r in self.resources.values() if r.kind == "whep")
 
     def _peer(self) -> RTCPeerConnection:
-        return RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
+        settings = self.settings
+        return RTCPeerConnection(rtc_configuration(
+            settings.ice_servers, settings.ice_username, settings.ice_credential))
 
     async def publish(self, session_id: str, body: bytes) -> tuple[Resource, str]:
         """A studio's offer: returns the resource and the answer. Goes on air once connected,

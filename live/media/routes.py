@@ -26,6 +26,7 @@ from starlette.routing import Route
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
+from live.media.ice import link_headers
 from live.media.relay import Relay, RelayError, Resource
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
 from live.web.auth import InvalidToken, Signer
@@ -54,18 +55,6 @@ def _error(status: int, message: str, retry_after: int | None = None) -> Respons
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="tribune"'  # RFC 6750
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
-
-
-def ice_link_headers(settings: Settings) -> list[str]:
-    """RFC 9725 4.6: one `Link` per configured STUN/TURN server, with credentials for TURN."""
-    links = []
-    for url in settings.ice_servers:
-        link = f'<{url}>; rel="ice-server"'
-        if url.startswith(("turn:", "turns:")) and settings.ice_username:
-            link += (f'; username="{settings.ice_username}"; '
-                     f'credential="{settings.ice_credential or ""}"; credential-type="password"')
-        links.append(link)
-    return links
 
 
 class MediaRoutes:
@@ -143,7 +132,8 @@ class MediaRoutes:
         headers = {**CORS, "location": location, "accept-patch": TRICKLE,
                    "etag": f'"{resource.id}"'}
         response = Response(answer, status_code=201, media_type="application/sdp", headers=headers)
-        for link in ice_link_headers(self.settings):
+        settings = self.settings
+        for link in link_headers(settings.ice_servers, settings.ice_username, settings.ice_credential):
             response.headers.append("link", link)
         return response
 

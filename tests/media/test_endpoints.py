@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 
 import httpx2 as httpx
 import pytest
+from aioice import stun
 from aiortc import RTCPeerConnection
 
 from live.config import Settings
 from live.domain import Role
-from live.media.client import TestPatternTrack, publish, rtc_configuration, watch
-from live.media.routes import ice_link_headers
+from live.media.client import TestPatternTrack, publish, watch
+from live.media.ice import link_headers, rtc_configuration
 from live.web.auth import Signer
 from tests.conftest import ServerThread, free_port
 from tests.media.conftest import SECRET, MediaServer
@@ -154,13 +155,54 @@ async def test_a_full_server_answers_503_with_retry_after() -> None:
             await studio.close()
 
 
-def test_configured_ice_servers_become_link_headers() -> None:
-    # Not given to a running server here: its relay would contact them, off this machine.
-    settings = Settings(ice_servers=("stun:stun.example.org:3478",
-                                     "turn:turn.example.org:3478?transport=udp"),
-                        ice_username="u", ice_credential="p")
-    assert ice_link_headers(settings) == [
+class LoopbackStun(asyncio.DatagramProtocol):
+    """A STUN server on 127.0.0.1 that answers binding requests and counts them."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        request = stun.parse_message(data)
+        self.requests += 1
+        response = stun.Message(message_method=stun.Method.BINDING,
+                                message_class=stun.Class.RESPONSE,
+                                transaction_id=request.transaction_id)
+        response.attributes["XOR-MAPPED-ADDRESS"] = addr
+        assert self.transport is not None
+        self.transport.sendto(bytes(response), addr)
+
+
+async def test_configured_ice_servers_are_used_and_handed_to_clients() -> None:
+    loop = asyncio.get_running_loop()
+    port = free_port()
+    transport, server = await loop.create_datagram_endpoint(LoopbackStun,
+                                                            local_addr=("127.0.0.1", port))
+    stun_url = f"stun:127.0.0.1:{port}"
+    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
+                        ice_servers=(stun_url,))
+    try:
+        with ServerThread(settings) as running:
+            media = MediaServer(running.base_url, Signer(SECRET), running.app)
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.post(media.whip(), content=await make_offer(),
+                                           headers=bearer(media.token(Role.STUDIO)))
+            assert response.status_code == 201
+            assert response.headers.get_list("link") == [f'<{stun_url}>; rel="ice-server"']
+            assert server.requests > 0, "the relay gathers through the configured server"
+    finally:
+        transport.close()
+
+
+def test_turn_credentials_go_to_turn_servers_only() -> None:
+    urls = ("stun:stun.example.org:3478", "turn:turn.example.org:3478?transport=udp")
+    assert link_headers(urls, "u", "p") == [
         '<stun:stun.example.org:3478>; rel="ice-server"',
         '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; username="u"; '
         'credential="p"; credential-type="password"']
-
+    stun_server, turn_server = rtc_configuration(urls, "u", "p").iceServers
+    assert stun_server.username is None
+    assert (turn_server.username, turn_server.credential) == ("u", "p")
