@@ -107,8 +107,8 @@ class Relay:
         replacing the studio's earlier connection if any (a reloaded page, a restarted encoder)."""
         offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, loopback_only=self.loopback_only)
         pc = self._peer()
-        resource = Resource(secrets.token_urlsafe(16), session_id, "whip", pc, offer,
-                            source=Source(video_ssrc=offer.video_ssrc))
+        source = Source(video_ssrc=offer.video_ssrc)
+        resource = Resource(secrets.token_urlsafe(16), session_id, "whip", pc, offer, source=source)
         broadcast = self.broadcast(session_id)
         for kind in offer.kinds:
             pc.addTransceiver(kind, direction="recvonly").setCodecPreferences(
@@ -116,9 +116,7 @@ class Relay:
 
         @pc.on("track")
         def on_track(track: Any) -> None:
-            assert resource.source is not None
             receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-            source = resource.source
             internals.tap_receiver(receiver, broadcast.sink(source, track.kind))
             if track.kind == "video":
                 source.video_receiver = receiver
@@ -126,8 +124,7 @@ class Relay:
                     receiver, GapSkippingJitterBuffer(lambda: broadcast.lost_video(source)))
 
         answer = await self._negotiate(resource)
-        assert resource.source is not None
-        resource.source.codecs = _negotiated_codecs(answer)
+        source.codecs = _negotiated_codecs(answer)
         return resource, answer
 
     async def play(self, session_id: str, body: bytes) -> tuple[Resource, str]:

@@ -11,6 +11,7 @@ import pytest
 from live.config import Settings
 from live.domain import Role
 from live.media import internals
+from live.media.relay import Relay
 from live.web.auth import EVENT_SCOPE, Signer
 from tests.conftest import ServerThread, free_port
 
@@ -36,8 +37,9 @@ class MediaServer:
         return f"{self.base_url}/sessions/{session}/whep"
 
     @property
-    def relay(self) -> object:
-        return self.app.state.relay  # type: ignore[attr-defined]
+    def relay(self) -> Relay:
+        relay: Relay = self.app.state.relay  # type: ignore[attr-defined]
+        return relay
 
 
 @pytest.fixture

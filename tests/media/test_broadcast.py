@@ -106,3 +106,14 @@ async def test_a_stopped_track_ends_its_reader() -> None:
     with pytest.raises(MediaStreamError):
         await asyncio.wait_for(reader, 1)
     assert track not in broadcast.tracks["audio"]
+
+
+async def test_after_studio_data_is_lost_viewers_wait_for_the_next_keyframe() -> None:
+    broadcast, _ = on_air()
+    track = ForwardTrack("video", broadcast.request_keyframe)
+    broadcast.attach(track)
+    broadcast.forward("video", "video/vp8", KEY, 0)
+    broadcast.lost_video(broadcast.source)  # type: ignore[arg-type]
+    broadcast.forward("video", "video/vp8", DELTA, 3000)  # refers to what was lost: held back
+    broadcast.forward("video", "video/vp8", KEY, 6000)
+    assert [bytes(await track.recv()) for _ in range(2)] == [KEY, KEY]

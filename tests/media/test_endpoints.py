@@ -4,7 +4,9 @@ with a clear 4xx (never a 500, never a crash)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -13,6 +15,7 @@ from aiortc import RTCPeerConnection
 
 from live.config import Settings
 from live.domain import Role
+from live.media import relay as relay_module
 from live.media.client import TestPatternTrack, publish, watch
 from live.media.ice import link_headers, rtc_configuration
 from live.web.auth import Signer
@@ -154,6 +157,8 @@ async def test_a_full_server_answers_503_with_retry_after() -> None:
         finally:
             await studio.close()
 
+RMEM_MAX = int(Path("/proc/sys/net/core/rmem_max").read_text())
+
 
 class LoopbackStun(asyncio.DatagramProtocol):
     """A STUN server on 127.0.0.1 that answers binding requests and counts them."""
@@ -206,3 +211,33 @@ def test_turn_credentials_go_to_turn_servers_only() -> None:
     stun_server, turn_server = rtc_configuration(urls, "u", "p").iceServers
     assert stun_server.username is None
     assert (turn_server.username, turn_server.credential) == ("u", "p")
+
+
+async def test_a_peer_that_never_connects_is_dropped(media_server: MediaServer,
+                                                      http: httpx.AsyncClient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(relay_module, "CONNECT_TIMEOUT", 0.5)
+    response = await http.post("/sessions/pleniere-geopolitique/whip", content=await make_offer(),
+                               headers=bearer(media_server.token(Role.STUDIO)))
+    assert response.status_code == 201  # answered, but the offerer is gone: nothing will connect
+    assert len(media_server.relay.resources) == 1
+    for _ in range(40):
+        if not media_server.relay.resources:
+            break
+        await asyncio.sleep(0.1)
+    assert media_server.relay.resources == {}
+
+
+async def test_the_studio_socket_gets_a_wide_receive_buffer(media_server: MediaServer) -> None:
+    studio = await publish(media_server.whip(), media_server.token(Role.STUDIO),
+                           [TestPatternTrack(160, 120)])
+    try:
+        (resource,) = media_server.relay.resources.values()
+        ice = resource.pc.getTransceivers()[0].receiver.transport.transport
+        sockets = [p.transport.get_extra_info("socket") for p in ice._connection._protocols]
+        sizes = [sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) for sock in sockets]
+        # Linux doubles what is asked, up to net.core.rmem_max; aioice alone asks for 256 KiB.
+        expected = min(relay_module.UDP_RECEIVE_BUFFER, RMEM_MAX)
+        assert sizes and all(size >= expected for size in sizes), (sizes, expected)
+    finally:
+        await studio.close()

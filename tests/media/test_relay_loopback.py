@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiortc import RTCRtpSender
 from aiortc.codecs import h264, opus, vpx
 from aiortc.mediastreams import AudioStreamTrack
 
@@ -18,9 +20,9 @@ from tests.media.conftest import MediaServer
 VIEWERS = 3
 
 
-async def wait_for(predicate: object, timeout: float = 10.0) -> None:
+async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.05)
@@ -31,9 +33,9 @@ def frames(peer: Peer, kind: str = "video") -> int:
     return received.frames if received else 0
 
 
-def viewer_senders(server: MediaServer) -> list[object]:
+def viewer_senders(server: MediaServer) -> list[RTCRtpSender]:
     relay = server.relay
-    return [s for r in relay.resources.values() if r.kind == "whep"  # type: ignore[attr-defined]
+    return [s for r in relay.resources.values() if r.kind == "whep"
             for s in r.pc.getSenders()]
 
 
@@ -96,12 +98,11 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
 
 async def go_live(server: MediaServer, **options: Any) -> Peer:
     relay = server.relay
-    before = relay.broadcasts.get("pleniere-geopolitique")  # type: ignore[attr-defined]
+    before = relay.broadcasts.get("pleniere-geopolitique")
     previous = before.source if before else None
     studio = await publish(server.whip(), server.token(Role.STUDIO),
                            [TestPatternTrack(320, 240)], **options)
-    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source  # type: ignore[attr-defined]
-                   not in (None, previous))
+    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source not in (None, previous))
     return studio
 
 
