@@ -4,14 +4,13 @@
 
 import { byId, pageData, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
-import { WhipError, hangUp, negotiate, receiverStats, retryDelay } from "./whip.js";
+import { WhipError, hangUp, negotiate, receiverStats, retryDelay, watchConnection } from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
 const STALL_MS = 3000; // no new frame for that long: "signal lost"
 const AIR_POLL_MS = 3000; // while nothing is on air, ask whether it is (plus up to as much jitter)
 const RESUME_GRACE_MS = 5000; // on air again but still no frame after that long: reconnect
 const PROBE_AFTER_MS = 15000; // stalled that long, without the readout: ask for a new connection
-const DISCONNECTED_GRACE_MS = 5000; // ICE "disconnected" often recovers by itself
 
 /**
  * @typedef {"connecting"|"waiting"|"live"|"stalled"|"reconnecting"|"busy"|"unavailable"|"unsupported"} PlayerState
@@ -42,8 +41,6 @@ let attempt = 0;
 let generation = 0; // bumps on every connection attempt: late answers of older ones are dropped
 /** @type {ReturnType<typeof setTimeout>|null} */
 let retryTimer = null;
-/** @type {ReturnType<typeof setTimeout>|null} */
-let disconnectedTimer = null;
 /** @type {PlayerState} */
 let state = "connecting";
 let lastFrames = 0;
@@ -166,7 +163,7 @@ async function connect(probe = false) {
   if (old) {
     hangUp(old, oldResource, token);
   }
-  watch(next);
+  watchConnection(next, { onLost: () => next === pc && lost() });
   lastFrames = 0;
   readout = null;
   lastProgress = performance.now();
@@ -206,40 +203,12 @@ function lost() {
 }
 
 function teardown() {
-  if (disconnectedTimer) clearTimeout(disconnectedTimer);
-  disconnectedTimer = null;
   if (pc) {
     hangUp(pc, resource, token);
   }
   pc = null;
   resource = "";
   readout = null;
-}
-
-/** @param {RTCPeerConnection} conn */
-function watch(conn) {
-  const check = () => {
-    if (conn !== pc) return;
-    const s = conn.connectionState;
-    if (s === "failed" || s === "closed") lost();
-    else if (s === "disconnected") {
-      if (!disconnectedTimer) {
-        disconnectedTimer = setTimeout(() => {
-          disconnectedTimer = null;
-          if (conn === pc && conn.connectionState === "disconnected") lost();
-        }, DISCONNECTED_GRACE_MS);
-      }
-    } else if (disconnectedTimer) {
-      clearTimeout(disconnectedTimer);
-      disconnectedTimer = null;
-    }
-  };
-  conn.addEventListener("connectionstatechange", check);
-  // The server closing its side shows first on the DTLS transport.
-  const transport = conn.getReceivers()[0]?.transport;
-  if (transport) transport.addEventListener("statechange", () => {
-    if (conn === pc && (transport.state === "closed" || transport.state === "failed")) lost();
-  });
 }
 
 function play() {

@@ -5,11 +5,12 @@ import { byId, pageData, setText } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
 import { FRAME_RATE, QUALITIES, cameraError, captureConstraints, fillDeviceSelect } from "./studio-devices.js";
 import { fetchBroadcast, setupEncoderPanel, showSent, showServer } from "./studio-readout.js";
-import { WhipError, hangUp, negotiate, preferredVideoCodecs, retryDelay, senderStats } from "./whip.js";
+import {
+  WhipError, hangUp, negotiate, preferredVideoCodecs, retryDelay, senderStats, watchConnection,
+} from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
 const BROADCAST_EVERY_MS = 2000;
-const DISCONNECTED_GRACE_MS = 5000;
 const CONNECT_TIMEOUT_MS = 15000; // answered but still not connected then: start again
 
 /** @typedef {"off"|"connecting"|"live"|"reconnecting"|"error"} OnAir */
@@ -52,8 +53,6 @@ let attempt = 0;
 let generation = 0;
 /** @type {ReturnType<typeof setTimeout>|null} */
 let retryTimer = null;
-/** @type {ReturnType<typeof setTimeout>|null} */
-let disconnectedTimer = null;
 /** @type {import("./rtcstats.js").Readout|null} */
 let sentReadout = null;
 /** The server's `since` for our own broadcast: another value later means another source took over. */
@@ -267,32 +266,18 @@ function retryLater(delay, key) {
 
 /** @param {RTCPeerConnection} conn */
 function watch(conn) {
-  conn.addEventListener("connectionstatechange", () => {
-    if (conn !== pc) return;
-    const s = conn.connectionState;
-    if (s === "connected") {
-      if (disconnectedTimer) clearTimeout(disconnectedTimer);
-      disconnectedTimer = null;
+  watchConnection(conn, {
+    onConnected: () => {
+      if (conn !== pc) return;
       attempt = 0;
       setOnAir("live");
       say(t("studio.msg.live"));
-    } else if (s === "failed" || s === "closed") lost();
-    else if (s === "disconnected" && !disconnectedTimer) {
-      disconnectedTimer = setTimeout(() => {
-        disconnectedTimer = null;
-        if (conn === pc && conn.connectionState === "disconnected") lost();
-      }, DISCONNECTED_GRACE_MS);
-    }
+    },
+    onLost: () => conn === pc && lost(),
   });
   setTimeout(() => {
     if (conn === pc && (conn.connectionState === "new" || conn.connectionState === "connecting")) lost();
   }, CONNECT_TIMEOUT_MS);
-  // A server that ends the session (another source took over, the relay restarts) closes DTLS:
-  // the connection state may stay "connected", the transport's does not.
-  const transport = conn.getSenders()[0]?.transport;
-  if (transport) transport.addEventListener("statechange", () => {
-    if (conn === pc && (transport.state === "closed" || transport.state === "failed")) lost();
-  });
 }
 
 /** The connection died while we want to be live: was it taken over, or do we reconnect? */
@@ -313,8 +298,6 @@ async function lost() {
 
 /** @param {boolean} [keepalive] */
 function closeConnection(keepalive = false) {
-  if (disconnectedTimer) clearTimeout(disconnectedTimer);
-  disconnectedTimer = null;
   if (pc) {
     hangUp(pc, resource, token, { keepalive });
   }

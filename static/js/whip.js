@@ -295,6 +295,44 @@ export function remoteClosed(pc) {
 }
 
 /**
+ * Watches a session's peer connection: `onConnected` on each (re)connection, `onLost` once when it
+ * is gone for good: failed or closed, "disconnected" for longer than `graceMs` (it often recovers by
+ * itself), or its DTLS transport closed (a server that ends the session leaves Chrome's
+ * connectionState at "connected"; only the transport's state shows it).
+ * @param {any} pc
+ * @param {{onLost: () => void, onConnected?: () => void, graceMs?: number, timers?: any}} handlers
+ */
+export function watchConnection(pc, { onLost, onConnected = () => {}, graceMs = 5000, timers = globalThis }) {
+  let grace = /** @type {any} */ (null);
+  let gone = false;
+  const lose = () => {
+    if (grace) timers.clearTimeout(grace);
+    grace = null;
+    if (gone) return;
+    gone = true;
+    onLost();
+  };
+  pc.addEventListener("connectionstatechange", () => {
+    const s = pc.connectionState;
+    if (s === "failed" || s === "closed") lose();
+    else if (s === "disconnected") {
+      if (!grace) grace = timers.setTimeout(() => {
+        grace = null;
+        if (pc.connectionState === "disconnected") lose();
+      }, graceMs);
+    } else {
+      if (grace) timers.clearTimeout(grace);
+      grace = null;
+      if (s === "connected" && !gone) onConnected();
+    }
+  });
+  const transport = [...pc.getSenders(), ...pc.getReceivers()].find((p) => p.transport)?.transport;
+  if (transport) transport.addEventListener("statechange", () => {
+    if (transport.state === "closed" || transport.state === "failed") lose();
+  });
+}
+
+/**
  * Ends a session from the client side: DELETE first, then close the peer connection (closed first,
  * the server would drop the resource on its own and answer the DELETE with a 404). Unloading
  * (`keepalive`), it does not wait for the answer.

@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import {
   BACKOFF_MAX_MS, WhipError, backoffDelay, hangUp, negotiate, parseIceServers, parseRetryAfter,
   preferredVideoCodecs, receiverStats, retryDelay, sdpFragment, senderStats, stop, waitForGathering,
+  watchConnection,
 } from "../../static/js/whip.js";
 
 // --- test doubles: a peer connection driven by the test, a scripted fetch, a manual clock ---
@@ -466,5 +467,63 @@ describe("senderStats", () => {
     assert.equal(second.frames, 300);
     assert.equal(first.limitation, null);
     assert.equal(second.limitation, "bandwidth");
+  });
+});
+
+// --- watching a connection ---
+
+/** A connection whose states the test sets; its DTLS transport too. */
+function watchedPc() {
+  const transport = new FakePc(); // only its listeners are used
+  transport.state = "connected";
+  const pc = new FakePc();
+  pc.connectionState = "new";
+  pc.getSenders = () => [];
+  pc.getReceivers = () => [{ transport }];
+  const to = (state) => {
+    pc.connectionState = state;
+    pc.emit("connectionstatechange");
+  };
+  const transportTo = (state) => {
+    transport.state = state;
+    transport.emit("statechange");
+  };
+  return { pc, to, transportTo };
+}
+
+describe("watchConnection", () => {
+  test("reports each connection, and a loss once", () => {
+    const { pc, to } = watchedPc();
+    const clock = new Clock();
+    const seen = [];
+    watchConnection(pc, { onLost: () => seen.push("lost"), onConnected: () => seen.push("up"), timers: clock });
+    to("connecting");
+    to("connected");
+    to("failed");
+    to("closed"); // the page closing it afterwards is not a second loss
+    assert.deepEqual(seen, ["up", "lost"]);
+  });
+
+  test("a short disconnection is forgiven, a long one is a loss", () => {
+    const { pc, to } = watchedPc();
+    const clock = new Clock();
+    let lost = 0;
+    watchConnection(pc, { onLost: () => lost++, timers: clock, graceMs: 5000 });
+    to("connected");
+    to("disconnected");
+    to("connected"); // recovered within the grace: its timer is gone
+    assert.equal(clock.timers.size, 0);
+    to("disconnected");
+    clock.fireAll();
+    assert.equal(lost, 1);
+  });
+
+  test("a server closing the session shows on the transport only", () => {
+    const { pc, to, transportTo } = watchedPc();
+    let lost = 0;
+    watchConnection(pc, { onLost: () => lost++, timers: new Clock() });
+    to("connected");
+    transportTo("closed"); // Chrome leaves connectionState at "connected"
+    assert.equal(lost, 1);
   });
 });
