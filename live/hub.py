@@ -32,8 +32,10 @@ class Subscriber(Protocol):
 @dataclass(slots=True)
 class Applied:
     seq: int
+    version: int
     event: Event
     envelope: Message
+    text: str = ""  # the stored JSON, for publishing our own records
 
 
 @dataclass
@@ -42,9 +44,18 @@ class Hub:
     session_view: Message
     room: Room
     epoch: str
-    seq: int
+    seq: int  # the last record applied
+    version: int  # guarded appends up to it (the store's `v`): what guarded commands are decided on
     snapshot_seq: int
+    # Guarded commands of this process, one at a time (they would only conflict with each other).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Reads from the store to fill a gap or reload, one at a time.
+    sync: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Records that came ahead of a gap (from the bus, or our own appends), applied once it is filled.
+    pending: dict[int, Applied] = field(default_factory=dict)
+    gap_timer: bool = False
+    # Commands waiting for their records to be applied (their Ack comes after their events).
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
     # Local subscribers by audience (moderators first: they are told first), and participants by id
     # too, so a message for one voter does not walk every connection.
     audiences: dict[Audience, set[Subscriber]] = field(
@@ -77,6 +88,27 @@ class Hub:
     def local_participants(self) -> int:
         """People, not sockets: two tabs of one participant count once."""
         return len(self.participants)
+
+    def applied(self, seq: int) -> asyncio.Future[None] | None:
+        """None if record `seq` is applied, else a future that resolves when it is."""
+        if seq <= self.seq:
+            return None
+        future = asyncio.get_running_loop().create_future()
+        self.waiters.append((seq, future))
+        return future
+
+    def wake(self, *, everyone: bool = False) -> None:
+        """Resolve the waiters whose record is applied (all of them when the history restarted)."""
+        if not self.waiters:
+            return
+        waiting = []
+        for seq, future in self.waiters:
+            if everyone or seq <= self.seq:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                waiting.append((seq, future))
+        self.waiters = waiting
 
     def recent_since(self, seq: int) -> list[Applied] | None:
         """Records after `seq` from memory, or None if memory no longer reaches back that far."""

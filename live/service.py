@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -22,12 +23,13 @@ from typing import Any
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
 from live.domain.commands import AskQuestion, Command
-from live.domain.events import TALLY_EVENTS, event_from_dict, event_to_dict
+from live.domain.events import TALLY_EVENTS, BallotCast, Event, event_from_dict, event_to_dict
+from live.domain.gates import gate_changes, is_free, required_gate
 from live.domain.programme import Programme
 from live.domain.ratelimit import TokenBucket
 from live.hub import Applied, Hub, Subscriber
 from live.protocol import encode
-from live.store import Conflict, EpochChanged, Record, Store
+from live.store import Conflict, EpochChanged, GateClosed, Record, Store
 from live.store.base import SNAPSHOT_EVERY
 from live.views import Audience, Fanout, Message, project, state_view, tally_view
 
@@ -41,7 +43,9 @@ ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, t
 # Per network address: generous, since a venue's Wi-Fi puts many people behind one address.
 CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND = 30, 1.0
 APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
-CONFLICT_PAUSE = 0.02  # longest random pause (s) after a lost append
+CONFLICT_PAUSE = 0.005  # longest random pause (s) after a lost append
+GAP_WAIT = 0.05  # how long a record missing from the sequence may take to come before a store read
+APPLY_WAIT = 5.0  # longest wait for a command's own records to be applied before its Ack
 
 
 def session_view(programme: Programme, session_id: str) -> Message:
@@ -69,6 +73,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()  # for the health check: a stuck loop stops ticking
+        self.applied_total = 0  # records applied (for /metrics: events per second)
 
     async def start(self) -> None:
         self.bus.on_reconnect = self._on_bus_reconnect
@@ -112,7 +117,7 @@ class Service:
         if info is None:
             raise KeyError(session_id)
         hub = Hub(session_id, session_view(self.programme, session_id), self._fresh_room(session_id),
-                  epoch="", seq=0, snapshot_seq=0)
+                  epoch="", seq=0, version=0, snapshot_seq=0)
         await self._reload(hub)
         await self.bus.subscribe(session_id, lambda message: self._on_bus(hub, message))
         await self._check_head(hub)  # what was appended between the load and the subscription
@@ -133,11 +138,14 @@ class Service:
         was_loaded = hub.epoch != ""
         if was_loaded and hub.epoch != loaded.epoch:
             log.warning("session %s: history restarted (epoch %s)", hub.session_id, loaded.epoch)
-        hub.room, hub.epoch, hub.seq = room, loaded.epoch, loaded.snapshot_seq
+        hub.room, hub.epoch = room, loaded.epoch
+        hub.seq, hub.version = loaded.snapshot_seq, loaded.snapshot_version
         hub.snapshot_seq = loaded.snapshot_seq
         hub.recent.clear()
+        hub.pending.clear()
         for record in loaded.records:
             self._apply(hub, _decode(record), fan_out=False)
+        hub.wake(everyone=True)
         if was_loaded:  # what changed in between was never fanned out: start clients afresh
             for sub in hub.subscribers:
                 sub.deliver(self.snapshot_message(hub, sub))
@@ -148,40 +156,73 @@ class Service:
                       client: str | None = None) -> int:
         """Decide, store, apply, fan out, publish; return the session's sequence number after it.
 
+        Votes are appended free (see `live.domain.gates`); every other command is decided on the
+        latest version of the session and retried if another process's command came first.
         `client` (the network address) bounds how many questions one machine may send, since a
         public link lets anyone take as many participant identities as they like.
         """
         hub = await self.hub(session_id)
-        async with hub.lock:
-            for attempt in range(APPEND_ATTEMPTS):
+        for attempt in range(APPEND_ATTEMPTS):
+            now = int(self.clock() * 1000)
+            events = hub.room.handle(command, actor, now, _new_id)
+            if not events:
+                return hub.seq
+            if attempt == 0 and isinstance(command, AskQuestion):
+                self._limit_questions(actor, client)
+            try:
+                if is_free(events):
+                    applied = [await self._append_free(hub, events[0], actor, now)]
+                else:
+                    applied = await self._append_guarded(hub, command, actor)
+            except EpochChanged:
+                await self._resync(hub)
+                continue
+            if not applied:
+                return hub.seq
+            await self._publish(hub, applied)
+            await self._maybe_snapshot(hub)
+            # The Ack follows the command's events (docs/protocol.md); a gap before them closes
+            # within GAP_WAIT and a store read, and the records are stored whatever happens.
+            waiting = hub.applied(applied[-1].seq)
+            if waiting is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiting, APPLY_WAIT)
+            return applied[-1].seq
+        raise DomainError("unavailable", "the session is too busy: try again")
+
+    async def _append_free(self, hub: Hub, event: Event, actor: Actor, now: int) -> Applied:
+        try:
+            record = await self.store.append_free(
+                hub.session_id, hub.epoch, _body(event, actor, now), required_gate(event))
+        except GateClosed:
+            raise DomainError("conflict", "the poll is not open" if isinstance(event, BallotCast)
+                              else "the question is not open to votes") from None
+        applied = _own(record, event, now)
+        self._ingest(hub, [applied])
+        return applied
+
+    async def _append_guarded(self, hub: Hub, command: Command, actor: Actor) -> list[Applied]:
+        """Decide on the latest version and append; [] if there is nothing (left) to do."""
+        async with hub.lock:  # this process's guarded commands would only conflict with each other
+            for _ in range(APPEND_ATTEMPTS):
                 now = int(self.clock() * 1000)
                 events = hub.room.handle(command, actor, now, _new_id)
                 if not events:
-                    return hub.seq
-                if attempt == 0 and isinstance(command, AskQuestion):
-                    self._limit_questions(actor, client)
-                applied = [Applied(hub.seq + i + 1, ev, {"type": type(ev).__name__,
-                                                         "seq": hub.seq + i + 1, "at": now})
-                           for i, ev in enumerate(events)]
-                texts = [encode({**a.envelope, "actor": actor.label, **event_to_dict(a.event)})
-                         for a in applied]
+                    return []
+                bodies = [_body(event, actor, now) for event in events]
                 try:
-                    new_seq = await self.store.append(session_id, hub.epoch, hub.seq, texts)
+                    records = await self.store.append(
+                        hub.session_id, hub.epoch, hub.version, bodies, gate_changes(events))
                 except Conflict:
-                    # Another process got there first. During a burst (everyone voting at once)
-                    # it keeps appending, and an immediate retry mostly loses again: pause a
-                    # random, growing moment first, then catch up and decide again.
-                    await asyncio.sleep(random.uniform(0, min(CONFLICT_PAUSE, 0.001 * 2**attempt)))
-                    await self._catch_up(hub)
+                    # Another process's guarded command came first: catch up, decide again.
+                    await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE))
+                    await self._resync(hub, catch_up=True)
                     continue
-                except EpochChanged:
-                    await self._reload(hub)
-                    continue
-                for a in applied:
-                    self._apply(hub, a, fan_out=True)
-                await self._publish(hub, texts)
-                await self._maybe_snapshot(hub)
-                return new_seq
+                applied = [_own(r, ev, now) for r, ev in zip(records, events, strict=True)]
+                # Applied before the lock is released, unless a gap holds them back, so that the
+                # next command is decided on them.
+                self._ingest(hub, applied)
+                return applied
         raise DomainError("unavailable", "the session is too busy: try again")
 
     def _limit_questions(self, actor: Actor, client: str | None) -> None:
@@ -197,9 +238,9 @@ class Service:
         for bucket in buckets:
             bucket.take(now)
 
-    async def _publish(self, hub: Hub, texts: list[str]) -> None:
-        message = json.dumps({"node": self.node, "epoch": hub.epoch, "records": texts},
-                             separators=(",", ":"))
+    async def _publish(self, hub: Hub, applied: list[Applied]) -> None:
+        texts = ",".join(a.text for a in applied)
+        message = f'{{"node":"{self.node}","epoch":"{hub.epoch}","records":[{texts}]}}'
         try:
             await self.bus.publish(hub.session_id, message)
         except Exception:  # stored already: other processes catch up from the store
@@ -207,13 +248,38 @@ class Service:
 
     async def _maybe_snapshot(self, hub: Hub) -> None:
         if hub.seq - hub.snapshot_seq >= SNAPSHOT_EVERY:
+            seq, version = hub.seq, hub.version
+            hub.snapshot_seq = seq  # before the await: concurrent commands must not snapshot too
             data = json.dumps(hub.room.snapshot(), separators=(",", ":"))
-            await self.store.save_snapshot(hub.session_id, hub.epoch, hub.seq, data)
-            hub.snapshot_seq = hub.seq
+            await self.store.save_snapshot(hub.session_id, hub.epoch, seq, version, data)
+
+    # -- applying records in order --------------------------------------------------------------
+
+    def _ingest(self, hub: Hub, applied: list[Applied]) -> None:
+        """Apply records in sequence order, whatever order they come in (our own appends and
+        other processes' bus messages race); a gap that stays open is filled from the store."""
+        for a in applied:
+            if a.seq > hub.seq:
+                hub.pending[a.seq] = a
+        while hub.seq + 1 in hub.pending:
+            self._apply(hub, hub.pending.pop(hub.seq + 1), fan_out=True)
+        hub.wake()
+        if hub.pending and not hub.gap_timer:
+            hub.gap_timer = True
+            self._spawn(self._fill_gap(hub))
+
+    async def _fill_gap(self, hub: Hub) -> None:
+        await asyncio.sleep(GAP_WAIT)
+        hub.gap_timer = False
+        for seq in [s for s in hub.pending if s <= hub.seq]:
+            del hub.pending[seq]
+        if hub.pending:
+            await self._resync(hub, catch_up=True)
 
     def _apply(self, hub: Hub, applied: Applied, *, fan_out: bool) -> None:
         hub.room.apply(applied.event)
-        hub.seq = applied.seq
+        self.applied_total += 1
+        hub.seq, hub.version = applied.seq, applied.version
         hub.recent.append(applied)
         if isinstance(applied.event, TALLY_EVENTS):
             hub.tally_dirty_fast = hub.tally_dirty_slow = True
@@ -221,42 +287,32 @@ class Service:
             fanout = project(applied.event, applied.envelope, hub.room.state)
             hub.fan_out(fanout, _encode_fanout(fanout))
 
+    async def _resync(self, hub: Hub, *, catch_up: bool = False) -> None:
+        """Apply what the store has beyond our sequence number, or reload if that is gone (or
+        `catch_up` is false: the epoch changed). One store read at a time per hub."""
+        async with hub.sync:
+            if catch_up:
+                records = await self.store.read_since(hub.session_id, hub.epoch, hub.seq)
+                if records is not None:
+                    self._ingest(hub, [_decode(r) for r in records if r.seq > hub.seq])
+                    return
+            await self._reload(hub)
+
     # -- records from other processes ---------------------------------------------------------
 
     def _on_bus(self, hub: Hub, message: str) -> None:
         if message.startswith(self._own_prefix):
             return  # our own records, applied already: not worth parsing
-        self._spawn(self._receive(hub, message))
-
-    async def _receive(self, hub: Hub, message: str) -> None:
         try:
             data = json.loads(message)
-            async with hub.lock:
-                if data["epoch"] != hub.epoch:
-                    await self._reload(hub)
-                    return
-                for text in data["records"]:
-                    record = json.loads(text)
-                    if record["seq"] <= hub.seq:
-                        continue  # already fetched from the store
-                    if record["seq"] != hub.seq + 1:
-                        await self._catch_up(hub)
-                        return
-                    self._apply(hub, _applied(record), fan_out=True)
+            if data["epoch"] == hub.epoch:
+                self._ingest(hub, [_applied(record) for record in data["records"]])
+                return
         except Exception:
             log.exception("session %s: bad bus message dropped; catching up", hub.session_id)
-            async with hub.lock:
-                await self._catch_up(hub)
-
-    async def _catch_up(self, hub: Hub) -> None:
-        """Apply what the store has beyond our sequence number (caller holds the lock)."""
-        records = await self.store.read_since(hub.session_id, hub.epoch, hub.seq)
-        if records is None:
-            await self._reload(hub)
+            self._spawn(self._resync(hub, catch_up=True))
             return
-        for record in records:
-            if record.seq == hub.seq + 1:
-                self._apply(hub, _decode(record), fan_out=True)
+        self._spawn(self._check_head(hub))  # another epoch: ours may be the stale one
 
     def _on_bus_reconnect(self) -> None:
         for hub in list(self._hubs.values()):
@@ -265,12 +321,10 @@ class Service:
     async def _check_head(self, hub: Hub) -> None:
         try:
             epoch, seq = await self.store.head(hub.session_id)
-            if epoch != hub.epoch or seq > hub.seq:
-                async with hub.lock:
-                    if epoch != hub.epoch:
-                        await self._reload(hub)
-                    else:
-                        await self._catch_up(hub)
+            if epoch != hub.epoch:
+                await self._resync(hub)
+            elif seq > hub.seq:
+                await self._resync(hub, catch_up=True)
         except Exception:
             log.warning("session %s: store check failed", hub.session_id, exc_info=True)
 
@@ -376,14 +430,31 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+def _body(event: Event, actor: Actor, now: int) -> str:
+    """A record's JSON text before the store numbers it (see `live.store.base.stamp`)."""
+    return encode({"type": type(event).__name__, "at": now, "actor": actor.label,
+                   **event_to_dict(event)})
+
+
 def _applied(record: dict[str, Any]) -> Applied:
     """A stored record (envelope and event fields together) as the hub keeps it."""
     envelope = {"type": record["type"], "seq": record["seq"], "at": record["at"]}
-    return Applied(record["seq"], event_from_dict(record), envelope)
+    return Applied(record["seq"], record["v"], event_from_dict(record), envelope)
 
 
 def _decode(record: Record) -> Applied:
     return _applied(json.loads(record.data))
+
+
+_STAMP = re.compile(r'\{"seq":\d+,"v":(\d+),')
+
+
+def _own(record: Record, event: Event, now: int) -> Applied:
+    """Our own appended record, without parsing back the text we just encoded."""
+    stamp = _STAMP.match(record.data)
+    assert stamp is not None, "the store stamps every record"
+    envelope = {"type": type(event).__name__, "seq": record.seq, "at": now}
+    return Applied(record.seq, int(stamp.group(1)), event, envelope, record.data)
 
 
 def _new_id(prefix: str) -> str:

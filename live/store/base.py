@@ -4,6 +4,13 @@ Each session has an append-only log of records (one JSON text per event, numbere
 trimmed to the last `history` records, an occasional snapshot of the whole state, and an `epoch` that
 changes when the history is lost (Redis flushed or restarted without persistence): a client that
 resumes from another epoch must take a fresh snapshot.
+
+Two kinds of append share the log. A *guarded* append (most commands) names the session `version`
+it was decided on: the count of guarded appends so far. It fails with Conflict if another guarded
+append came first, and bumps the version. A *free* append (votes, see `live.domain.gates`) is never
+refused for being late, only when the gate it needs is closed. Guarded appends open and close gates
+atomically with their records. The store numbers records itself, writing `"seq"` and `"v"` (the
+version after the record) at the front of each JSON text.
 """
 
 from __future__ import annotations
@@ -23,10 +30,19 @@ class EpochChanged(Exception):
     """The session's history was lost and restarted under a new epoch: reload."""
 
 
+class GateClosed(Exception):
+    """A free append's gate is closed (the poll closed, the question left the public list)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     seq: int
     data: str  # the event as JSON text, with its envelope (seq, at, actor)
+
+
+def stamp(seq: int, version: int, body: str) -> str:
+    """A record's text: its seq and version put in front of the event's JSON object."""
+    return f'{{"seq":{seq},"v":{version},{body[1:]}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,7 @@ class Loaded:
     epoch: str
     snapshot: str | None  # JSON text of the state at `snapshot_seq`, or None for an empty session
     snapshot_seq: int
+    snapshot_version: int
     records: list[Record]  # everything after the snapshot, in order
 
     @property
@@ -46,11 +63,21 @@ class Store(Protocol):
         """The latest snapshot and the records after it; creates the epoch on first use."""
         ...
 
-    async def append(self, session_id: str, epoch: str, expected_seq: int, data: list[str]) -> int:
-        """Append records numbered expected_seq+1…; return the new last seq.
+    async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
+                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
+        """A guarded append: records for `bodies` (JSON objects without seq and v), as stored.
 
-        Raises Conflict if the log is not at `expected_seq`, EpochChanged if `epoch` is not current.
+        Raises Conflict if the session's version is not `version`, EpochChanged if `epoch` is not
+        current. `gates` are opened (True) or closed (False) in the same atomic step.
         """
+        ...
+
+    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
+        """A free append of one record, refused with GateClosed unless `gate` is open."""
+        ...
+
+    async def gates(self, session_id: str) -> set[str]:
+        """The open gates (for checks and tests)."""
         ...
 
     async def read_since(self, session_id: str, epoch: str, seq: int) -> list[Record] | None:
@@ -61,8 +88,9 @@ class Store(Protocol):
         """The current epoch (None if the session has none yet) and last seq."""
         ...
 
-    async def save_snapshot(self, session_id: str, epoch: str, seq: int, data: str) -> None:
-        """Keep `data` as the state at `seq`, unless a newer snapshot is already there."""
+    async def save_snapshot(self, session_id: str, epoch: str, seq: int, version: int,
+                            data: str) -> None:
+        """Keep `data` as the state at `seq` (and `version`), unless a newer one is there."""
         ...
 
     async def set_presence(self, session_id: str, node: str, count: int, ttl: float) -> None:

@@ -7,16 +7,19 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record
+from live.store.base import HISTORY, Conflict, EpochChanged, GateClosed, Loaded, Record, stamp
 
 
 @dataclass
 class _Log:
     epoch: str = field(default_factory=lambda: secrets.token_hex(8))
     seq: int = 0
+    version: int = 0
+    gates: set[str] = field(default_factory=set)
     records: deque[Record] = field(default_factory=lambda: deque(maxlen=HISTORY))
     snapshot: str | None = None
     snapshot_seq: int = 0
+    snapshot_version: int = 0
     presence: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
@@ -31,18 +34,40 @@ class MemoryStore:
     async def load(self, session_id: str) -> Loaded:
         log = self._log(session_id)
         after = [r for r in log.records if r.seq > log.snapshot_seq]
-        return Loaded(log.epoch, log.snapshot, log.snapshot_seq, after)
+        return Loaded(log.epoch, log.snapshot, log.snapshot_seq, log.snapshot_version, after)
 
-    async def append(self, session_id: str, epoch: str, expected_seq: int, data: list[str]) -> int:
+    async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
+                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
         log = self._log(session_id)
         if log.epoch != epoch:
             raise EpochChanged(session_id)
-        if log.seq != expected_seq:
+        if log.version != version:
             raise Conflict(session_id)
-        for text in data:
-            log.seq += 1
-            log.records.append(Record(log.seq, text))
-        return log.seq
+        log.version += 1
+        for gate, is_open in gates or ():
+            if is_open:
+                log.gates.add(gate)
+            else:
+                log.gates.discard(gate)
+        return [self._add(log, body) for body in bodies]
+
+    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
+        log = self._log(session_id)
+        if log.epoch != epoch:
+            raise EpochChanged(session_id)
+        if gate not in log.gates:
+            raise GateClosed(gate)
+        return self._add(log, body)
+
+    @staticmethod
+    def _add(log: _Log, body: str) -> Record:
+        log.seq += 1
+        record = Record(log.seq, stamp(log.seq, log.version, body))
+        log.records.append(record)
+        return record
+
+    async def gates(self, session_id: str) -> set[str]:
+        return set(self._log(session_id).gates)
 
     async def read_since(self, session_id: str, epoch: str, seq: int) -> list[Record] | None:
         log = self._log(session_id)
@@ -58,10 +83,11 @@ class MemoryStore:
         log = self._logs.get(session_id)
         return (log.epoch, log.seq) if log else (None, 0)
 
-    async def save_snapshot(self, session_id: str, epoch: str, seq: int, data: str) -> None:
+    async def save_snapshot(self, session_id: str, epoch: str, seq: int, version: int,
+                            data: str) -> None:
         log = self._log(session_id)
         if log.epoch == epoch and seq > log.snapshot_seq:
-            log.snapshot, log.snapshot_seq = data, seq
+            log.snapshot, log.snapshot_seq, log.snapshot_version = data, seq, version
 
     async def set_presence(self, session_id: str, node: str, count: int, ttl: float) -> None:
         self._log(session_id).presence[node] = (count, time.monotonic() + ttl)

@@ -1,7 +1,9 @@
 """The Redis store: one stream per session for the log, plus a few keys, all under one hash tag.
 
-Keys for session S (prefix P): `P:{S}:epoch`, `P:{S}:seq`, `P:{S}:log` (stream, entry ids `seq-0`),
-`P:{S}:snap` (hash: epoch, seq, data), `P:{S}:presence` (hash: node -> "count:expires"). The `{S}`
+Keys for session S (prefix P): `P:{S}:epoch`, `P:{S}:seq`, `P:{S}:version` (guarded appends so
+far), `P:{S}:log` (stream, entry ids `seq-0`), `P:{S}:gates` (hash of open gates),
+`P:{S}:snap` (hash: epoch, seq, version, data), `P:{S}:presence` (hash: node -> "count:expires").
+Records are numbered inside the scripts, so concurrent appenders never race on a number. The `{S}`
 hash tag keeps a session's keys in one Redis Cluster slot, so the Lua scripts stay legal there.
 """
 
@@ -13,28 +15,53 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record
+from live.store.base import HISTORY, Conflict, EpochChanged, GateClosed, Loaded, Record, stamp
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
 _INIT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
   redis.call('SET', KEYS[1], ARGV[1])
 end
 return redis.call('GET', KEYS[1])
 """
 
-# The guard, the append and the counter in one atomic step: -2 wrong epoch, -1 wrong seq.
-_APPEND = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
-if seq ~= tonumber(ARGV[2]) then return -1 end
-for i = 4, #ARGV do
-  seq = seq + 1
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e', ARGV[i])
+# Shared by both appends: number the records (ARGV from `first`) and stamp them, as `stamp` does.
+_ADD = """
+local function add(first, version)
+  local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local from = seq + 1
+  for i = first, #ARGV do
+    seq = seq + 1
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e',
+               '{"seq":' .. seq .. ',"v":' .. version .. ',' .. string.sub(ARGV[i], 2))
+  end
+  redis.call('SET', KEYS[2], seq)
+  return {from, version}
 end
-redis.call('SET', KEYS[2], seq)
-return seq
+"""
+
+# A guarded append: the epoch and version checks, the gate changes and the records in one atomic
+# step. {-2} wrong epoch, {-1} another guarded append came first; else {first seq, new version}.
+_APPEND = _ADD + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
+local version = tonumber(redis.call('GET', KEYS[4]) or '0')
+if version ~= tonumber(ARGV[2]) then return {-1} end
+version = version + 1
+redis.call('SET', KEYS[4], version)
+local gates = tonumber(ARGV[4])
+for i = 5, 4 + 2 * gates, 2 do
+  if ARGV[i + 1] == '1' then redis.call('HSET', KEYS[5], ARGV[i], '1')
+  else redis.call('HDEL', KEYS[5], ARGV[i]) end
+end
+return add(5 + 2 * gates, version)
+"""
+
+# A free append: {-2} wrong epoch, {-3} gate closed; else {seq, version}.
+_APPEND_FREE = _ADD + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
+if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 0 then return {-3} end
+return add(4, tonumber(redis.call('GET', KEYS[4]) or '0'))
 """
 
 # Keep a snapshot only if it belongs to the current epoch and is newer than the one stored.
@@ -44,7 +71,7 @@ local current = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
 if redis.call('HGET', KEYS[2], 'epoch') == ARGV[1] and current >= tonumber(ARGV[2]) then
   return 0
 end
-redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'seq', ARGV[2], 'data', ARGV[3])
+redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'seq', ARGV[2], 'version', ARGV[3], 'data', ARGV[4])
 return 1
 """
 
@@ -88,37 +115,61 @@ class RedisStore:
         self._prefix = prefix
         self._init = self._redis.register_script(_INIT)
         self._append = self._redis.register_script(_APPEND)
+        self._append_free = self._redis.register_script(_APPEND_FREE)
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         self._set_presence = self._redis.register_script(_SET_PRESENCE)
         self._presence = self._redis.register_script(_PRESENCE)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
-        return {name: f"{base}:{name}" for name in ("epoch", "seq", "log", "snap", "presence")}
+        return {name: f"{base}:{name}" for name in
+                ("epoch", "seq", "log", "snap", "version", "gates", "presence")}
 
     async def load(self, session_id: str) -> Loaded:
         k = self._keys(session_id)
         epoch = await self._init(
-            keys=[k["epoch"], k["seq"], k["log"], k["snap"]], args=[secrets.token_hex(8)])
+            keys=[k["epoch"], k["seq"], k["log"], k["snap"], k["version"], k["gates"]],
+            args=[secrets.token_hex(8)])
         snap: Any = await self._redis.hgetall(k["snap"])
-        snapshot, snapshot_seq = None, 0
+        snapshot, snapshot_seq, snapshot_version = None, 0, 0
         if snap.get("epoch") == epoch:
             snapshot, snapshot_seq = snap["data"], int(snap["seq"])
+            snapshot_version = int(snap.get("version", 0))
         records = _records(await self._redis.xrange(k["log"], min=f"{snapshot_seq + 1}-0"))
         if records and records[0].seq != snapshot_seq + 1:
             raise RuntimeError(f"session {session_id}: log trimmed past its last snapshot")
-        return Loaded(epoch, snapshot, snapshot_seq, records)
+        return Loaded(epoch, snapshot, snapshot_seq, snapshot_version, records)
 
-    async def append(self, session_id: str, epoch: str, expected_seq: int, data: list[str]) -> int:
+    def _append_keys(self, session_id: str) -> list[str]:
         k = self._keys(session_id)
-        result = int(await self._append(
-            keys=[k["epoch"], k["seq"], k["log"]],
-            args=[epoch, expected_seq, HISTORY, *data]))
-        if result == -2:
+        return [k["epoch"], k["seq"], k["log"], k["version"], k["gates"]]
+
+    async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
+                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
+        changes = [item for gate, is_open in gates or () for item in (gate, "1" if is_open else "0")]
+        result = await self._append(
+            keys=self._append_keys(session_id),
+            args=[epoch, version, HISTORY, len(changes) // 2, *changes, *bodies])
+        first = int(result[0])
+        if first == -2:
             raise EpochChanged(session_id)
-        if result == -1:
+        if first == -1:
             raise Conflict(session_id)
-        return result
+        return [Record(first + i, stamp(first + i, int(result[1]), body))
+                for i, body in enumerate(bodies)]
+
+    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
+        result = await self._append_free(
+            keys=self._append_keys(session_id), args=[epoch, gate, HISTORY, body])
+        seq = int(result[0])
+        if seq == -2:
+            raise EpochChanged(session_id)
+        if seq == -3:
+            raise GateClosed(gate)
+        return Record(seq, stamp(seq, int(result[1]), body))
+
+    async def gates(self, session_id: str) -> set[str]:
+        return {str(gate) for gate in await self._redis.hkeys(self._keys(session_id)["gates"])}
 
     async def read_since(self, session_id: str, epoch: str, seq: int) -> list[Record] | None:
         k = self._keys(session_id)
@@ -140,9 +191,10 @@ class RedisStore:
         epoch, seq = await self._redis.mget([k["epoch"], k["seq"]])
         return (str(epoch) if epoch is not None else None), int(seq or 0)
 
-    async def save_snapshot(self, session_id: str, epoch: str, seq: int, data: str) -> None:
+    async def save_snapshot(self, session_id: str, epoch: str, seq: int, version: int,
+                            data: str) -> None:
         k = self._keys(session_id)
-        await self._snapshot(keys=[k["epoch"], k["snap"]], args=[epoch, seq, data])
+        await self._snapshot(keys=[k["epoch"], k["snap"]], args=[epoch, seq, version, data])
 
     async def set_presence(self, session_id: str, node: str, count: int, ttl: float) -> None:
         key = self._keys(session_id)["presence"]

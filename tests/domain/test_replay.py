@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from live.domain import Actor, DomainError, Role, Room
 from live.domain import commands as c
 from live.domain import events as e
+from live.domain.gates import gate_changes, is_free, open_gates, required_gate
 from live.domain.state import APPROVED, DRAFT, PENDING
 
 PARTICIPANTS = [Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 5)]
@@ -177,6 +178,7 @@ class Replayer:
         self.room = Room.new("pleniere-aict", premoderation=premoderation)
         self.initial = self.room.snapshot()
         self.log: list[e.Event] = []
+        self.gates: set[str] = set()  # as the store keeps them, from the events alone
         self.now = 1_600_765_200_000
         self._ids = itertools.count(1)
 
@@ -195,8 +197,15 @@ class Replayer:
             assert room.state == state0 and room.snapshot() == s0
             return error.code
         assert room.state == state0 and room.snapshot() == s0, "handle mutated the room"
+        if events and is_free(events):
+            # What a free append checks in the store, from the gates alone, is what the room
+            # checked: its gate is open. (Votes the room refuses never reach the store.)
+            assert len(events) == 1 and required_gate(events[0]) in self.gates
         for event in events:
             room.apply(event)
+        for gate, is_open in gate_changes(events):
+            (self.gates.add if is_open else self.gates.discard)(gate)
+        assert self.gates == open_gates(room.state)
         for question in state0.questions.values():
             if not question.public:  # votes only change on the public list, and freeze off it
                 assert room.state.questions[question.id].voters == question.voters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -86,8 +87,7 @@ async def test_falling_behind_the_history_resends_snapshots(service: Service) ->
     for i in range(HISTORY + 5):
         await other.execute(SESSION, c.SetPremoderation(i % 2 == 1), moderator)
     hub = await service.hub(SESSION)
-    async with hub.lock:
-        await service._catch_up(hub)
+    await service._resync(hub, catch_up=True)
     assert hub.seq == HISTORY + 5
     assert sum('"type":"Snapshot"' in m for m in sink.messages) == 2
 
@@ -106,3 +106,83 @@ async def test_records_appended_while_subscribing_are_not_missed(service: Servic
     bus.subscribe = subscribe_after_a_write  # type: ignore[method-assign]
     hub = await service.hub(SESSION)
     assert hub.seq == 1 and hub.room.state.premoderation is False
+
+
+def two_processes(service: Service) -> Service:
+    """A second service on the same store whose bus hears nothing: only the store links them."""
+    return Service(service.programme, service.store, MemoryBus())
+
+
+async def test_votes_of_two_processes_never_conflict_and_both_converge(service: Service) -> None:
+    """Ballots, upvotes and questions from two processes at once: every accepted one is counted
+    once, and each process ends with the whole log, its late records fetched from the store."""
+    other = two_processes(service)
+    moderator = Actor(Role.MODERATOR)
+    await service.execute(SESSION, c.SetPremoderation(False), moderator)
+    await service.execute(SESSION, c.CreatePoll("Choix ?", ["A", "B"]), moderator)
+    hub = await service.hub(SESSION)
+    poll_id = next(iter(hub.room.state.polls))
+    await service.execute(SESSION, c.OpenPoll(poll_id), moderator)
+    await service.execute(SESSION, c.AskQuestion("Q ?"), Actor(Role.PARTICIPANT, "author"))
+    question_id = next(iter(hub.room.state.questions))
+    await other._resync(await other.hub(SESSION), catch_up=True)
+
+    async def voter(n: int) -> None:
+        proc = (service, other)[n % 2]
+        me = Actor(Role.PARTICIPANT, f"voter{n}")
+        await proc.execute(SESSION, c.CastBallot(poll_id, [n % 2]), me)
+        await proc.execute(SESSION, c.UpvoteQuestion(question_id), me)
+        await proc.execute(SESSION, c.CastBallot(poll_id, [n % 2]), me)  # a retry: no change
+        if n % 10 == 0:
+            await proc.execute(SESSION, c.AskQuestion(f"Q{n} ?"), me)
+
+    await asyncio.gather(*(voter(n) for n in range(200)))
+    hubs = [await service.hub(SESSION), await other.hub(SESSION)]
+    # Every execute returned after its own records were applied: a process that missed others'
+    # records before them read them from the store. What came after, the periodic head check
+    # (or the bus, deaf here) brings.
+    for proc, h in zip((service, other), hubs, strict=True):
+        await proc._check_head(h)
+    for h in hubs:
+        assert h.seq == (await service.store.head(SESSION))[1] and not h.pending
+        poll = h.room.state.polls[poll_id]
+        assert len(poll.ballots) == 200
+        assert sorted(poll.ballots.values()).count((0,)) == 100
+        assert len(h.room.state.questions[question_id].voters) == 200
+        assert len(h.room.state.questions) == 21
+    assert hubs[0].room.snapshot() == hubs[1].room.snapshot()
+
+
+async def test_a_vote_decided_on_stale_state_after_the_close_is_refused(service: Service) -> None:
+    """The process that takes the ballot has not heard of the close yet: the store's gate has."""
+    other = two_processes(service)
+    moderator = Actor(Role.MODERATOR)
+    await service.execute(SESSION, c.CreatePoll("Choix ?", ["A", "B"]), moderator)
+    poll_id = next(iter((await service.hub(SESSION)).room.state.polls))
+    await service.execute(SESSION, c.OpenPoll(poll_id), moderator)
+    stale = await other.hub(SESSION)
+    await other._resync(stale, catch_up=True)
+    assert stale.room.state.polls[poll_id].status == "open"
+    await service.execute(SESSION, c.ClosePoll(poll_id), moderator)
+    head = await service.store.head(SESSION)
+    with pytest.raises(DomainError) as info:
+        await other.execute(SESSION, c.CastBallot(poll_id, [0]), Actor(Role.PARTICIPANT, "late"))
+    assert info.value.code == "conflict"
+    assert await service.store.head(SESSION) == head  # nothing appended
+
+
+async def test_a_guarded_command_on_stale_state_is_decided_again(service: Service) -> None:
+    """Two processes close the same poll: the second one's first try conflicts, it catches up,
+    and deciding again finds the poll closed already."""
+    other = two_processes(service)
+    moderator = Actor(Role.MODERATOR)
+    await service.execute(SESSION, c.CreatePoll("Choix ?", ["A", "B"]), moderator)
+    poll_id = next(iter((await service.hub(SESSION)).room.state.polls))
+    await service.execute(SESSION, c.OpenPoll(poll_id), moderator)
+    await other._resync(await other.hub(SESSION), catch_up=True)
+    await service.execute(SESSION, c.ClosePoll(poll_id), moderator)
+    with pytest.raises(DomainError) as info:
+        await other.execute(SESSION, c.ClosePoll(poll_id), moderator)
+    assert info.value.code == "conflict"
+    assert (await other.hub(SESSION)).room.state.polls[poll_id].status == "closed"
+    assert await service.store.gates(SESSION) == set()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
-from live.store import Conflict, EpochChanged, Record, Store
+from live.store import Conflict, EpochChanged, GateClosed, Record, Store
 from live.store.base import HISTORY
 from live.store.memory import MemoryStore
 from live.store.redis import RedisStore
@@ -55,40 +56,103 @@ async def test_first_load_creates_an_epoch_with_no_records(store: Store) -> None
     assert other.epoch != loaded.epoch  # each session has its own
 
 
+def body(n: int | str) -> str:
+    return json.dumps({"n": n})
+
+
+def ns(records: list[Record] | None) -> list[object]:
+    """The `n` of each record, checking its stamp (seq and version in front) on the way."""
+    assert records is not None
+    out = []
+    for r in records:
+        data = json.loads(r.data)
+        assert r.data.startswith(f'{{"seq":{r.seq},"v":{data["v"]},') and data["seq"] == r.seq
+        out.append(data["n"])
+    return out
+
+
 async def test_append_numbers_records_and_returns_them_in_order(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    assert await store.append(SESSION, epoch, 0, ['{"n":1}', '{"n":2}']) == 2
-    assert await store.append(SESSION, epoch, 2, ['{"n":3}']) == 3
-    assert await store.append(SESSION, epoch, 3, ["é ✓ \"quoted\"\n"]) == 4
-    expected = [Record(1, '{"n":1}'), Record(2, '{"n":2}'), Record(3, '{"n":3}'),
-                Record(4, "é ✓ \"quoted\"\n")]
+    first = await store.append(SESSION, epoch, 0, [body(1), body(2)])
+    assert [r.seq for r in first] == [1, 2] and ns(first) == [1, 2]
+    assert [json.loads(r.data)["v"] for r in first] == [1, 1]  # one guarded append: version 1
+    await store.append(SESSION, epoch, 1, [body(3)])
+    await store.append(SESSION, epoch, 2, [body('é ✓ "quoted"\n')])
     loaded = await store.load(SESSION)
-    assert loaded.epoch == epoch and loaded.records == expected and loaded.seq == 4
-    assert await store.read_since(SESSION, epoch, 0) == expected
-    assert await store.read_since(SESSION, epoch, 2) == expected[2:]
+    assert loaded.epoch == epoch and loaded.seq == 4
+    assert ns(loaded.records) == [1, 2, 3, 'é ✓ "quoted"\n']
+    assert await store.read_since(SESSION, epoch, 0) == loaded.records
+    assert await store.read_since(SESSION, epoch, 2) == loaded.records[2:]
     assert await store.head(SESSION) == (epoch, 4)
 
 
-async def test_stale_expected_seq_conflicts_and_appends_nothing(store: Store) -> None:
+async def test_stale_version_conflicts_and_appends_nothing(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    await store.append(SESSION, epoch, 0, ["a", "b", "c"])
-    for stale in (0, 2, 4):  # behind, just behind, ahead
+    await store.append(SESSION, epoch, 0, [body("a"), body("b"), body("c")])
+    for stale in (0, 2, 3):  # behind, ahead; records are not versions
         with pytest.raises(Conflict):
-            await store.append(SESSION, epoch, stale, ["x", "y"])
+            await store.append(SESSION, epoch, stale, [body("x")], [("poll:p1", True)])
     assert await store.head(SESSION) == (epoch, 3)
-    assert texts((await store.load(SESSION)).records) == ["a", "b", "c"]
-    assert await store.append(SESSION, epoch, 3, ["d"]) == 4
+    assert await store.gates(SESSION) == set()  # a refused append changes no gate either
+    assert ns((await store.load(SESSION)).records) == ["a", "b", "c"]
+    assert ns(await store.append(SESSION, epoch, 1, [body("d")])) == ["d"]
 
 
 async def test_wrong_epoch_is_refused_and_appends_nothing(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    await store.append(SESSION, epoch, 0, ["a"])
+    await store.append(SESSION, epoch, 0, [body("a")], [("poll:p1", True)])
     with pytest.raises(EpochChanged):
-        await store.append(SESSION, "not-" + epoch, 1, ["x"])
-    with pytest.raises(EpochChanged):  # the epoch is checked before the sequence number
-        await store.append(SESSION, "not-" + epoch, 0, ["x"])
+        await store.append(SESSION, "not-" + epoch, 1, [body("x")])
+    with pytest.raises(EpochChanged):  # the epoch is checked before the version
+        await store.append(SESSION, "not-" + epoch, 0, [body("x")])
+    with pytest.raises(EpochChanged):  # and before the gate
+        await store.append_free(SESSION, "not-" + epoch, body("x"), "poll:p1")
     assert await store.head(SESSION) == (epoch, 1)
-    assert texts((await store.load(SESSION)).records) == ["a"]
+    assert ns((await store.load(SESSION)).records) == ["a"]
+
+
+async def test_free_appends_need_their_gate_and_leave_the_version_alone(store: Store) -> None:
+    epoch = (await store.load(SESSION)).epoch
+    with pytest.raises(GateClosed):
+        await store.append_free(SESSION, epoch, body("early"), "poll:p1")
+    await store.append(SESSION, epoch, 0, [body("open")], [("poll:p1", True), ("q:q1", True)])
+    assert await store.gates(SESSION) == {"poll:p1", "q:q1"}
+    vote = await store.append_free(SESSION, epoch, body("vote"), "poll:p1")
+    assert vote.seq == 2 and json.loads(vote.data)["v"] == 1
+    # A guarded append decided at version 1 still goes in after free ones.
+    await store.append(SESSION, epoch, 1, [body("close")], [("poll:p1", False)])
+    with pytest.raises(GateClosed):
+        await store.append_free(SESSION, epoch, body("late"), "poll:p1")
+    await store.append_free(SESSION, epoch, body("upvote"), "q:q1")
+    assert await store.gates(SESSION) == {"q:q1"}
+    assert ns((await store.load(SESSION)).records) == ["open", "vote", "close", "upvote"]
+
+
+async def test_free_and_guarded_appenders_race_to_a_gapless_log(store: Store) -> None:
+    """Votes from many processes never conflict; a poll's close cuts them off exactly."""
+    epoch = (await store.load(SESSION)).epoch
+    await store.append(SESSION, epoch, 0, [body("open")], [("poll:p1", True)])
+    accepted: list[int] = []
+    refused = 0
+
+    async def voter(n: int) -> None:
+        nonlocal refused
+        await asyncio.sleep(0)
+        try:
+            accepted.append((await store.append_free(SESSION, epoch, body(n), "poll:p1")).seq)
+        except GateClosed:
+            refused += 1
+
+    async def closer() -> int:
+        await asyncio.sleep(0)
+        records = await store.append(SESSION, epoch, 1, [body("close")], [("poll:p1", False)])
+        return records[0].seq
+
+    *_, close_seq = await asyncio.gather(*(voter(n) for n in range(60)), closer())
+    records = (await store.load(SESSION)).records
+    assert [r.seq for r in records] == list(range(1, 62 + 1 - refused))
+    assert all(seq < close_seq for seq in accepted)
+    assert len(accepted) + refused == 60
 
 
 async def test_read_since_at_head_beyond_head_and_in_another_epoch(store: Store) -> None:
@@ -105,14 +169,16 @@ async def test_read_since_at_head_beyond_head_and_in_another_epoch(store: Store)
 
 async def test_trimmed_history_cannot_be_read_but_its_tail_can(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    seq, batch = 0, HISTORY // 3 + 4  # 337: leaves the stream somewhat over HISTORY
+    seq, version, batch = 0, 0, HISTORY // 3 + 4  # 337: leaves the stream somewhat over HISTORY
     while seq < 3 * HISTORY:  # a few big batches: Redis trims approximately (MAXLEN ~)
-        seq = await store.append(SESSION, epoch, seq, [f"r{seq + i + 1}" for i in range(batch)])
+        records = await store.append(SESSION, epoch, version, [body(f"r{seq + i + 1}")
+                                                                for i in range(batch)])
+        seq, version = records[-1].seq, version + 1
     head = seq
     assert await store.head(SESSION) == (epoch, head)
     assert await store.read_since(SESSION, epoch, 1) is None
     assert await store.read_since(SESSION, epoch, 0) is None
-    assert texts(await store.read_since(SESSION, epoch, head - 10)) == [
+    assert ns(await store.read_since(SESSION, epoch, head - 10)) == [
         f"r{n}" for n in range(head - 9, head + 1)]
     # The last HISTORY records are always kept; anything older is either gone or complete:
     # read_since never returns a partial list.
@@ -122,29 +188,30 @@ async def test_trimmed_history_cannot_be_read_but_its_tail_can(store: Store) -> 
         records = await store.read_since(SESSION, epoch, since)
         assert records is None or seqs(records) == list(range(since + 1, head + 1)), since
     # With a recent snapshot, loading still works after trimming.
-    await store.save_snapshot(SESSION, epoch, head - 5, '{"snap":true}')
+    await store.save_snapshot(SESSION, epoch, head - 5, version, '{"snap":true}')
     loaded = await store.load(SESSION)
     assert loaded.snapshot == '{"snap":true}' and loaded.snapshot_seq == head - 5
+    assert loaded.snapshot_version == version
     assert seqs(loaded.records) == list(range(head - 4, head + 1)) and loaded.seq == head
 
 
 async def test_snapshot_is_loaded_with_only_the_records_after_it(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    await store.append(SESSION, epoch, 0, [f"r{n}" for n in range(1, 6)])
-    await store.save_snapshot(SESSION, epoch, 3, "S3")
+    await store.append(SESSION, epoch, 0, [body(f"r{n}") for n in range(1, 6)])
+    await store.save_snapshot(SESSION, epoch, 3, 1, "S3")
     loaded = await store.load(SESSION)
-    assert (loaded.snapshot, loaded.snapshot_seq) == ("S3", 3)
-    assert texts(loaded.records) == ["r4", "r5"] and seqs(loaded.records) == [4, 5]
+    assert (loaded.snapshot, loaded.snapshot_seq, loaded.snapshot_version) == ("S3", 3, 1)
+    assert ns(loaded.records) == ["r4", "r5"] and seqs(loaded.records) == [4, 5]
     assert loaded.seq == 5
     assert seqs(await store.read_since(SESSION, epoch, 1)) == [2, 3, 4, 5]  # still in the log
 
-    await store.save_snapshot(SESSION, epoch, 2, "S2")  # older: ignored
-    await store.save_snapshot(SESSION, epoch, 3, "S3-again")  # not newer: ignored
-    await store.save_snapshot(SESSION, "another-epoch", 5, "foreign")  # not this epoch: ignored
+    await store.save_snapshot(SESSION, epoch, 2, 1, "S2")  # older: ignored
+    await store.save_snapshot(SESSION, epoch, 3, 1, "S3-again")  # not newer: ignored
+    await store.save_snapshot(SESSION, "another-epoch", 5, 1, "foreign")  # not this epoch: ignored
     loaded = await store.load(SESSION)
     assert (loaded.snapshot, loaded.snapshot_seq) == ("S3", 3)
 
-    await store.save_snapshot(SESSION, epoch, 5, "S5")
+    await store.save_snapshot(SESSION, epoch, 5, 1, "S5")
     loaded = await store.load(SESSION)
     assert (loaded.snapshot, loaded.snapshot_seq, loaded.records) == ("S5", 5, [])
     assert loaded.seq == 5
@@ -184,19 +251,21 @@ async def test_a_configured_secret_replaces_the_stored_one(store: Store) -> None
     assert await store.secret("generated-by-another-process") == "rotated-by-operator-0123"
 
 
-async def test_concurrent_appenders_end_with_a_gapless_log(store: Store) -> None:
+async def test_concurrent_guarded_appenders_end_with_a_gapless_log(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
     writers, each = 20, 5
     conflicts = 0
+    versions = {0}
 
     async def appender(w: int) -> None:
         nonlocal conflicts
         for k in range(each):
             while True:
-                _, seq = await store.head(SESSION)
-                await asyncio.sleep(0)  # let the others move the head meanwhile
+                version = max(versions)
+                await asyncio.sleep(0)  # let the others move the version meanwhile
                 try:
-                    await store.append(SESSION, epoch, seq, [f"w{w}-{k}"])
+                    records = await store.append(SESSION, epoch, version, [body(f"w{w}-{k}")])
+                    versions.add(json.loads(records[0].data)["v"])
                     break
                 except Conflict:
                     conflicts += 1
@@ -204,11 +273,12 @@ async def test_concurrent_appenders_end_with_a_gapless_log(store: Store) -> None
     await asyncio.gather(*(appender(w) for w in range(writers)))
     records = (await store.load(SESSION)).records
     assert seqs(records) == list(range(1, writers * each + 1))
-    data = texts(records)
+    data = [str(n) for n in ns(records)]
     assert sorted(data) == sorted(f"w{w}-{k}" for w in range(writers) for k in range(each))
     for w in range(writers):  # each writer's records in its own order
         mine = [d for d in data if d.startswith(f"w{w}-")]
         assert mine == [f"w{w}-{k}" for k in range(each)]
+    assert [json.loads(r.data)["v"] for r in records] == list(range(1, writers * each + 1))
     assert conflicts > 0  # the race did happen
     assert await store.head(SESSION) == (epoch, writers * each)
 
@@ -235,25 +305,31 @@ def delete_keys(*keys: str) -> None:
 async def test_redis_lost_history_starts_a_new_epoch(redis_store: RedisStore, key_prefix: str,
                                                       lost: str) -> None:
     old = (await redis_store.load(SESSION)).epoch
-    await redis_store.append(SESSION, old, 0, ["a", "b", "c"])
-    await redis_store.save_snapshot(SESSION, old, 2, "S2")
+    await redis_store.append(SESSION, old, 0, [body("a"), body("b"), body("c")],
+                             [("poll:p1", True)])
+    await redis_store.save_snapshot(SESSION, old, 2, 1, "S2")
     base = f"{key_prefix}:{{{SESSION}}}"
-    names = ["epoch"] if lost == "epoch" else ["epoch", "seq", "log", "snap", "presence"]
+    names = (["epoch"] if lost == "epoch"
+             else ["epoch", "seq", "version", "gates", "log", "snap", "presence"])
     await asyncio.to_thread(delete_keys, *(f"{base}:{name}" for name in names))
 
     with pytest.raises(EpochChanged):  # before anyone reloads
-        await redis_store.append(SESSION, old, 3, ["d"])
+        await redis_store.append(SESSION, old, 1, [body("d")])
     loaded = await redis_store.load(SESSION)
     assert loaded.epoch != old
     assert (loaded.snapshot, loaded.snapshot_seq, loaded.records) == (None, 0, [])
+    assert await redis_store.gates(SESSION) == set()  # the old epoch's gates went with it
     with pytest.raises(EpochChanged):
-        await redis_store.append(SESSION, old, 3, ["d"])
+        await redis_store.append(SESSION, old, 1, [body("d")])
     with pytest.raises(EpochChanged):
-        await redis_store.append(SESSION, old, 0, ["d"])
+        await redis_store.append(SESSION, old, 0, [body("d")])
+    with pytest.raises(EpochChanged):
+        await redis_store.append_free(SESSION, old, body("d"), "poll:p1")
     assert await redis_store.read_since(SESSION, old, 0) is None
     assert await redis_store.read_since(SESSION, old, 3) is None
-    assert await redis_store.append(SESSION, loaded.epoch, 0, ["new"]) == 1
-    assert await redis_store.read_since(SESSION, loaded.epoch, 0) == [Record(1, "new")]
+    new = await redis_store.append(SESSION, loaded.epoch, 0, [body("new")])
+    assert await redis_store.read_since(SESSION, loaded.epoch, 0) == new
+    assert ns(new) == ["new"] and new[0].seq == 1
 
 
 async def test_redis_processes_share_one_log_and_secret(key_prefix: str) -> None:
@@ -262,11 +338,11 @@ async def test_redis_processes_share_one_log_and_secret(key_prefix: str) -> None
     try:
         epoch = (await a.load(SESSION)).epoch
         assert (await b.load(SESSION)).epoch == epoch
-        await a.append(SESSION, epoch, 0, ["from a"])
+        await a.append(SESSION, epoch, 0, [body("from a")])
         with pytest.raises(Conflict):
-            await b.append(SESSION, epoch, 0, ["from b"])
-        await b.append(SESSION, epoch, 1, ["from b"])
-        assert texts(await a.read_since(SESSION, epoch, 0)) == ["from a", "from b"]
+            await b.append(SESSION, epoch, 0, [body("from b")])
+        await b.append(SESSION, epoch, 1, [body("from b")])
+        assert ns(await a.read_since(SESSION, epoch, 0)) == ["from a", "from b"]
         assert await a.secret(f"secret-a-{uuid.uuid4().hex}") == await b.secret("secret-b-xxxxxxxx")
         assert await other.head(SESSION) == (None, 0)  # prefixes do not mix
         assert await other.secret("secret-other-xxxxx") == "secret-other-xxxxx"
