@@ -26,7 +26,6 @@ from live.domain.commands import AskQuestion, Command
 from live.domain.events import TALLY_EVENTS, BallotCast, Event, event_from_dict, event_to_dict
 from live.domain.gates import gate_changes, is_free, required_gate
 from live.domain.programme import Programme
-from live.domain.ratelimit import TokenBucket
 from live.hub import Applied, Hub, Subscriber
 from live.protocol import encode
 from live.store import Conflict, EpochChanged, GateClosed, Record, Store
@@ -69,7 +68,6 @@ class Service:
         self._own_prefix = f'{{"node":"{self.node}"'  # how _publish's messages start
         self._hubs: dict[str, Hub] = {}
         self._loading: dict[str, asyncio.Task[Hub]] = {}
-        self._ask_buckets: dict[str, TokenBucket] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()  # for the health check: a stuck loop stops ticking
@@ -168,7 +166,7 @@ class Service:
             if not events:
                 return hub.seq
             if attempt == 0 and isinstance(command, AskQuestion):
-                self._limit_questions(actor, client)
+                await self._limit_questions(actor, client)
             try:
                 if is_free(events):
                     applied = [await self._append_free(hub, events[0], actor, now)]
@@ -225,18 +223,15 @@ class Service:
                 return applied
         raise DomainError("unavailable", "the session is too busy: try again")
 
-    def _limit_questions(self, actor: Actor, client: str | None) -> None:
-        """Raise rate_limited past a participant's or a network address's question budget."""
-        now = time.monotonic()
-        buckets = [self._ask_buckets.setdefault(
-            f"p:{actor.participant_id}", TokenBucket(ASK_BURST, ASK_PER_SECOND))]
+    async def _limit_questions(self, actor: Actor, client: str | None) -> None:
+        """Raise rate_limited past a participant's or a network address's question budget, kept
+        in the store so that reconnecting to another process does not refill it."""
+        buckets: list[tuple[str, float, float]] = [
+            (f"ask:p:{actor.participant_id}", ASK_BURST, ASK_PER_SECOND)]
         if client is not None and not _is_loopback(client):
-            buckets.append(self._ask_buckets.setdefault(
-                f"ip:{client}", TokenBucket(CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND)))
-        if not all(bucket.allows(now) for bucket in buckets):
+            buckets.append((f"ask:ip:{client}", CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND))
+        if not await self.store.take_tokens(buckets):
             raise DomainError("rate_limited", "too many questions: wait a little")
-        for bucket in buckets:
-            bucket.take(now)
 
     async def _publish(self, hub: Hub, applied: list[Applied]) -> None:
         texts = ",".join(a.text for a in applied)
@@ -416,9 +411,6 @@ class Service:
                         for sub in list(hub.audiences[audience]):
                             sub.deliver_latest("presence", text)
                 await self._check_head(hub)
-            now = time.monotonic()
-            for key in [k for k, b in self._ask_buckets.items() if b.full(now)]:
-                del self._ask_buckets[key]  # a full bucket is the same as no bucket
 
 
 def _is_loopback(address: str) -> bool:

@@ -7,7 +7,7 @@ event alone, without the history.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -171,17 +171,21 @@ EVENTS: dict[str, type[Event]] = {
     )
 }
 
+_FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in EVENTS.values()}
+
 # Events that change vote counts: they are not fanned out one by one but reach clients as tallies.
 TALLY_EVENTS = (QuestionUpvoted, UpvoteWithdrawn, BallotCast)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A plain dict (`type` plus fields) that any serialiser can store."""
-    data = asdict(event)
-    for key, value in data.items():
-        if isinstance(value, tuple):
-            data[key] = list(value)
-    return {"type": type(event).__name__, **data}
+    data: dict[str, Any] = {"type": type(event).__name__}
+    # Fields are plain values or tuples of them (no nested dataclasses): asdict's deep copy would
+    # cost a fifth of a vote's handling.
+    for name in _FIELD_NAMES[type(event)]:
+        value = getattr(event, name)
+        data[name] = list(value) if isinstance(value, tuple) else value
+    return data
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

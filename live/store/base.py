@@ -106,6 +106,11 @@ class Store(Protocol):
         `replace` (an operator set a new secret: every earlier link stops working)."""
         ...
 
+    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
+        """Take one token from each bucket (key, burst, refill per second), all or none: rate
+        limits that hold whichever process a client reaches."""
+        ...
+
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""
         ...

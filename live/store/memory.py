@@ -7,7 +7,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from live.domain.ratelimit import TokenBucket
 from live.store.base import HISTORY, Conflict, EpochChanged, GateClosed, Loaded, Record, stamp
+
+BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
 
 
 @dataclass
@@ -27,6 +30,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
         self._secret: str | None = None
+        self._buckets: dict[str, TokenBucket] = {}
 
     def _log(self, session_id: str) -> _Log:
         return self._logs.setdefault(session_id, _Log())
@@ -101,6 +105,18 @@ class MemoryStore:
         if self._secret is None or replace:
             self._secret = proposal
         return self._secret
+
+    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
+        now = time.monotonic()
+        if len(self._buckets) > BUCKETS_BEFORE_CLEANUP:
+            self._buckets = {k: b for k, b in self._buckets.items() if not b.full(now)}
+        chosen = [self._buckets.setdefault(key, TokenBucket(burst, rate))
+                  for key, burst, rate in buckets]
+        if not all(bucket.allows(now) for bucket in chosen):
+            return False
+        for bucket in chosen:
+            bucket.take(now)
+        return True
 
     async def ping(self) -> None:
         return None

@@ -102,6 +102,30 @@ return total
 """
 
 
+# Token buckets (hash: tokens, at), all or none, on Redis's clock so every process agrees. A key
+# expires once its bucket would be full again: a full bucket is the same as none.
+_TAKE_TOKENS = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local burst, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+  if tokens < 1 then return 0 end
+  levels[i] = tokens - 1
+end
+for i, key in ipairs(KEYS) do
+  local burst, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('HSET', key, 'tokens', tostring(levels[i]), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((burst - levels[i]) / rate * 1000) + 1000)
+end
+return 1
+"""
+
+
 def _records(entries: Any) -> list[Record]:
     """Stream entries (`seq-0`, {"e": text}) as records."""
     return [Record(int(str(eid).split("-")[0]), str(fields["e"])) for eid, fields in entries or []]
@@ -119,6 +143,7 @@ class RedisStore:
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         self._set_presence = self._redis.register_script(_SET_PRESENCE)
         self._presence = self._redis.register_script(_PRESENCE)
+        self._take_tokens = self._redis.register_script(_TAKE_TOKENS)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -209,6 +234,12 @@ class RedisStore:
         key = f"{self._prefix}:secret"
         await self._redis.set(key, proposal, nx=not replace)
         return str(await self._redis.get(key))
+
+    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
+        # One hash tag for every bucket: the script's keys must share a Redis Cluster slot.
+        keys = [f"{self._prefix}:{{rate}}:{key}" for key, _, _ in buckets]
+        args = [value for _, burst, rate in buckets for value in (burst, rate)]
+        return bool(await self._take_tokens(keys=keys, args=args))
 
     async def ping(self) -> None:
         await self._redis.ping()

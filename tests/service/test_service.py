@@ -186,3 +186,15 @@ async def test_a_guarded_command_on_stale_state_is_decided_again(service: Servic
     assert info.value.code == "conflict"
     assert (await other.hub(SESSION)).room.state.polls[poll_id].status == "closed"
     assert await service.store.gates(SESSION) == set()
+
+
+async def test_a_participant_question_budget_holds_across_processes(service: Service) -> None:
+    """Reconnecting to another process must not refill a participant's question budget."""
+    other = two_processes(service)
+    anna = Actor(Role.PARTICIPANT, "anna")
+    for n in range(ASK_BURST):
+        await (service, other)[n % 2].execute(SESSION, c.AskQuestion(f"Q{n} ?"), anna)
+    for proc in (service, other):
+        with pytest.raises(DomainError) as info:
+            await proc.execute(SESSION, c.AskQuestion("Encore ?"), anna)
+        assert info.value.code == "rate_limited"

@@ -366,3 +366,16 @@ async def test_redis_presence_drops_stale_and_malformed_entries(redis_store: Red
         assert 30_000 < await asyncio.to_thread(admin.pttl, key) <= 41_000  # 4 x ttl + 1 s
     finally:
         admin.close()
+
+
+async def test_token_buckets_are_shared_and_taken_all_or_none(store: Store) -> None:
+    slow = ("p:anna", 3, 0.001)  # 3 at once, then hardly any
+    roomy = ("ip:venue", 100, 0.001)
+    assert [await store.take_tokens([slow, roomy]) for _ in range(4)] == [True] * 3 + [False]
+    # The refused take left the roomy bucket alone: 97 left, not 96.
+    assert [await store.take_tokens([roomy]) for _ in range(98)].count(True) == 97
+    assert await store.take_tokens([("p:bruno", 3, 0.001)])  # each key its own bucket
+    fast = ("p:chloe", 1, 20.0)
+    assert await store.take_tokens([fast]) and not await store.take_tokens([fast])
+    await asyncio.sleep(0.1)  # 20 a second: refilled
+    assert await store.take_tokens([fast])
