@@ -16,10 +16,16 @@ from live.bus.base import Listener
 log = logging.getLogger(__name__)
 
 
+POOL_SIZE = 16  # publishing connections per process (plus the one Pub/Sub connection)
+
+
 class RedisBus:
     def __init__(self, url: str, *, prefix: str = "tribune") -> None:
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=5, health_check_interval=10)
+        # Publishes wait for a connection rather than fail when a burst outruns the pool.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=10, decode_responses=True,
+            socket_connect_timeout=5, health_check_interval=10)
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool with it
         self._prefix = prefix
         self._listeners: dict[str, Listener] = {}
         self._pubsub: aioredis.client.PubSub | None = None

@@ -131,11 +131,18 @@ def _records(entries: Any) -> list[Record]:
     return [Record(int(str(eid).split("-")[0]), str(fields["e"])) for eid, fields in entries or []]
 
 
+POOL_SIZE = 32  # connections per process; Redis runs one command at a time anyway
+
+
 class RedisStore:
     def __init__(self, url: str, *, prefix: str = "tribune") -> None:
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, health_check_interval=10, socket_connect_timeout=5,
-            socket_timeout=10, retry_on_timeout=True)
+        # A bounded pool whose callers wait for a connection: a vote burst makes thousands of
+        # concurrent calls, and redis-py's default pool refuses them past 100 connections.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=10, decode_responses=True,
+            health_check_interval=10, socket_connect_timeout=5, socket_timeout=10,
+            retry_on_timeout=True)
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool with it
         self._prefix = prefix
         self._init = self._redis.register_script(_INIT)
         self._append = self._redis.register_script(_APPEND)
