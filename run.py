@@ -1,16 +1,14 @@
-"""Start tribune: `python run.py [--host H] [--port P] [--redis URL] [--programme FILE]`."""
+"""Start tribune: `python run.py [--host H] [--port P] [--redis URL] [--workers N] [--programme FILE]`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
-import uvicorn
-
-from live.app import create_app
 from live.config import Settings
-from live.protocol import MAX_FRAME_BYTES
+from live.workers import WorkersError, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,6 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--redis", dest="redis_url", metavar="URL",
                         help="Redis URL (e.g. redis://127.0.0.1:6379/0); default: in memory")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="service processes on the one port (above 1 needs --redis)")
     parser.add_argument("--programme", dest="programme_path", type=Path, metavar="FILE",
                         help="programme file (TOML); default: the demo programme")
     parser.add_argument("--public-url", help="base URL users reach, for the printed links")
@@ -40,12 +40,11 @@ def main(argv: list[str] | None = None) -> None:
         allowed_origins=tuple(args.allowed_origins) if args.allowed_origins else None,
         ice_servers=tuple(args.ice_servers) if args.ice_servers else None,
         media_addresses=tuple(args.media_addresses) if args.media_addresses else None,
-        print_links=True)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
-        ws="websockets-sansio", ws_max_size=MAX_FRAME_BYTES, ws_per_message_deflate=False,
-        ws_ping_interval=20.0, ws_ping_timeout=25.0, proxy_headers=True, server_header=False,
-        timeout_graceful_shutdown=10)
+        workers=args.workers, print_links=True)
+    try:
+        serve(settings, args.log_level)
+    except WorkersError as exc:
+        sys.exit(f"run.py: {exc}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Run from the repository root, with the project's virtualenv:
     .venv/bin/python -m bench.relay --viewers 10,25,50 --runs 3 --baseline-viewers 10,25,50 --seconds 10
     .venv/bin/python -m bench.relay --find-max --baseline-viewers 2,50 --runs 1   # largest N
     .venv/bin/python -m bench.relay --only tribune --viewers 50 --runs 1
+    .venv/bin/python -m bench.relay --workers 1,2,3 --runs 3   # run.py --workers W: bench/relay_workers.py
 
 Two servers, each started fresh for every run on a free port of 127.0.0.1:
 - tribune: `run.py` with a fixed TRIBUNE_SECRET and TRIBUNE_MEDIA_ADDRESSES=127.0.0.1; the bench
@@ -67,6 +68,7 @@ import asyncio
 import collections
 import json
 import multiprocessing as mp
+import secrets
 import signal
 import sys
 import time
@@ -90,13 +92,16 @@ from bench.relay_report import (
 )
 from bench.relay_system import (
     PeerProcess,
+    ServerTree,
     kill_all_children,
     machine_jiffies,
     remember_child,
+    server_pids,
     udp_counters,
     udp_drops,
     udp_drops_between,
 )
+from bench.relay_workers import add_worker_arguments
 
 RESULTS = ROOT / "bench" / "results"
 SESSION = "pleniere-geopolitique"  # streamed = true in live/data/rencontres-2020.toml
@@ -114,11 +119,19 @@ def tokens() -> tuple[str, str]:
     return signed["studio"], signed["viewer"]
 
 
-def start_server(kind: str, args: argparse.Namespace) -> ServerProcess:
+def start_server(kind: str, args: argparse.Namespace, workers: int | None = None) -> ServerProcess:
+    """With `workers`: `run.py --workers W --redis` (one port; its processes measured together)."""
     port = free_port()
     if kind == "tribune":
         cmd = ["run.py", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         env = {"TRIBUNE_SECRET": SECRET, "TRIBUNE_MEDIA_ADDRESSES": "127.0.0.1"}
+        if workers is not None:
+            cmd += ["--workers", str(workers), "--redis", args.redis]
+            env["TRIBUNE_KEY_PREFIX"] = f"bench-relay-{secrets.token_hex(4)}"  # nothing left over
+            server: ServerProcess = ServerTree([sys.executable, *cmd], env, port,
+                                               unset=["TRIBUNE_ICE_SERVERS", "TRIBUNE_CLOCK"])
+            remember_child(server.stop)
+            return server
     else:
         cmd = ["-m", "bench.relay_baseline", "--host", "127.0.0.1", "--port", str(port),
                "--bitrate", str(args.bitrate)] + (["--buffered"] if args.buffered else [])
@@ -150,11 +163,13 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
                   workers: list[PeerProcess], readout_url: str | None = None, token: str = "") -> Json:
     """One window: server CPU and memory, what the publisher sent and every viewer received."""
     loadgen = [publisher, *workers]
-    owners = {"server": [server.pid], "publisher": [publisher.pid], "viewers": [w.pid for w in workers]}
+    owners = {"server": server_pids(server), "publisher": [publisher.pid],
+              "viewers": [w.pid for w in workers]}
     t0 = time.time() + 0.2
     t1 = t0 + args.seconds
     await sleep_until(t0)
     cpu0, busy0, load0 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
+    per0 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
     udp0, drops0 = udp_counters(), udp_drops(owners)
     readout0 = await asyncio.to_thread(readout, readout_url, token)
     backlogs: list[dict[str, int]] = []  # bytes unread in receive queues, sampled 4 times a second
@@ -164,6 +179,7 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
         await asyncio.sleep(0.25)
     await sleep_until(t1)
     cpu1, busy1, load1 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
+    per1 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
     udp1, drops1 = udp_counters(), udp_drops(owners)
     readout1 = await asyncio.to_thread(readout, readout_url, token)
     rss = server.rss_kb() / 1024
@@ -175,6 +191,9 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
     viewers = sorted((v for r in res for v in r["viewers"]), key=lambda v: v["index"])
     span = t1 - t0
     return {"t0": t0, "t1": t1, "server_cores": (cpu1 - cpu0) / span, "server_rss_mb": rss,
+            # each process of a multi-worker server, busiest first (the supervisor is about 0)
+            "process_cores": sorted(((per1[p] - per0[p]) / span for p in per1 if p in per0),
+                                    reverse=True),
             "machine_busy_pct": 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
             "loadgen_cores": sum(b - a for a, b in zip(load0, load1, strict=True)) / span,
             "publisher_cores": (load1[0] - load0[0]) / span, "sent": sent, "viewers": viewers,
@@ -191,13 +210,14 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
 
 
 async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,
-                   reference: Callable[[int], float | None] | None = None) -> Json:
+                   reference: Callable[[int], float | None] | None = None,
+                   workers: int | None = None) -> Json:
     """Start `kind`'s server and a publisher, measure 0 viewers, then each N in `steps`.
 
     With `reference` (find-max), stop at the first N that misses a target."""
     ctx = mp.get_context("spawn")
     studio_token, viewer_token = tokens()
-    server = start_server(kind, args)
+    server = start_server(kind, args, workers)
     base_url = f"http://127.0.0.1:{server.port}/sessions/{SESSION}"
     publisher: PeerProcess | None = None
     workers: list[PeerProcess] = []
@@ -248,6 +268,7 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             m = await measure(args, server, publisher, workers, readout_url, studio_token)
             fig = step_figures(m, base, joins, n, args)
             fig["workers"] = len(workers)
+            fig["process_cores"] = m["process_cores"]
             out["steps"].append(fig)
             for error in fig["join_errors"]:
                 problems.append(f"N={n}: join failed: {error}")
@@ -256,7 +277,7 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                                 f"its connection {m['sent']['state']}")
             verdict = ""
             if reference is not None:
-                missed = fig["targets_missed"] = holds(fig, reference(n))
+                missed = fig["targets_missed"] = holds(fig, reference(n), join=not args.workers)
                 verdict = f", targets {'missed: ' + '; '.join(missed) if missed else 'held'}"
             print(f"  {kind} run {run}: N={n}: server {fig['server_cores']:.3f} cores "
                   f"({fig['cores_per_viewer']:.4f}/viewer), frames min {fig['delivered_min_pct']:.1f} % "
@@ -339,6 +360,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--audio", action="store_true", help="publish silence too (and relay it)")
     parser.add_argument("--buffered", action="store_true",
                         help="baseline: MediaRelay's unbounded per-viewer queue (default: newest frame)")
+    add_worker_arguments(parser, parse_counts)
     parser.add_argument("--json", metavar="FILE", help="(default bench/results/relay-<time>.json)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.baseline_viewers is None:  # 2: where this 2-core box still serves the baseline
@@ -350,6 +372,14 @@ def main(argv: Iterable[str] | None = None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminated)
+    if args.workers:
+        from bench.relay_workers import main_workers
+
+        try:
+            main_workers(args, wall)
+        finally:
+            kill_all_children()
+        return
     try:
         report = asyncio.run(main_async(args))
     except KeyboardInterrupt:

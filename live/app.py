@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -23,6 +22,9 @@ from live.domain.programme import Programme
 from live.links import role_links
 from live.media.relay import Relay
 from live.media.routes import MediaRoutes
+from live.metrics import allowed as metrics_allowed
+from live.metrics import render as render_metrics
+from live.monitor import Monitor
 from live.service import Service
 from live.store import Store, open_store
 from live.web.auth import Signer
@@ -48,9 +50,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
                                         replace=settings.secret is not None)
         signer = Signer(secret)
         service = Service(programme, the_store, the_bus)
-        relay = Relay(settings)  # fails here, with the fix, if aiortc's internals moved
+        relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
         await service.start()
-        app.state.service, app.state.signer = service, signer
+        await relay.start()  # with Redis: joins the other workers' relays
+        monitor = Monitor(settings, service, relay)  # heartbeats and figures, every second
+        await monitor.start()
+        app.state.service, app.state.signer, app.state.monitor = service, signer, monitor
         app.state.pages = Pages(programme, settings, signer)
         app.state.links = role_links(programme, settings, signer)
         app.state.relay = relay
@@ -59,6 +64,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         try:
             yield
         finally:
+            await monitor.stop()
             await relay.close()
             await service.stop()
             await the_bus.close()
@@ -87,15 +93,22 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         await session.run()
 
     async def healthz(request: Request) -> Response:
-        service: Service = request.app.state.service
-        checks = {"loop": time.monotonic() - service.last_tick < 5.0, "bus": service.bus.healthy}
+        monitor: Monitor = request.app.state.monitor
+        ok, body = await monitor.health()
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.client.host if request.client else None,
+                               request.headers.get("authorization"), settings.metrics_token):
+            return PlainTextResponse("forbidden: loopback or the metrics Bearer token only\n",
+                                     status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        monitor: Monitor = request.app.state.monitor
         try:
-            await service.store.ping()
-            checks["store"] = True
-        except Exception:
-            checks["store"] = False
-        ok = all(checks.values())
-        return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
+            reports = await monitor.reports()
+        except Exception as exc:  # Redis away: a failed scrape says so better than partial figures
+            return PlainTextResponse(f"metrics unavailable: {exc!r}\n", status_code=503)
+        return PlainTextResponse(render_metrics(reports),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
 
     routes = [
         *MediaRoutes(programme, settings).routes(),
@@ -106,6 +119,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/studio/{session_id}", session_page, name="studio"),
         Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/healthz", healthz),
+        Route("/metrics", metrics),
         WebSocketRoute("/ws/sessions/{session_id}", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]

@@ -36,6 +36,13 @@ class Settings:
     # aioice does). Loopback only keeps all media traffic on the machine: rehearsals and tests.
     media_addresses: tuple[str, ...] | None = None
     max_viewers: int = 400  # per process; beyond it WHEP answers 503 with Retry-After
+    # With Redis, relay workers pass a session's frames to each other over TCP (live/media/cluster.py):
+    # the address their feed servers listen on and announce. Another machine's workers need a LAN one.
+    feed_address: str = "127.0.0.1"
+    # Several processes on one port (run.py --workers): this process's index, and how many there are.
+    worker: int = 0
+    workers: int = 1
+    metrics_token: str | None = None  # Bearer token for /metrics from other than loopback
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -69,6 +76,11 @@ class Settings:
             values["media_addresses"] = _csv(env["TRIBUNE_MEDIA_ADDRESSES"])
         if env.get("TRIBUNE_MAX_VIEWERS"):
             values["max_viewers"] = int(env["TRIBUNE_MAX_VIEWERS"])
+        if env.get("TRIBUNE_FEED_ADDRESS"):
+            values["feed_address"] = env["TRIBUNE_FEED_ADDRESS"]
+        if env.get("TRIBUNE_WORKER"):  # set by the supervisor (live/workers.py) for each worker
+            values["worker"] = int(env["TRIBUNE_WORKER"])
+        values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None
         if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):

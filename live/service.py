@@ -92,6 +92,11 @@ class Service:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    @property
+    def hubs(self) -> list[Hub]:
+        """The sessions this process has loaded."""
+        return list(self._hubs.values())
+
     def knows(self, session_id: str) -> bool:
         return self.programme.session(session_id) is not None
 

@@ -103,6 +103,12 @@ class Source:
     codecs: dict[str, RTCRtpCodecParameters] = field(default_factory=dict)
     video_receiver: RTCRtpReceiver | None = None
     video_ssrc: int | None = None
+    # An edge's source is another worker's feed: keyframe requests go up it, not to a receiver.
+    upstream: Callable[[], None] | None = None
+
+
+# What an origin's feed to another worker registers: (kind, frame bytes, timestamp, keyframe).
+Tap = Callable[[str, bytes, int, bool], None]
 
 
 class Broadcast:
@@ -111,6 +117,7 @@ class Broadcast:
         self.source: Source | None = None
         self.since: float | None = None  # wall clock, when the current studio went on air
         self.tracks: dict[str, set[ForwardTrack]] = {"video": set(), "audio": set()}
+        self.taps: set[Tap] = set()  # edge workers' feeds (live/media/cluster.py)
         self.size: Size | None = None
         self.meters = {"video": RateMeter(), "audio": RateMeter()}
         self.keyframe_requests = 0
@@ -164,12 +171,18 @@ class Broadcast:
             data, keyframe = self._parameter_sets.complete(data)
             if keyframe and self._parameter_sets.sps is not None:
                 self.size = h264_sps_size(self._parameter_sets.sps)
+        self.forward_frame(kind, data, timestamp, keyframe)
+
+    def forward_frame(self, kind: str, data: bytes, timestamp: int, keyframe: bool) -> None:
+        """A frame whose keyframe flag is known (from the studio, or from the origin's feed)."""
         self.meters[kind].add(len(data), time.monotonic())
         packet = av.Packet(data)
-        packet.pts = self._timeline(kind, timestamp)
+        packet.pts = pts = self._timeline(kind, timestamp)
         packet.time_base = TIME_BASE[kind]
         for track in self.tracks[kind]:
             track.push(packet, keyframe)
+        for tap in self.taps:
+            tap(kind, data, pts, keyframe)
 
     def _timeline(self, kind: str, timestamp: int) -> int:
         offset = self._offset[kind]
@@ -204,6 +217,11 @@ class Broadcast:
     def _send_keyframe_request(self) -> None:
         self._request_pending = False
         source = self.source
+        if source is not None and source.upstream is not None:
+            self._last_request = time.monotonic()
+            self.keyframe_requests += 1
+            source.upstream()
+            return
         if source is None or source.video_receiver is None:
             return
         ssrc = source.video_ssrc

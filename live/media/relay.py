@@ -19,6 +19,8 @@ from aiortc.sdp import SessionDescription
 from live.config import Settings
 from live.media import internals
 from live.media.broadcast import Broadcast, ForwardTrack, Source
+from live.media.cluster import Cluster
+from live.media.edges import UNREACHABLE
 from live.media.ice import rtc_configuration
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.sdp import BadOffer, Offer, parse_fragment, parse_offer
@@ -74,7 +76,10 @@ class Resource:
 
 
 class Relay:
-    def __init__(self, settings: Settings) -> None:
+    """`secret` (the service's) authenticates the feed between workers; with Redis configured,
+    `start()` joins the other workers (live/media/cluster.py), else the relay works alone."""
+
+    def __init__(self, settings: Settings, secret: str | None = None) -> None:
         internals.check()
         internals.restrict_host_addresses(settings.media_addresses)
         internals.set_udp_receive_buffer(UDP_RECEIVE_BUFFER)
@@ -84,6 +89,18 @@ class Relay:
         self.broadcasts: dict[str, Broadcast] = {}
         self.resources: dict[str, Resource] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._secret = secret
+        self.cluster: Cluster | None = None
+
+    async def start(self) -> None:
+        if self.settings.redis_url and self._secret:
+            self.cluster = Cluster(self, self.settings, self._secret)
+            await self.cluster.start()
+
+    def _new_id(self) -> str:
+        token = secrets.token_urlsafe(16)
+        # The owner's node first: any worker can tell where to forward a PATCH or DELETE.
+        return f"{self.cluster.node}.{token}" if self.cluster else token
 
     def broadcast(self, session_id: str) -> Broadcast:
         if session_id not in self.broadcasts:
@@ -91,7 +108,16 @@ class Relay:
         return self.broadcasts[session_id]
 
     def stats(self, session_id: str) -> dict[str, Any]:
+        """This worker's view of the session."""
         return self.broadcast(session_id).stats()
+
+    async def readout(self, session_id: str) -> dict[str, Any]:
+        """The session over all workers (the origin's figures, every worker's viewers)."""
+        return await self.cluster.stats(session_id) if self.cluster else self.stats(session_id)
+
+    def local_viewers(self, session_id: str) -> int:
+        return sum(1 for r in self.resources.values()
+                   if r.kind == "whep" and r.session_id == session_id)
 
     @property
     def viewer_count(self) -> int:
@@ -108,7 +134,7 @@ class Relay:
         offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, loopback_only=self.loopback_only)
         pc = self._peer()
         source = Source(video_ssrc=offer.video_ssrc)
-        resource = Resource(secrets.token_urlsafe(16), session_id, "whip", pc, offer, source=source)
+        resource = Resource(self._new_id(), session_id, "whip", pc, offer, source=source)
         broadcast = self.broadcast(session_id)
         for kind in offer.kinds:
             pc.addTransceiver(kind, direction="recvonly").setCodecPreferences(
@@ -129,14 +155,21 @@ class Relay:
 
     async def play(self, session_id: str, body: bytes) -> tuple[Resource, str]:
         """A viewer's offer: answered with the studio's codecs; media flows once connected."""
-        broadcast = self.broadcasts.get(session_id)
-        if broadcast is None or broadcast.source is None:
+        live = self.broadcast(session_id).live
+        if not live and self.cluster is not None:
+            try:
+                live = await self.cluster.follow(session_id)  # on air on another worker: be its edge
+            except UNREACHABLE as exc:
+                log.warning("%s: cannot look for its origin: %r", session_id, exc)
+                raise RelayError(503, "the relay cannot reach its other workers", FULL_RETRY) from None
+        broadcast = self.broadcast(session_id)
+        if not live or broadcast.source is None:
             raise RelayError(409, "the broadcast has not started", NOT_LIVE_RETRY)
         if self.viewer_count >= self.settings.max_viewers:
             raise RelayError(503, "this server has as many viewers as it can take", FULL_RETRY)
         offer = parse_offer(body, directions=PLAY_DIRECTIONS, loopback_only=self.loopback_only)
         pc = self._peer()
-        resource = Resource(secrets.token_urlsafe(16), session_id, "whep", pc, offer)
+        resource = Resource(self._new_id(), session_id, "whep", pc, offer)
         studio = broadcast.source.codecs
         for kind in offer.kinds:
             track = ForwardTrack(kind, broadcast.request_keyframe)
@@ -183,17 +216,26 @@ class Relay:
                 broadcast.attach(track)
             return
         assert resource.source is not None
+        self.on_air(resource.session_id, resource.source)
+        if self.cluster is not None:
+            self.cluster.on_air(resource.session_id, resource.source)
+
+    def on_air(self, session_id: str, source: Source) -> None:
+        """A source starts feeding the session's viewers: a studio here, or (on an edge) the
+        origin's feed. It replaces the studio's earlier connection, and viewers who negotiated
+        another video codec are closed (their players reconnect and negotiate the new one)."""
+        broadcast = self.broadcast(session_id)
         previous = broadcast.source
-        broadcast.start(resource.source)
-        log.info("%s on air (%s)", resource.session_id,
-                 ", ".join(c.mimeType for c in resource.source.codecs.values()))
+        broadcast.start(source)
+        log.info("%s on air (%s)", session_id, ", ".join(c.mimeType for c in source.codecs.values()))
+        video = source.codecs["video"].mimeType.lower() if "video" in source.codecs else None
         for other in list(self.resources.values()):
-            if other.session_id != resource.session_id or other is resource:
+            if other.session_id != session_id:
                 continue
-            if other.kind == "whip" and other.source is previous:
+            if other.kind == "whip" and other.source is previous and previous is not None:
                 self._spawn(self.end(other.id))  # the studio's earlier connection
-            elif other.kind == "whep" and other.video_codec and "video" in resource.source.codecs \
-                    and other.video_codec != resource.source.codecs["video"].mimeType.lower():
+            elif other.kind == "whep" and other.video_codec and video \
+                    and other.video_codec != video:
                 self._spawn(self.end(other.id))  # cannot switch codec: the player reconnects
 
     async def _watchdog(self, resource: Resource) -> None:
@@ -220,6 +262,11 @@ class Relay:
                 and broadcast.source is resource.source:
             broadcast.stop(resource.source)
             log.info("%s off air", resource.session_id)
+            if self.cluster is not None:
+                self.cluster.off_air(resource.session_id)
+        elif resource.kind == "whep" and self.cluster is not None \
+                and not self.local_viewers(resource.session_id):
+            self.cluster.unfollow(resource.session_id)  # the last viewer here: drop the feed
         for track in resource.tracks:
             track.stop()
         await resource.pc.close()
@@ -235,6 +282,8 @@ class Relay:
             task.cancel()
         for resource_id in list(self.resources):
             await self.end(resource_id)
+        if self.cluster is not None:
+            await self.cluster.close()
 
 
 def _negotiated_codecs(answer: str) -> dict[str, RTCRtpCodecParameters]:

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
+from live.media.edges import UNREACHABLE
 from live.media.ice import link_headers
 from live.media.relay import Relay, RelayError, Resource
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
@@ -151,7 +152,12 @@ class MediaRoutes:
 
     async def resource(self, request: Request) -> Response:
         kind = request.path_params["kind"]
-        resource = self._relay(request).resources.get(request.path_params["resource_id"])
+        relay = self._relay(request)
+        resource_id = request.path_params["resource_id"]
+        resource = relay.resources.get(resource_id)
+        if kind in ("whip", "whep") and resource is None and relay.cluster is not None \
+                and relay.cluster.owner(resource_id) != relay.cluster.node:
+            return await self._forward(request, relay, kind, resource_id)
         if kind not in ("whip", "whep") or resource is None or resource.kind != kind \
                 or resource.session_id != request.path_params["session_id"]:
             return _error(404, "no such WHIP/WHEP session")
@@ -162,10 +168,26 @@ class MediaRoutes:
         await self._relay(request).trickle(resource, await self._sdp_body(request, TRICKLE))
         return Response(status_code=204, headers=CORS)
 
+    async def _forward(self, request: Request, relay: Relay, kind: str, resource_id: str) -> Response:
+        """Another worker holds the resource (several processes share the port): the token is
+        checked here, the request done there."""
+        assert relay.cluster is not None
+        self._authorise(request, PUBLISH_ROLES if kind == "whip" else None)
+        body = await self._sdp_body(request, TRICKLE) if request.method == "PATCH" else b""
+        try:
+            status, message = await relay.cluster.forward(
+                resource_id, kind, request.path_params["session_id"], request.method, body)
+        except UNREACHABLE as exc:
+            log.warning("%s %s: the owner did not answer: %r", request.method, request.url.path, exc)
+            return _error(503, "the server holding this session did not answer", 1)
+        if status >= 400:
+            return _error(status, message)
+        return Response(status_code=status, headers=CORS)
+
     async def readout(self, request: Request) -> Response:
         """Players poll this (a 200, not a 409 in their console) until the studio is on air."""
         role = self._authorise(request, None)
-        stats = self._relay(request).stats(request.path_params["session_id"])
+        stats = await self._relay(request).readout(request.path_params["session_id"])
         if role not in READOUT_ROLES:
             stats = {"live": stats["live"], "since": stats["since"]}
         return JSONResponse(stats, headers={**CORS, "cache-control": "no-store"})

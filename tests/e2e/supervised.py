@@ -1,0 +1,211 @@
+"""Helpers for tests of `run.py --workers N`: the supervised service, its workers, a private Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from live.domain import Role
+from live.web.auth import EVENT_SCOPE, Signer
+from tests.conftest import free_port
+from tests.wsclient import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+SESSION = "pleniere-geopolitique"
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `predicate` (run in a thread: it may do blocking I/O) until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await asyncio.to_thread(predicate)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+class Service:
+    """`run.py --workers N --redis URL` on a free port, with its output in a file."""
+
+    def __init__(self, redis_url: str, prefix: str, logs: Path, workers: int = 2, *,
+                 configured_secret: bool = True) -> None:
+        """Without `configured_secret` the service keeps its own, in Redis, as by default."""
+        self.redis_url, self.prefix, self.workers = redis_url, prefix, workers
+        self.configured_secret = configured_secret
+        self.secret = secrets.token_urlsafe(24)
+        self.port = free_port()
+        self.log_path = logs / f"service-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tokens: dict[str, str] = {}
+        self._issue_tokens()
+
+    def _issue_tokens(self) -> None:
+        signer, expires = Signer(self.secret), int(time.time()) + 3600
+        self.tokens = {
+            "participant": signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires),
+            "moderator": signer.issue(Role.MODERATOR, SESSION, expires),
+            "stage": signer.issue(Role.STAGE, SESSION, expires),
+        }
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def log(self) -> str:
+        return self.output()[-4000:]
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
+        env.update(TRIBUNE_KEY_PREFIX=self.prefix, PYTHONUNBUFFERED="1")
+        if self.configured_secret:
+            env["TRIBUNE_SECRET"] = self.secret
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "run.py", "--port", str(self.port), "--workers", str(self.workers),
+                 "--redis", self.redis_url, "--log-level", "warning"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while self.health()[0] != 200:  # every worker's heartbeat: all of them are up
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"exited ({self.proc.returncode}):\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not healthy in time:\n{self.log()}")
+            time.sleep(0.1)
+        if not self.configured_secret:  # the one the service stored, as an operator's links are
+            client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+            try:
+                self.secret = str(client.get(f"{self.prefix}:secret"))
+            finally:
+                client.close()
+            self._issue_tokens()
+
+    def get(self, path: str) -> tuple[int, str]:
+        """(status, body); status 0 when nothing answered."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, ""
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        status, body = self.get("/healthz")
+        return status, json.loads(body) if status else {}
+
+    def failing_health(self) -> dict[str, Any] | None:
+        """The /healthz body if it answers 503, else None."""
+        status, body = self.health()
+        return body if status == 503 else None
+
+    def metrics(self) -> dict[str, float]:
+        """The /metrics samples by series (`name{labels}`)."""
+        status, body = self.get("/metrics")
+        assert status == 200, (status, body)
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in body.splitlines() if line and not line.startswith("#")}
+
+    def worker_pids(self) -> dict[int, int]:
+        """Worker index -> pid, from the supervisor's children and their TRIBUNE_WORKER."""
+        assert self.proc is not None
+        pids: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) != self.proc.pid:
+                    continue
+                found = re.search(rb"(?:^|\0)TRIBUNE_WORKER=(\d+)\0", (entry / "environ").read_bytes())
+                if found:
+                    pids[int(found.group(1))] = int(entry.name)
+        return pids
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        return self.proc.returncode
+
+    async def connect(self, role: str, **hello: Any) -> Client:
+        return await Client(self.ws_base, SESSION, self.tokens[role]).connect(**hello)
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie, not yet reaped, counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@contextlib.asynccontextmanager
+async def paused(pid: int) -> AsyncIterator[None]:
+    """Freeze a worker (SIGSTOP): the other workers accept every new connection meanwhile."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, without persistence: restarting it loses everything."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
