@@ -160,3 +160,44 @@ class PipeProcess:
         if "error" in result:
             raise RuntimeError(f"{cmd} failed in pid {self.pid}: {result['error']}")
         return result
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """`pid` and every process below it (workers under a supervisor), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+            except OSError:
+                continue
+    return found
+
+
+def tree_rss_kb(pid: int) -> int:
+    """VmRSS of `pid` and its descendants together (a process that just exited counts 0)."""
+    total = 0
+    for each in descendant_pids(pid):
+        try:
+            total += proc_rss_kb(each)
+        except (OSError, RuntimeError):
+            continue
+    return total
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of `pid` and its descendants together."""
+    total = 0.0
+    for each in descendant_pids(pid):
+        try:
+            total += proc_cpu_s(each)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total

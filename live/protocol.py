@@ -53,12 +53,35 @@ class InvalidCommand(Exception):
 def decode_frame(text: str) -> dict[str, Any]:
     """A frame must be a JSON object with a string `type`."""
     try:
-        data = json.loads(text)
+        parsed = json.loads(text)
     except (ValueError, RecursionError):
         raise ProtocolError(CLOSE_INVALID_PAYLOAD, "frame is not valid JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
         raise ProtocolError(CLOSE_INVALID_PAYLOAD, "frame is not a JSON object with a type")
+    data: dict[str, Any] = parsed
+    if "\\ud" in text or "\\uD" in text:  # only an escape can make a surrogate: rare, so checked
+        try:
+            data = _without_lone_surrogates(data)
+        except RecursionError:  # nested as deep as the parser allows: too deep to write back
+            raise ProtocolError(CLOSE_INVALID_PAYLOAD, "frame is nested too deeply") from None
     return data
+
+
+def _without_lone_surrogates(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each lone surrogate (a `\\ud800` escape without its pair) replaced by U+FFFD.
+
+    They are valid JSON, and JSON.stringify makes them from a string cut inside an emoji, but not
+    text: the UTF-8 encoding of anything that carries one (a question, a `ref` echoed back, a
+    stored record) fails, and would take down every connection that message is sent to.
+    """
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode()
+        return data
+    except UnicodeEncodeError:
+        fixed = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        result: dict[str, Any] = json.loads(fixed)
+        return result
 
 
 def message_ref(data: dict[str, Any]) -> str | None:

@@ -93,6 +93,7 @@ class Signer:
         if not isinstance(identity, dict):
             return None
         pid, key = identity.get("id"), identity.get("key")
-        if not isinstance(pid, str) or not isinstance(key, str) or len(pid) > 64:
+        # compare_digest refuses non-ASCII strings (TypeError): a forged key may be anything.
+        if not isinstance(pid, str) or not isinstance(key, str) or len(pid) > 64 or not key.isascii():
             return None
         return pid if hmac.compare_digest(key, self.participant_key(pid)) else None

@@ -2,13 +2,17 @@
 
 The service never waits for a client: `deliver` only queues. A client whose queue overflows, or whose
 socket does not take a message within the write deadline, is closed (4008) and resumes on reconnect.
+
+Most connections are idle most of the time, and there may be thousands per process, so an idle one
+holds as little as possible: no writer task (one is started when a message is queued and ends once
+the queue is empty), no event, no empty queue (a deque costs ~600 bytes even empty), `__slots__`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import sys
 import time
 from collections import deque
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from live import metrics
 from live import protocol as p
 from live.domain import Actor, DomainError
 from live.domain.ratelimit import TokenBucket
@@ -30,9 +35,14 @@ WRITE_DEADLINE = 10.0  # seconds one send may take
 HELLO_TIMEOUT = 10.0
 MESSAGE_BURST, MESSAGES_PER_SECOND = 30, 10.0  # per connection
 FLOOD_STRIKES = 50  # refused messages in a row before the connection is closed
+ATTACHING = sys.maxsize  # no queue limit while the service sends the snapshot or the replay
 
 
 class ClientSession:
+    __slots__ = ("_abandoned", "_allowance", "_bucket", "_closed", "_closing", "_expiry",
+                 "_finished", "_queue", "_reader", "_receiving", "_slots", "_strikes", "_writer",
+                 "actor", "audience", "participant_id", "service", "session_id", "signer", "ws")
+
     def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str) -> None:
         self.ws = ws
         self.service = service
@@ -41,72 +51,108 @@ class ClientSession:
         self.audience = Audience.STAGE
         self.participant_id: str | None = None
         self.actor: Actor | None = None
-        self._queue: deque[str] = deque()
-        self._slots: dict[str, str] = {}
-        self._wakeup = asyncio.Event()
+        # Messages waiting for the socket, and the latest tally / presence (newer replaces older);
+        # both exist only while something waits, and so does the writer that sends them.
+        self._queue: deque[str] | None = None
+        self._slots: dict[str, str] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        # Room beyond QUEUE_LIMIT for what `attach` queues at once (up to the hub's whole history
+        # of missed events), until the queue has been empty once: a client resuming after a long
+        # absence would otherwise be dropped by its own replay, and again on every reconnect.
+        self._allowance = 0
         self._closing: tuple[int, str] | None = None
         self._closed = False
         self._finished = False  # the connection is over: the writer stops
+        self._reader: asyncio.Task[Any] | None = None  # the task running `run`
+        self._receiving = False  # the reader waits for a frame (and does nothing else)
+        self._abandoned = False  # the peer took not even the close frame: the reader was stopped
         self._bucket = TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND)
         self._strikes = 0
+        self._expiry: asyncio.TimerHandle | None = None  # closes the connection when its link expires
 
     # -- Subscriber -------------------------------------------------------------------------------
 
     def deliver(self, text: str) -> None:
         if self._closing is not None:
             return
-        if len(self._queue) >= QUEUE_LIMIT:
+        if self._queue is None:
+            self._queue = deque()
+        elif len(self._queue) >= QUEUE_LIMIT + self._allowance:
             log.info("session %s: dropping a slow client", self.session_id)
             self._close_soon(p.CLOSE_SLOW_CLIENT, "slow client: reconnect and resume")
             return
         self._queue.append(text)
-        self._wakeup.set()
+        self._start_writer()
 
     def deliver_latest(self, slot: str, text: str) -> None:
         if self._closing is None:
+            if self._slots is None:
+                self._slots = {}
             self._slots[slot] = text
-            self._wakeup.set()
+            self._start_writer()
 
     def _close_soon(self, code: int, reason: str) -> None:
         if self._closing is None:
+            metrics.connection_closing(code)
             self._closing = (code, reason)
-            self._queue.clear()
-            self._wakeup.set()
+            self._queue = None  # what was waiting is not sent: the client resumes from what it has
+            self._start_writer()  # it sends the close
+
+    def _start_writer(self) -> None:
+        """Start the writer unless one runs: it sends what waits, then ends.
+
+        No await separates the writer's last look at the queue from its exit, nor a `deliver` from
+        this check, so a queued message always has a writer coming for it.
+        """
+        if self._writer is None and not self._finished:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        self._reader = asyncio.current_task()
         await self.ws.accept()
-        writer: asyncio.Task[None] | None = None
         try:
-            hello = await self._hello()
-            writer = asyncio.create_task(self._write_loop())
-            await self.service.attach(self.session_id, self, self._resume_point(hello))
+            # Only the resume point outlives the handshake: this frame stays alive as long as the
+            # connection, so it keeps no reference to the Hello (its token and identity).
+            resume = self._resume_point(await self._hello())
+            self._allowance = ATTACHING
+            try:
+                await self.service.attach(self.session_id, self, resume)
+            finally:
+                self._allowance = len(self._queue) if self._queue else 0
             await self._read_loop()
         except p.ProtocolError as exc:
             log.info("session %s: protocol error: %s", self.session_id, exc.reason)
-            if writer is not None:
-                await self._drain(1.0)  # let the client read the errors that led here
+            await self._drain(1.0)  # let the client read the errors that led here
             self._close_soon(exc.code, exc.reason)
         except WebSocketDisconnect:
             pass
+        except asyncio.CancelledError:
+            if not self._abandoned:
+                raise
+            if self._reader is not None:
+                self._reader.uncancel()  # ours, and handled: later timeouts in this task still work
         except Exception:
             log.exception("session %s: connection failed", self.session_id)
             self._closing = self._closing or (p.CLOSE_SERVER_ERROR, "server error")
         finally:
+            if self._expiry is not None:
+                self._expiry.cancel()
             self.service.detach(self.session_id, self)
-            if writer is not None:
-                await self._stop_writer(writer)
+            await self._stop_writer()
             await self._close_socket()
 
-    async def _stop_writer(self, writer: asyncio.Task[None]) -> None:
+    async def _stop_writer(self) -> None:
         """End the writer: it flushes nothing more, and closes the socket if a close is pending.
 
         The flag, not only cancel(), ends it: on Python 3.11 a cancel that lands as a send completes
         can be swallowed, which once left a writer (and uvicorn's shutdown) waiting forever.
         """
         self._finished = True
-        self._wakeup.set()
+        writer = self._writer
+        if writer is None:
+            return
         if self._closing is None:
             writer.cancel()
         _, pending = await asyncio.wait({writer}, timeout=WRITE_DEADLINE)
@@ -114,12 +160,16 @@ class ClientSession:
             task.cancel()
 
     async def _drain(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self._queue and time.monotonic() < deadline:  # noqa: ASYNC110 (bounded, on close)
-            await asyncio.sleep(0.01)
+        """Wait (at most `timeout`) for the writer to send what is queued: it ends when done."""
+        if self._writer is not None:
+            await asyncio.wait({self._writer}, timeout=timeout)
 
     async def _receive_frame(self) -> dict[str, Any]:
-        message = await self.ws.receive()
+        self._receiving = True
+        try:
+            message = await self.ws.receive()
+        finally:
+            self._receiving = False
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         text = message.get("text")
@@ -147,6 +197,8 @@ class ClientSession:
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, str(exc)) from None
         if not grant.covers(self.session_id):
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "token not valid for this session")
+        self._expiry = asyncio.get_running_loop().call_later(
+            max(0.0, grant.expires - time.time()), self._close_soon, p.CLOSE_UNAUTHORIZED, "token expired")
         self.audience = AUDIENCE_OF_ROLE[grant.role]
         welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
                                    "session": self.session_id,
@@ -208,25 +260,54 @@ class ClientSession:
     def _error(self, ref: str | None, code: str, message: str) -> None:
         self.deliver(p.encode({"type": "Error", "ref": ref, "code": code, "message": message}))
 
-    async def _write_loop(self) -> None:
-        while self._closing is None and not self._finished:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while (self._queue or self._slots) and self._closing is None and not self._finished:
-                text = self._queue.popleft() if self._queue else self._slots.popitem()[1]
+    async def _write(self) -> None:
+        """Send the queue, then the latest slots; end once nothing waits, or close if asked to."""
+        try:
+            while self._closing is None and not self._finished:
+                if self._queue:
+                    text = self._queue.popleft()
+                elif self._slots:
+                    text = self._slots.popitem()[1]
+                else:
+                    self._queue = self._slots = None  # idle again: keep nothing
+                    if self._allowance != ATTACHING:  # the Welcome went out before the replay
+                        self._allowance = 0
+                    return
                 try:
                     async with asyncio.timeout(WRITE_DEADLINE):
                         await self.ws.send_text(text)
                 except TimeoutError:
                     self._close_soon(p.CLOSE_SLOW_CLIENT, "write deadline exceeded")
-                except Exception as exc:  # the peer went away mid-send: the reader will see it too
+                except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+                    # The peer went away mid-send: the reader sees it too and ends the session.
                     log.debug("session %s: send failed: %r", self.session_id, exc)
                     self._finished = True
+                except Exception:  # a message that cannot be sent: say so, rather than go deaf
+                    log.exception("session %s: send failed", self.session_id)
+                    self._close_soon(p.CLOSE_SERVER_ERROR, "server error")
+        finally:
+            self._writer = None
         await self._close_socket()
 
     async def _close_socket(self) -> None:
-        """Close once, with the recorded code; the reader then sees the disconnect and ends."""
+        """Close once, with the recorded code; the reader then sees the disconnect and ends.
+
+        A peer that stopped reading leaves no room for the close frame either (uvicorn waits for
+        the socket's buffer to drain first), and the reader waits for frames that may never come:
+        past the write deadline, the reader is stopped, so the connection leaves the hub and its
+        memory is freed rather than kept until the peer goes away.
+        """
         if self._closing is not None and not self._closed:
             self._closed = True
-            with contextlib.suppress(Exception):
-                await self.ws.close(self._closing[0], self._closing[1][:120])
+            try:
+                async with asyncio.timeout(WRITE_DEADLINE):
+                    await self.ws.close(self._closing[0], self._closing[1][:120])
+            except TimeoutError:
+                log.info("session %s: the peer takes nothing, not even the close: ending",
+                         self.session_id)
+                reader = self._reader
+                if self._receiving and reader is not None and reader is not asyncio.current_task():
+                    self._abandoned = True
+                    reader.cancel()
+            except Exception as exc:
+                log.debug("session %s: close failed: %r", self.session_id, exc)
