@@ -38,6 +38,17 @@ class Applied:
     text: str = ""  # the stored JSON, for publishing our own records
 
 
+@dataclass(slots=True)
+class FreeAppend:
+    """A vote waiting to be appended with the others that came meanwhile (`Service._flush_free`)."""
+
+    body: str
+    gate: str
+    event: Event
+    now: int
+    done: asyncio.Future[Applied]
+
+
 @dataclass
 class Hub:
     session_id: str
@@ -54,6 +65,9 @@ class Hub:
     # Records that came ahead of a gap (from the bus, or our own appends), applied once it is filled.
     pending: dict[int, Applied] = field(default_factory=dict)
     gap_timer: bool = False
+    # Votes waiting for the append in flight to end; they go together in the next one.
+    free_queue: list[FreeAppend] = field(default_factory=list)
+    free_flushing: bool = False
     # Commands waiting for their records to be applied (their Ack comes after their events).
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
     # Local subscribers by audience (moderators first: they are told first), and participants by id

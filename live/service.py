@@ -1,9 +1,9 @@
 """The one place that combines the domain, the store and the bus.
 
-A command is decided by the room, appended to the store (optimistic: the append names the sequence
-number it expects), applied, fanned out to local subscribers and published on the bus. Records from
-other processes come back through the bus; a gap (Pub/Sub is at most once) is filled from the store.
-Every change to a hub happens under its lock, so a record is never applied twice or out of order.
+A command is decided by the room, appended to the store (votes free and batched, the others guarded
+by the session version: `live.store.base`), applied, fanned out to local subscribers and published
+on the bus. Records from other processes come back through the bus; records are applied strictly in
+sequence order, and a gap (Pub/Sub is at most once, and appends race) is filled from the store.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import ipaddress
 import json
 import logging
 import random
-import re
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -23,27 +22,26 @@ from typing import Any
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
 from live.domain.commands import AskQuestion, Command
-from live.domain.events import TALLY_EVENTS, BallotCast, Event, event_from_dict, event_to_dict
+from live.domain.events import TALLY_EVENTS, BallotCast, Event
 from live.domain.gates import gate_changes, is_free, required_gate
 from live.domain.programme import Programme
-from live.hub import Applied, Hub, Subscriber
+from live.hub import Applied, FreeAppend, Hub, Subscriber
 from live.protocol import encode
-from live.store import Conflict, EpochChanged, GateClosed, Record, Store
+from live.pulse import Pulse
+from live.records import applied_from, body, decode, own_record
+from live.store import Conflict, EpochChanged, Store
 from live.store.base import SNAPSHOT_EVERY
-from live.views import Audience, Fanout, Message, project, state_view, tally_view
+from live.views import Fanout, Message, project, state_view, tally_view
 
 log = logging.getLogger(__name__)
 
-FAST_TICK = 0.25  # tallies to moderators and the stage, at most 4 per second
-SLOW_EVERY = 4  # participants get every 4th tick: one tally per second
-PRESENCE_EVERY = 2.0  # seconds between presence reports and store head checks
-PRESENCE_TTL = 10.0
 ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, then 5 a minute
 # Per network address: generous, since a venue's Wi-Fi puts many people behind one address.
 CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND = 30, 1.0
 APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
 CONFLICT_PAUSE = 0.005  # longest random pause (s) after a lost append
 GAP_WAIT = 0.05  # how long a record missing from the sequence may take to come before a store read
+FREE_BATCH = 500  # votes in one store call at most
 APPLY_WAIT = 5.0  # longest wait for a command's own records to be applied before its Ack
 
 
@@ -75,8 +73,9 @@ class Service:
 
     async def start(self) -> None:
         self.bus.on_reconnect = self._on_bus_reconnect
-        self._tasks = [asyncio.create_task(self._tally_loop(), name="tally"),
-                       asyncio.create_task(self._presence_loop(), name="presence")]
+        pulse = Pulse(self)
+        self._tasks = [asyncio.create_task(pulse.tallies(), name="tally"),
+                       asyncio.create_task(pulse.presence(), name="presence")]
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._background]
@@ -123,7 +122,7 @@ class Service:
                   epoch="", seq=0, version=0, snapshot_seq=0)
         await self._reload(hub)
         await self.bus.subscribe(session_id, lambda message: self._on_bus(hub, message))
-        await self._check_head(hub)  # what was appended between the load and the subscription
+        await self.check_head(hub)  # what was appended between the load and the subscription
         self._hubs[session_id] = hub
         return hub
 
@@ -147,7 +146,7 @@ class Service:
         hub.recent.clear()
         hub.pending.clear()
         for record in loaded.records:
-            self._apply(hub, _decode(record), fan_out=False)
+            self._apply(hub, decode(record), fan_out=False)
         hub.wake(everyone=True)
         if was_loaded:  # what changed in between was never fanned out: start clients afresh
             for sub in hub.subscribers:
@@ -172,17 +171,19 @@ class Service:
                 return hub.seq
             if attempt == 0 and isinstance(command, AskQuestion):
                 await self._limit_questions(actor, client)
+            epoch = hub.epoch
             try:
                 if is_free(events):
                     applied = [await self._append_free(hub, events[0], actor, now)]
                 else:
                     applied = await self._append_guarded(hub, command, actor)
+                    if applied:
+                        await self._publish(hub, applied)
             except EpochChanged:
-                await self._resync(hub)
+                await self._resync(hub, stale_epoch=epoch)
                 continue
             if not applied:
                 return hub.seq
-            await self._publish(hub, applied)
             await self._maybe_snapshot(hub)
             # The Ack follows the command's events (docs/protocol.md); a gap before them closes
             # within GAP_WAIT and a store read, and the records are stored whatever happens.
@@ -194,15 +195,50 @@ class Service:
         raise DomainError("unavailable", "the session is too busy: try again")
 
     async def _append_free(self, hub: Hub, event: Event, actor: Actor, now: int) -> Applied:
+        item = FreeAppend(body(event, actor, now), required_gate(event), event, now,
+                          asyncio.get_running_loop().create_future())
+        hub.free_queue.append(item)
+        if not hub.free_flushing:
+            hub.free_flushing = True
+            self._spawn(self._flush_free(hub))
+        return await item.done
+
+    async def _flush_free(self, hub: Hub) -> None:
+        """Group commit: one store call and one publish for the votes that came while the
+        previous call was in flight. A lone vote goes at once; in a burst, each round trip
+        carries many, and the votes never queue for the store's connections."""
         try:
-            record = await self.store.append_free(
-                hub.session_id, hub.epoch, _body(event, actor, now), required_gate(event))
-        except GateClosed:
-            raise DomainError("conflict", "the poll is not open" if isinstance(event, BallotCast)
-                              else "the question is not open to votes") from None
-        applied = _own(record, event, now)
-        self._ingest(hub, [applied])
-        return applied
+            while hub.free_queue:
+                batch = hub.free_queue[:FREE_BATCH]
+                del hub.free_queue[:FREE_BATCH]
+                try:
+                    records = await self.store.append_free(
+                        hub.session_id, hub.epoch, [(item.body, item.gate) for item in batch])
+                except Exception as exc:  # EpochChanged, Redis away: each command decides
+                    for item in batch:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
+                    continue
+                applied = []
+                for item, record in zip(batch, records, strict=True):
+                    if record is None:
+                        outcome: Applied | DomainError = DomainError(
+                            "conflict", "the poll is not open" if isinstance(item.event, BallotCast)
+                            else "the question is not open to votes")
+                    else:
+                        outcome = own_record(record, item.event, item.now)
+                        applied.append(outcome)
+                    if item.done.done():  # its client went away: the vote stands all the same
+                        continue
+                    if isinstance(outcome, DomainError):
+                        item.done.set_exception(outcome)
+                    else:
+                        item.done.set_result(outcome)
+                if applied:
+                    self._ingest(hub, applied)
+                    await self._publish(hub, applied)
+        finally:
+            hub.free_flushing = False
 
     async def _append_guarded(self, hub: Hub, command: Command, actor: Actor) -> list[Applied]:
         """Decide on the latest version and append; [] if there is nothing (left) to do."""
@@ -212,7 +248,7 @@ class Service:
                 events = hub.room.handle(command, actor, now, _new_id)
                 if not events:
                     return []
-                bodies = [_body(event, actor, now) for event in events]
+                bodies = [body(event, actor, now) for event in events]
                 try:
                     records = await self.store.append(
                         hub.session_id, hub.epoch, hub.version, bodies, gate_changes(events))
@@ -221,7 +257,7 @@ class Service:
                     await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE))
                     await self._resync(hub, catch_up=True)
                     continue
-                applied = [_own(r, ev, now) for r, ev in zip(records, events, strict=True)]
+                applied = [own_record(r, ev, now) for r, ev in zip(records, events, strict=True)]
                 # Applied before the lock is released, unless a gap holds them back, so that the
                 # next command is decided on them.
                 self._ingest(hub, applied)
@@ -287,14 +323,18 @@ class Service:
             fanout = project(applied.event, applied.envelope, hub.room.state)
             hub.fan_out(fanout, _encode_fanout(fanout))
 
-    async def _resync(self, hub: Hub, *, catch_up: bool = False) -> None:
+    async def _resync(self, hub: Hub, *, catch_up: bool = False,
+                      stale_epoch: str | None = None) -> None:
         """Apply what the store has beyond our sequence number, or reload if that is gone (or
-        `catch_up` is false: the epoch changed). One store read at a time per hub."""
+        `catch_up` is false: the epoch changed). One store read at a time per hub; a reload for
+        `stale_epoch` is skipped if another one already left it."""
         async with hub.sync:
+            if stale_epoch is not None and hub.epoch != stale_epoch:
+                return
             if catch_up:
                 records = await self.store.read_since(hub.session_id, hub.epoch, hub.seq)
                 if records is not None:
-                    self._ingest(hub, [_decode(r) for r in records if r.seq > hub.seq])
+                    self._ingest(hub, [decode(r) for r in records if r.seq > hub.seq])
                     return
             await self._reload(hub)
 
@@ -306,19 +346,19 @@ class Service:
         try:
             data = json.loads(message)
             if data["epoch"] == hub.epoch:
-                self._ingest(hub, [_applied(record) for record in data["records"]])
+                self._ingest(hub, [applied_from(record) for record in data["records"]])
                 return
         except Exception:
             log.exception("session %s: bad bus message dropped; catching up", hub.session_id)
             self._spawn(self._resync(hub, catch_up=True))
             return
-        self._spawn(self._check_head(hub))  # another epoch: ours may be the stale one
+        self._spawn(self.check_head(hub))  # another epoch: ours may be the stale one
 
     def _on_bus_reconnect(self) -> None:
         for hub in list(self._hubs.values()):
-            self._spawn(self._check_head(hub))
+            self._spawn(self.check_head(hub))
 
-    async def _check_head(self, hub: Hub) -> None:
+    async def check_head(self, hub: Hub) -> None:
         try:
             epoch, seq = await self.store.head(hub.session_id)
             if epoch != hub.epoch:
@@ -365,7 +405,7 @@ class Service:
         records = await self.store.read_since(hub.session_id, hub.epoch, seq)
         if records is None:
             return None
-        older = [_decode(r) for r in records if r.seq <= hub.seq]
+        older = [decode(r) for r in records if r.seq <= hub.seq]
         newer = hub.recent_since(older[-1].seq if older else seq)
         return None if newer is None else older + newer
 
@@ -373,49 +413,6 @@ class Service:
         hub = self._hubs.get(session_id)
         if hub is not None:
             hub.discard(sub)
-
-    # -- coalesced tallies and presence -------------------------------------------------------
-
-    async def _tally_loop(self) -> None:
-        tick = 0
-        while True:
-            await asyncio.sleep(FAST_TICK)
-            self.last_tick = time.monotonic()
-            tick += 1
-            for hub in list(self._hubs.values()):
-                self._send_tallies(hub, slow=tick % SLOW_EVERY == 0)
-
-    def _send_tallies(self, hub: Hub, *, slow: bool) -> None:
-        audiences: list[Audience] = []
-        if hub.tally_dirty_fast:
-            audiences += [Audience.MODERATOR, Audience.STAGE]
-            hub.tally_dirty_fast = False
-        if slow and hub.tally_dirty_slow:
-            audiences.append(Audience.PARTICIPANT)
-            hub.tally_dirty_slow = False
-        encoded = {a: encode(tally_view(hub.room.state, a, hub.seq)) for a in audiences}
-        for audience, text in encoded.items():
-            for sub in list(hub.audiences[audience]):
-                sub.deliver_latest("tally", text)
-
-    async def _presence_loop(self) -> None:
-        while True:
-            await asyncio.sleep(PRESENCE_EVERY)
-            for hub in list(self._hubs.values()):
-                try:
-                    await self.store.set_presence(
-                        hub.session_id, self.node, hub.local_participants(), PRESENCE_TTL)
-                    total = await self.store.presence(hub.session_id)
-                except Exception:
-                    log.warning("presence update failed", exc_info=True)
-                    continue
-                if total != hub.connected:
-                    hub.connected = total
-                    text = encode({"type": "Presence", "connected": total})
-                    for audience in (Audience.MODERATOR, Audience.STAGE):
-                        for sub in list(hub.audiences[audience]):
-                            sub.deliver_latest("presence", text)
-                await self._check_head(hub)
 
 
 def _is_loopback(address: str) -> bool:
@@ -425,33 +422,6 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
-
-
-def _body(event: Event, actor: Actor, now: int) -> str:
-    """A record's JSON text before the store numbers it (see `live.store.base.stamp`)."""
-    return encode({"type": type(event).__name__, "at": now, "actor": actor.label,
-                   **event_to_dict(event)})
-
-
-def _applied(record: dict[str, Any]) -> Applied:
-    """A stored record (envelope and event fields together) as the hub keeps it."""
-    envelope = {"type": record["type"], "seq": record["seq"], "at": record["at"]}
-    return Applied(record["seq"], record["v"], event_from_dict(record), envelope)
-
-
-def _decode(record: Record) -> Applied:
-    return _applied(json.loads(record.data))
-
-
-_STAMP = re.compile(r'\{"seq":\d+,"v":(\d+),')
-
-
-def _own(record: Record, event: Event, now: int) -> Applied:
-    """Our own appended record, without parsing back the text we just encoded."""
-    stamp = _STAMP.match(record.data)
-    assert stamp is not None, "the store stamps every record"
-    envelope = {"type": type(event).__name__, "seq": record.seq, "at": now}
-    return Applied(record.seq, int(stamp.group(1)), event, envelope, record.data)
 
 
 def _new_id(prefix: str) -> str:

@@ -32,10 +32,6 @@ class EpochChanged(Exception):
     """The session's history was lost and restarted under a new epoch: reload."""
 
 
-class GateClosed(Exception):
-    """A free append's gate is closed (the poll closed, the question left the public list)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Record:
     seq: int
@@ -74,8 +70,10 @@ class Store(Protocol):
         """
         ...
 
-    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
-        """A free append of one record, refused with GateClosed unless `gate` is open."""
+    async def append_free(self, session_id: str, epoch: str,
+                          items: list[tuple[str, str]]) -> list[Record | None]:
+        """Free appends of (body, gate) items in one atomic step: each item's record, or None
+        where its gate was closed. Raises EpochChanged (nothing appended) if `epoch` is stale."""
         ...
 
     async def gates(self, session_id: str) -> set[str]:

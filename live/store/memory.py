@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from live.domain.ratelimit import TokenBucket
-from live.store.base import HISTORY, Conflict, EpochChanged, GateClosed, Loaded, Record, stamp
+from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record, stamp
 
 BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
 
@@ -55,13 +55,12 @@ class MemoryStore:
                 log.gates.discard(gate)
         return [self._add(log, body) for body in bodies]
 
-    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
+    async def append_free(self, session_id: str, epoch: str,
+                          items: list[tuple[str, str]]) -> list[Record | None]:
         log = self._log(session_id)
         if log.epoch != epoch:
             raise EpochChanged(session_id)
-        if gate not in log.gates:
-            raise GateClosed(gate)
-        return self._add(log, body)
+        return [self._add(log, body) if gate in log.gates else None for body, gate in items]
 
     @staticmethod
     def _add(log: _Log, body: str) -> Record:

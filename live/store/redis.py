@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from live.store.base import HISTORY, Conflict, EpochChanged, GateClosed, Loaded, Record, stamp
+from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record, stamp
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
 _INIT = """
@@ -57,11 +57,25 @@ end
 return add(5 + 2 * gates, version)
 """
 
-# A free append: {-2} wrong epoch, {-3} gate closed; else {seq, version}.
-_APPEND_FREE = _ADD + """
+# Free appends, ARGV from 4: gate, body, gate, body… {-2} wrong epoch; else the version, then
+# each item's seq, or -3 where its gate is closed.
+_APPEND_FREE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
-if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 0 then return {-3} end
-return add(4, tonumber(redis.call('GET', KEYS[4]) or '0'))
+local version = tonumber(redis.call('GET', KEYS[4]) or '0')
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local out = {version}
+for i = 4, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[5], ARGV[i]) == 1 then
+    seq = seq + 1
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e',
+               '{"seq":' .. seq .. ',"v":' .. version .. ',' .. string.sub(ARGV[i + 1], 2))
+    out[#out + 1] = seq
+  else
+    out[#out + 1] = -3
+  end
+end
+redis.call('SET', KEYS[2], seq)
+return out
 """
 
 # Keep a snapshot only if it belongs to the current epoch and is newer than the one stored.
@@ -190,15 +204,17 @@ class RedisStore:
         return [Record(first + i, stamp(first + i, int(result[1]), body))
                 for i, body in enumerate(bodies)]
 
-    async def append_free(self, session_id: str, epoch: str, body: str, gate: str) -> Record:
-        result = await self._append_free(
-            keys=self._append_keys(session_id), args=[epoch, gate, HISTORY, body])
-        seq = int(result[0])
-        if seq == -2:
+    async def append_free(self, session_id: str, epoch: str,
+                          items: list[tuple[str, str]]) -> list[Record | None]:
+        args: list[str | int] = [epoch, "", HISTORY]
+        for body, gate in items:
+            args += [gate, body]
+        result = await self._append_free(keys=self._append_keys(session_id), args=args)
+        if int(result[0]) == -2:
             raise EpochChanged(session_id)
-        if seq == -3:
-            raise GateClosed(gate)
-        return Record(seq, stamp(seq, int(result[1]), body))
+        version = int(result[0])
+        return [Record(int(seq), stamp(int(seq), version, body)) if int(seq) > 0 else None
+                for seq, (body, _) in zip(result[1:], items, strict=True)]
 
     async def gates(self, session_id: str) -> set[str]:
         return {str(gate) for gate in await self._redis.hkeys(self._keys(session_id)["gates"])}

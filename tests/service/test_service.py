@@ -142,7 +142,7 @@ async def test_votes_of_two_processes_never_conflict_and_both_converge(service: 
     # records before them read them from the store. What came after, the periodic head check
     # (or the bus, deaf here) brings.
     for proc, h in zip((service, other), hubs, strict=True):
-        await proc._check_head(h)
+        await proc.check_head(h)
     for h in hubs:
         assert h.seq == (await service.store.head(SESSION))[1] and not h.pending
         poll = h.room.state.polls[poll_id]
@@ -198,3 +198,27 @@ async def test_a_participant_question_budget_holds_across_processes(service: Ser
         with pytest.raises(DomainError) as info:
             await proc.execute(SESSION, c.AskQuestion("Encore ?"), anna)
         assert info.value.code == "rate_limited"
+
+
+async def test_votes_arriving_together_share_one_store_call(service: Service) -> None:
+    """Group commit: the votes queued while a store call is in flight go in the next one."""
+    moderator = Actor(Role.MODERATOR)
+    await service.execute(SESSION, c.CreatePoll("Choix ?", ["A", "B"]), moderator)
+    hub = await service.hub(SESSION)
+    poll_id = next(iter(hub.room.state.polls))
+    await service.execute(SESSION, c.OpenPoll(poll_id), moderator)
+    calls: list[int] = []
+    append_free = service.store.append_free
+
+    async def counted(session_id: str, epoch: str, items: list[tuple[str, str]]) -> Any:
+        calls.append(len(items))
+        await asyncio.sleep(0.01)  # a round trip to Redis
+        return await append_free(session_id, epoch, items)
+
+    service.store.append_free = counted  # type: ignore[method-assign]
+    seqs = await asyncio.gather(*(
+        service.execute(SESSION, c.CastBallot(poll_id, [n % 2]), Actor(Role.PARTICIPANT, f"v{n}"))
+        for n in range(300)))
+    assert sum(calls) == 300 and len(calls) < 10, calls
+    assert sorted(seqs) == list(range(3, 303))  # every Ack names its own record
+    assert len(hub.room.state.polls[poll_id].ballots) == 300

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
-from live.store import Conflict, EpochChanged, GateClosed, Record, Store
+from live.store import Conflict, EpochChanged, Record, Store
 from live.store.base import HISTORY
 from live.store.memory import MemoryStore
 from live.store.redis import RedisStore
@@ -106,26 +106,28 @@ async def test_wrong_epoch_is_refused_and_appends_nothing(store: Store) -> None:
     with pytest.raises(EpochChanged):  # the epoch is checked before the version
         await store.append(SESSION, "not-" + epoch, 0, [body("x")])
     with pytest.raises(EpochChanged):  # and before the gate
-        await store.append_free(SESSION, "not-" + epoch, body("x"), "poll:p1")
+        await store.append_free(SESSION, "not-" + epoch, [(body("x"), "poll:p1")])
     assert await store.head(SESSION) == (epoch, 1)
     assert ns((await store.load(SESSION)).records) == ["a"]
 
 
 async def test_free_appends_need_their_gate_and_leave_the_version_alone(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
-    with pytest.raises(GateClosed):
-        await store.append_free(SESSION, epoch, body("early"), "poll:p1")
+    assert await store.append_free(SESSION, epoch, [(body("early"), "poll:p1")]) == [None]
     await store.append(SESSION, epoch, 0, [body("open")], [("poll:p1", True), ("q:q1", True)])
     assert await store.gates(SESSION) == {"poll:p1", "q:q1"}
-    vote = await store.append_free(SESSION, epoch, body("vote"), "poll:p1")
-    assert vote.seq == 2 and json.loads(vote.data)["v"] == 1
+    # One call, several votes: each numbered, the one behind a closed gate left out.
+    votes = await store.append_free(SESSION, epoch, [
+        (body("vote"), "poll:p1"), (body("lost"), "poll:p2"), (body("upvote"), "q:q1")])
+    assert [v.seq if v else None for v in votes] == [2, None, 3]
+    assert ns([v for v in votes if v]) == ["vote", "upvote"]
+    assert all(json.loads(v.data)["v"] == 1 for v in votes if v)
     # A guarded append decided at version 1 still goes in after free ones.
     await store.append(SESSION, epoch, 1, [body("close")], [("poll:p1", False)])
-    with pytest.raises(GateClosed):
-        await store.append_free(SESSION, epoch, body("late"), "poll:p1")
-    await store.append_free(SESSION, epoch, body("upvote"), "q:q1")
+    assert await store.append_free(SESSION, epoch, [(body("late"), "poll:p1")]) == [None]
+    await store.append_free(SESSION, epoch, [(body("again"), "q:q1")])
     assert await store.gates(SESSION) == {"q:q1"}
-    assert ns((await store.load(SESSION)).records) == ["open", "vote", "close", "upvote"]
+    assert ns((await store.load(SESSION)).records) == ["open", "vote", "upvote", "close", "again"]
 
 
 async def test_free_and_guarded_appenders_race_to_a_gapless_log(store: Store) -> None:
@@ -138,10 +140,11 @@ async def test_free_and_guarded_appenders_race_to_a_gapless_log(store: Store) ->
     async def voter(n: int) -> None:
         nonlocal refused
         await asyncio.sleep(0)
-        try:
-            accepted.append((await store.append_free(SESSION, epoch, body(n), "poll:p1")).seq)
-        except GateClosed:
+        [record] = await store.append_free(SESSION, epoch, [(body(n), "poll:p1")])
+        if record is None:
             refused += 1
+        else:
+            accepted.append(record.seq)
 
     async def closer() -> int:
         await asyncio.sleep(0)
@@ -324,7 +327,7 @@ async def test_redis_lost_history_starts_a_new_epoch(redis_store: RedisStore, ke
     with pytest.raises(EpochChanged):
         await redis_store.append(SESSION, old, 0, [body("d")])
     with pytest.raises(EpochChanged):
-        await redis_store.append_free(SESSION, old, body("d"), "poll:p1")
+        await redis_store.append_free(SESSION, old, [(body("d"), "poll:p1")])
     assert await redis_store.read_since(SESSION, old, 0) is None
     assert await redis_store.read_since(SESSION, old, 3) is None
     new = await redis_store.append(SESSION, loaded.epoch, 0, [body("new")])
