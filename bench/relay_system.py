@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import PipeProcess, ServerProcess, proc_cpu_s, proc_rss_kb
+from bench.common import PipeProcess, ServerProcess, descendant_pids, proc_cpu_s, tree_rss_kb
 
 Json = dict[str, Any]
 
@@ -120,24 +120,11 @@ class PeerProcess(PipeProcess):
             self.conn.close()
 
 
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it (from /proc/<pid>/task/*/children)."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        with contextlib.suppress(OSError):
-            for task in os.listdir(f"/proc/{current}/task"):
-                with contextlib.suppress(OSError), open(f"/proc/{current}/task/{task}/children") as f:
-                    todo.extend(int(child) for child in f.read().split())
-    return found
-
-
 class ServerTree(ServerProcess):
     """`run.py --workers W`: the supervisor and its worker processes, measured together."""
 
     def pids(self) -> list[int]:
-        return descendants(self.pid)
+        return descendant_pids(self.pid)
 
     def cpu_by_pid(self) -> dict[int, float]:
         out = {}
@@ -150,11 +137,7 @@ class ServerTree(ServerProcess):
         return sum(self.cpu_by_pid().values())
 
     def rss_kb(self) -> int:
-        total = 0
-        for pid in self.pids():
-            with contextlib.suppress(OSError, RuntimeError):
-                total += proc_rss_kb(pid)
-        return total
+        return tree_rss_kb(self.pid)
 
 
 def server_pids(server: ServerProcess) -> list[int]:

@@ -29,7 +29,7 @@ from live.hub import Applied, FreeAppend, Hub, Subscriber
 from live.protocol import encode
 from live.pulse import Pulse
 from live.records import applied_from, body, decode, own_record
-from live.store import Conflict, EpochChanged, Store
+from live.store import Conflict, EpochChanged, RateLimited, Store
 from live.store.base import SNAPSHOT_EVERY
 from live.views import Fanout, Message, project, state_view, tally_view
 
@@ -164,19 +164,19 @@ class Service:
         public link lets anyone take as many participant identities as they like.
         """
         hub = await self.hub(session_id)
-        for attempt in range(APPEND_ATTEMPTS):
+        for _ in range(APPEND_ATTEMPTS):
             now = int(self.clock() * 1000)
             events = hub.room.handle(command, actor, now, _new_id)
             if not events:
                 return hub.seq
-            if attempt == 0 and isinstance(command, AskQuestion):
-                await self._limit_questions(actor, client)
             epoch = hub.epoch
             try:
                 if is_free(events):
                     applied = [await self._append_free(hub, events[0], actor, now)]
                 else:
-                    applied = await self._append_guarded(hub, command, actor)
+                    applied = await self._append_guarded(
+                        hub, command, actor, _question_limits(actor, client)
+                        if isinstance(command, AskQuestion) else None)
                     if applied:
                         await self._publish(hub, applied)
             except EpochChanged:
@@ -240,7 +240,8 @@ class Service:
         finally:
             hub.free_flushing = False
 
-    async def _append_guarded(self, hub: Hub, command: Command, actor: Actor) -> list[Applied]:
+    async def _append_guarded(self, hub: Hub, command: Command, actor: Actor,
+                              limits: list[tuple[str, float, float]] | None) -> list[Applied]:
         """Decide on the latest version and append; [] if there is nothing (left) to do."""
         async with hub.lock:  # this process's guarded commands would only conflict with each other
             for _ in range(APPEND_ATTEMPTS):
@@ -251,7 +252,10 @@ class Service:
                 bodies = [body(event, actor, now) for event in events]
                 try:
                     records = await self.store.append(
-                        hub.session_id, hub.epoch, hub.version, bodies, gate_changes(events))
+                        hub.session_id, hub.epoch, hub.version, bodies, gate_changes(events),
+                        limits)
+                except RateLimited:
+                    raise DomainError("rate_limited", "too many questions: wait a little") from None
                 except Conflict:
                     # Another process's guarded command came first: catch up, decide again.
                     await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE))
@@ -263,16 +267,6 @@ class Service:
                 self._ingest(hub, applied)
                 return applied
         raise DomainError("unavailable", "the session is too busy: try again")
-
-    async def _limit_questions(self, actor: Actor, client: str | None) -> None:
-        """Raise rate_limited past a participant's or a network address's question budget, kept
-        in the store so that reconnecting to another process does not refill it."""
-        buckets: list[tuple[str, float, float]] = [
-            (f"ask:p:{actor.participant_id}", ASK_BURST, ASK_PER_SECOND)]
-        if client is not None and not _is_loopback(client):
-            buckets.append((f"ask:ip:{client}", CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND))
-        if not await self.store.take_tokens(buckets):
-            raise DomainError("rate_limited", "too many questions: wait a little")
 
     async def _publish(self, hub: Hub, applied: list[Applied]) -> None:
         texts = ",".join(a.text for a in applied)
@@ -413,6 +407,15 @@ class Service:
         hub = self._hubs.get(session_id)
         if hub is not None:
             hub.discard(sub)
+
+
+def _question_limits(actor: Actor, client: str | None) -> list[tuple[str, float, float]]:
+    """A participant's question budget and, off loopback, their network address's."""
+    limits: list[tuple[str, float, float]] = [
+        (f"ask:p:{actor.participant_id}", ASK_BURST, ASK_PER_SECOND)]
+    if client is not None and not _is_loopback(client):
+        limits.append((f"ask:ip:{client}", CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND))
+    return limits
 
 
 def _is_loopback(address: str) -> bool:

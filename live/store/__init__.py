@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live.store.base import Conflict, EpochChanged, Loaded, Record, Store
+from live.store.base import Conflict, EpochChanged, Loaded, RateLimited, Record, Store
 
 
 def open_store(url: str, *, prefix: str = "tribune") -> Store:
@@ -18,4 +18,4 @@ def open_store(url: str, *, prefix: str = "tribune") -> Store:
     raise ValueError(f"unsupported store URL: {url!r} (use memory:// or redis://…)")
 
 
-__all__ = ["Conflict", "EpochChanged", "Loaded", "Record", "Store", "open_store"]
+__all__ = ["Conflict", "EpochChanged", "Loaded", "RateLimited", "Record", "Store", "open_store"]

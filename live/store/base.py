@@ -32,6 +32,10 @@ class EpochChanged(Exception):
     """The session's history was lost and restarted under a new epoch: reload."""
 
 
+class RateLimited(Exception):
+    """A guarded append's rate limit is spent: nothing was appended."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     seq: int
@@ -62,11 +66,15 @@ class Store(Protocol):
         ...
 
     async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
-                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
+                     gates: list[tuple[str, bool]] | None = None,
+                     limits: list[tuple[str, float, float]] | None = None) -> list[Record]:
         """A guarded append: records for `bodies` (JSON objects without seq and v), as stored.
 
         Raises Conflict if the session's version is not `version`, EpochChanged if `epoch` is not
-        current. `gates` are opened (True) or closed (False) in the same atomic step.
+        current. In the same atomic step, `gates` are opened (True) or closed (False), and one
+        token is taken from each of the session's token buckets `limits` (key, burst, refill per
+        second), all or none: RateLimited (nothing appended) if one is empty. The buckets hold
+        whichever process a client reaches, and cost no round trip of their own.
         """
         ...
 
@@ -104,11 +112,6 @@ class Store(Protocol):
     async def secret(self, proposal: str, *, replace: bool = False) -> str:
         """The signing secret shared by every process: the first proposal stored wins, unless
         `replace` (an operator set a new secret: every earlier link stops working)."""
-        ...
-
-    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
-        """Take one token from each bucket (key, burst, refill per second), all or none: rate
-        limits that hold whichever process a client reaches."""
         ...
 
     async def ping(self) -> None:

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from live.domain.ratelimit import TokenBucket
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record, stamp
+from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, RateLimited, Record, stamp
 
 BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
 
@@ -41,12 +41,16 @@ class MemoryStore:
         return Loaded(log.epoch, log.snapshot, log.snapshot_seq, log.snapshot_version, after)
 
     async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
-                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
+                     gates: list[tuple[str, bool]] | None = None,
+                     limits: list[tuple[str, float, float]] | None = None) -> list[Record]:
         log = self._log(session_id)
         if log.epoch != epoch:
             raise EpochChanged(session_id)
         if log.version != version:
             raise Conflict(session_id)
+        if limits and not self._take_tokens([(f"{session_id}:{key}", burst, rate)
+                                             for key, burst, rate in limits]):
+            raise RateLimited(session_id)
         log.version += 1
         for gate, is_open in gates or ():
             if is_open:
@@ -105,7 +109,7 @@ class MemoryStore:
             self._secret = proposal
         return self._secret
 
-    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
+    def _take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
         now = time.monotonic()
         if len(self._buckets) > BUCKETS_BEFORE_CLEANUP:
             self._buckets = {k: b for k, b in self._buckets.items() if not b.full(now)}

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, Record, stamp
+from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, RateLimited, Record, stamp
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
 _INIT = """
@@ -41,20 +41,51 @@ local function add(first, version)
 end
 """
 
-# A guarded append: the epoch and version checks, the gate changes and the records in one atomic
-# step. {-2} wrong epoch, {-1} another guarded append came first; else {first seq, new version}.
-_APPEND = _ADD + """
+# Token buckets (hash: tokens, at) KEYS[key0…], with (burst, rate) pairs from ARGV[arg0]: take
+# one from each, all or none, on Redis's clock so every process agrees. A key expires once its
+# bucket would be full again: a full bucket is the same as none.
+_TOKENS = """
+local function take(key0, arg0, n)
+  if n == 0 then return true end
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
+  local levels = {}
+  for i = 0, n - 1 do
+    local burst, rate = tonumber(ARGV[arg0 + 2 * i]), tonumber(ARGV[arg0 + 2 * i + 1])
+    local state = redis.call('HMGET', KEYS[key0 + i], 'tokens', 'at')
+    local tokens = tonumber(state[1]) or burst
+    local at = tonumber(state[2]) or now
+    tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+    if tokens < 1 then return false end
+    levels[i] = tokens - 1
+  end
+  for i = 0, n - 1 do
+    local burst, rate = tonumber(ARGV[arg0 + 2 * i]), tonumber(ARGV[arg0 + 2 * i + 1])
+    redis.call('HSET', KEYS[key0 + i], 'tokens', tostring(levels[i]), 'at', tostring(now))
+    redis.call('PEXPIRE', KEYS[key0 + i], math.ceil((burst - levels[i]) / rate * 1000) + 1000)
+  end
+  return true
+end
+"""
+
+# A guarded append: the epoch and version checks, the rate limits, the gate changes and the
+# records in one atomic step. ARGV: epoch, version, history, gate count, limit count, gate pairs,
+# limit pairs (their keys from KEYS[6]), bodies. {-2} wrong epoch, {-1} another guarded append
+# came first, {-4} a limit is spent; else {first seq, new version}.
+_APPEND = _ADD + _TOKENS + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
 local version = tonumber(redis.call('GET', KEYS[4]) or '0')
 if version ~= tonumber(ARGV[2]) then return {-1} end
+local gates, limits = tonumber(ARGV[4]), tonumber(ARGV[5])
+local limit_args = 6 + 2 * gates
+if not take(6, limit_args, limits) then return {-4} end
 version = version + 1
 redis.call('SET', KEYS[4], version)
-local gates = tonumber(ARGV[4])
-for i = 5, 4 + 2 * gates, 2 do
+for i = 6, limit_args - 1, 2 do
   if ARGV[i + 1] == '1' then redis.call('HSET', KEYS[5], ARGV[i], '1')
   else redis.call('HDEL', KEYS[5], ARGV[i]) end
 end
-return add(5 + 2 * gates, version)
+return add(limit_args + 2 * limits, version)
 """
 
 # Free appends, ARGV from 4: gate, body, gate, body… {-2} wrong epoch; else the version, then
@@ -116,30 +147,6 @@ return total
 """
 
 
-# Token buckets (hash: tokens, at), all or none, on Redis's clock so every process agrees. A key
-# expires once its bucket would be full again: a full bucket is the same as none.
-_TAKE_TOKENS = """
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
-local levels = {}
-for i, key in ipairs(KEYS) do
-  local burst, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  local state = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(state[1]) or burst
-  local at = tonumber(state[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-  if tokens < 1 then return 0 end
-  levels[i] = tokens - 1
-end
-for i, key in ipairs(KEYS) do
-  local burst, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  redis.call('HSET', key, 'tokens', tostring(levels[i]), 'at', tostring(now))
-  redis.call('PEXPIRE', key, math.ceil((burst - levels[i]) / rate * 1000) + 1000)
-end
-return 1
-"""
-
-
 def _records(entries: Any) -> list[Record]:
     """Stream entries (`seq-0`, {"e": text}) as records."""
     return [Record(int(str(eid).split("-")[0]), str(fields["e"])) for eid, fields in entries or []]
@@ -164,7 +171,6 @@ class RedisStore:
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         self._set_presence = self._redis.register_script(_SET_PRESENCE)
         self._presence = self._redis.register_script(_PRESENCE)
-        self._take_tokens = self._redis.register_script(_TAKE_TOKENS)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -191,16 +197,24 @@ class RedisStore:
         return [k["epoch"], k["seq"], k["log"], k["version"], k["gates"]]
 
     async def append(self, session_id: str, epoch: str, version: int, bodies: list[str],
-                     gates: list[tuple[str, bool]] | None = None) -> list[Record]:
+                     gates: list[tuple[str, bool]] | None = None,
+                     limits: list[tuple[str, float, float]] | None = None) -> list[Record]:
         changes = [item for gate, is_open in gates or () for item in (gate, "1" if is_open else "0")]
+        limits = limits or []
+        # Under the session's hash tag, like every key the script touches (Redis Cluster).
+        limit_keys = [f"{self._prefix}:{{{session_id}}}:rate:{key}" for key, _, _ in limits]
+        rates = [value for _, burst, rate in limits for value in (burst, rate)]
         result = await self._append(
-            keys=self._append_keys(session_id),
-            args=[epoch, version, HISTORY, len(changes) // 2, *changes, *bodies])
+            keys=[*self._append_keys(session_id), *limit_keys],
+            args=[epoch, version, HISTORY, len(changes) // 2, len(limits), *changes, *rates,
+                  *bodies])
         first = int(result[0])
         if first == -2:
             raise EpochChanged(session_id)
         if first == -1:
             raise Conflict(session_id)
+        if first == -4:
+            raise RateLimited(session_id)
         return [Record(first + i, stamp(first + i, int(result[1]), body))
                 for i, body in enumerate(bodies)]
 
@@ -257,12 +271,6 @@ class RedisStore:
         key = f"{self._prefix}:secret"
         await self._redis.set(key, proposal, nx=not replace)
         return str(await self._redis.get(key))
-
-    async def take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
-        # One hash tag for every bucket: the script's keys must share a Redis Cluster slot.
-        keys = [f"{self._prefix}:{{rate}}:{key}" for key, _, _ in buckets]
-        args = [value for _, burst, rate in buckets for value in (burst, rate)]
-        return bool(await self._take_tokens(keys=keys, args=args))
 
     async def ping(self) -> None:
         await self._redis.ping()

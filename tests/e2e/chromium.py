@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRES_CHROMIUM = [
@@ -44,3 +44,36 @@ async def launched(args: list[str]) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+class Network:
+    """Between the page and the server: passes frames, goes deaf (the server's frames are lost,
+    as when Wi-Fi drops after a send), or goes down (sockets closed, new ones refused)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.deaf = False
+        self.sockets: list[WebSocketRoute] = []
+
+    async def route(self, ws: WebSocketRoute) -> None:
+        if self.down:
+            await ws.close(code=1011)
+            return
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            if not self.deaf:
+                ws.send(message)
+
+        server.on_message(to_page)
+        self.sockets.append(ws)
+
+    async def cut(self) -> None:
+        self.down = True
+        for ws in self.sockets:
+            await ws.close(code=1001)
+        self.sockets.clear()
+
+    async def restore(self, page: Page) -> None:
+        self.down = self.deaf = False
+        await page.evaluate("window.dispatchEvent(new Event('online'))")  # skips the backoff wait

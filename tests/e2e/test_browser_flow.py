@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.chromium import ARTIFACTS, BASE_ARGS, RAW_KEY, REQUIRES_CHROMIUM, launched
+from tests.e2e.chromium import ARTIFACTS, BASE_ARGS, RAW_KEY, REQUIRES_CHROMIUM, Network, launched
 
 pytestmark = REQUIRES_CHROMIUM
 
@@ -34,32 +34,6 @@ TEN = "Dix réponses tiennent-elles sur l'écran ?"
 async def browser() -> AsyncIterator[Browser]:
     async with launched(BASE_ARGS) as b:
         yield b
-
-
-class Network:
-    """Stands between a page and the server's WebSocket: passes frames through, or fails like a
-    venue Wi-Fi that drops (open sockets closed, new ones refused) until it comes back."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.sockets: list[WebSocketRoute] = []
-
-    async def route(self, ws: WebSocketRoute) -> None:
-        if self.down:
-            await ws.close(code=1011)
-            return
-        ws.connect_to_server()
-        self.sockets.append(ws)
-
-    async def cut(self) -> None:
-        self.down = True
-        for ws in self.sockets:
-            await ws.close(code=1001)
-        self.sockets.clear()
-
-    async def restore(self, page: Page) -> None:
-        self.down = False
-        await page.evaluate("window.dispatchEvent(new Event('online'))")  # skips the backoff wait
 
 
 class Pages:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, expect
+from playwright.async_api import Browser, ConsoleMessage, expect
 
 from live.service import Service
 from tests.conftest import RunningServer
-from tests.e2e.chromium import BASE_ARGS, REQUIRES_CHROMIUM, launched
+from tests.e2e.chromium import BASE_ARGS, REQUIRES_CHROMIUM, Network, launched
 from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
@@ -26,39 +25,6 @@ SESSION = "pleniere-geopolitique"
 LOST_ACK = "Ma question est partie, mais la réponse s'est perdue ?"
 OFFLINE = "Et celle-ci, écrite hors ligne ?"
 POLL = "Sondage ouvert pendant la coupure ?"
-
-
-class Network:
-    """Between the page and the server: passes frames, goes deaf (the server's frames are lost,
-    as when Wi-Fi drops after a send), or goes down (sockets closed, new ones refused)."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.deaf = False
-        self.sockets: list[WebSocketRoute] = []
-
-    async def route(self, ws: WebSocketRoute) -> None:
-        if self.down:
-            await ws.close(code=1011)
-            return
-        server = ws.connect_to_server()
-
-        def to_page(message: str | bytes) -> None:
-            if not self.deaf:
-                ws.send(message)
-
-        server.on_message(to_page)
-        self.sockets.append(ws)
-
-    async def cut(self) -> None:
-        self.down = True
-        for ws in self.sockets:
-            await ws.close(code=1001)
-        self.sockets.clear()
-
-    async def restore(self, page: Page) -> None:
-        self.down = self.deaf = False
-        await page.evaluate("window.dispatchEvent(new Event('online'))")  # skips the backoff wait
 
 
 @pytest.fixture
@@ -127,8 +93,7 @@ async def test_a_dropped_connection_resyncs_and_sends_each_question_once(
     await expect(mine.filter(has_text=LOST_ACK)).to_have_count(1)
     await expect(page.locator("[data-testid=ask-text]")).to_have_value("")
     await moderator.wait_for(lambda: moderator.question(OFFLINE))
-    pending: Any = await page.evaluate("window.__sameDocument === true")
-    assert pending is True, "the page reloaded"
+    assert await page.evaluate("window.__sameDocument === true") is True, "the page reloaded"
     assert await count(live_server, LOST_ACK) == 1
     assert await count(live_server, OFFLINE) == 1
     assert problems == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.conftest import REDIS_URL, redis_prefix
+from tests.conftest import redis_prefix
 from tests.e2e.supervised import SESSION, PrivateRedis, Service, eventually, paused
 from tests.wsclient import Client
 
@@ -22,16 +22,6 @@ pytestmark = pytest.mark.redis
 
 VOTERS = 200
 FAN_OUT = 3.0
-
-
-@pytest.fixture
-async def service(key_prefix: str, tmp_path: Path) -> AsyncIterator[Service]:
-    the_service = Service(REDIS_URL, key_prefix, tmp_path)
-    await asyncio.to_thread(the_service.start)
-    try:
-        yield the_service
-    finally:
-        await asyncio.to_thread(the_service.stop)
 
 
 def poll_of(client: Client, poll_id: str) -> dict[str, Any]:

@@ -7,28 +7,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_URL
 from tests.e2e.supervised import ROOT, SESSION, Service, eventually, gone, paused
 
 pytestmark = pytest.mark.redis
 
 FAN_OUT = 3.0  # seconds for a change made through one worker to reach clients of the other
-
-
-@pytest.fixture
-async def service(key_prefix: str, tmp_path: Path) -> AsyncIterator[Service]:
-    """Stopped before `key_prefix` deletes the keys."""
-    the_service = Service(REDIS_URL, key_prefix, tmp_path)
-    await asyncio.to_thread(the_service.start)
-    try:
-        yield the_service
-    finally:
-        await asyncio.to_thread(the_service.stop)
 
 
 def worker_series(name: str, metrics: dict[str, float]) -> dict[str, float]:

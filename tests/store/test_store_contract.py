@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
-from live.store import Conflict, EpochChanged, Record, Store
+from live.store import Conflict, EpochChanged, RateLimited, Record, Store
 from live.store.base import HISTORY
 from live.store.memory import MemoryStore
 from live.store.redis import RedisStore
@@ -371,14 +371,30 @@ async def test_redis_presence_drops_stale_and_malformed_entries(redis_store: Red
         admin.close()
 
 
-async def test_token_buckets_are_shared_and_taken_all_or_none(store: Store) -> None:
+async def test_rate_limits_are_taken_with_the_append_all_or_none(store: Store) -> None:
+    epoch = (await store.load(SESSION)).epoch
+    version = 0
+
+    async def ask(*limits: tuple[str, float, float]) -> bool:
+        nonlocal version
+        try:
+            await store.append(SESSION, epoch, version, [body("q")], limits=list(limits))
+        except RateLimited:
+            return False
+        version += 1
+        return True
+
     slow = ("p:anna", 3, 0.001)  # 3 at once, then hardly any
     roomy = ("ip:venue", 100, 0.001)
-    assert [await store.take_tokens([slow, roomy]) for _ in range(4)] == [True] * 3 + [False]
-    # The refused take left the roomy bucket alone: 97 left, not 96.
-    assert [await store.take_tokens([roomy]) for _ in range(98)].count(True) == 97
-    assert await store.take_tokens([("p:bruno", 3, 0.001)])  # each key its own bucket
+    assert [await ask(slow, roomy) for _ in range(4)] == [True] * 3 + [False]
+    # The refused append left the roomy bucket alone: 97 left, not 96.
+    assert [await ask(roomy) for _ in range(98)].count(True) == 97
+    assert await ask(("p:bruno", 3, 0.001))  # each key its own bucket
+    with pytest.raises(Conflict):  # an append refused for its version takes no token
+        await store.append(SESSION, epoch, version + 1, [body("x")], limits=[("p:dora", 1, 1e-3)])
+    assert await ask(("p:dora", 1, 0.001))
     fast = ("p:chloe", 1, 20.0)
-    assert await store.take_tokens([fast]) and not await store.take_tokens([fast])
+    assert await ask(fast) and not await ask(fast)
     await asyncio.sleep(0.1)  # 20 a second: refilled
-    assert await store.take_tokens([fast])
+    assert await ask(fast)
+    assert (await store.head(SESSION))[1] == version  # only the accepted ones were appended
