@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import random
@@ -26,33 +25,21 @@ from live.domain.events import TALLY_EVENTS, BallotCast, Event
 from live.domain.gates import gate_changes, is_free, required_gate
 from live.domain.programme import Programme
 from live.hub import Applied, FreeAppend, Hub, Subscriber
+from live.limits import question_limits
 from live.protocol import encode
 from live.pulse import Pulse
 from live.records import applied_from, body, decode, own_record
 from live.store import Conflict, EpochChanged, RateLimited, Store
 from live.store.base import SNAPSHOT_EVERY
-from live.views import Fanout, Message, project, state_view, tally_view
+from live.views import encode_fanout, message_for, project, session_view, state_view, tally_view
 
 log = logging.getLogger(__name__)
 
-ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, then 5 a minute
-# Per network address: generous, since a venue's Wi-Fi puts many people behind one address.
-CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND = 30, 1.0
 APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
 CONFLICT_PAUSE = 0.005  # longest random pause (s) after a lost append
 GAP_WAIT = 0.05  # how long a record missing from the sequence may take to come before a store read
 FREE_BATCH = 500  # votes in one store call at most
 APPLY_WAIT = 5.0  # longest wait for a command's own records to be applied before its Ack
-
-
-def session_view(programme: Programme, session_id: str) -> Message:
-    s = programme.session(session_id)
-    assert s is not None
-    return {
-        "id": s.id, "title": s.title, "description": s.description, "date": s.day.isoformat(),
-        "start": s.start.strftime("%H:%M"), "end": s.end.strftime("%H:%M"), "kind": s.kind,
-        "room": s.room, "interactive": s.interactive, "streamed": s.streamed,
-    }
 
 
 class Service:
@@ -175,7 +162,7 @@ class Service:
                     applied = [await self._append_free(hub, events[0], actor, now)]
                 else:
                     applied = await self._append_guarded(
-                        hub, command, actor, _question_limits(actor, client)
+                        hub, command, actor, question_limits(actor, client)
                         if isinstance(command, AskQuestion) else None)
                     if applied:
                         await self._publish(hub, applied)
@@ -315,7 +302,7 @@ class Service:
             hub.tally_dirty_fast = hub.tally_dirty_slow = True
         if fan_out:
             fanout = project(applied.event, applied.envelope, hub.room.state)
-            hub.fan_out(fanout, _encode_fanout(fanout))
+            hub.fan_out(fanout, encode_fanout(fanout))
 
     async def _resync(self, hub: Hub, *, catch_up: bool = False,
                       stale_epoch: str | None = None) -> None:
@@ -389,7 +376,7 @@ class Service:
                                 "seq": hub.seq}))
             for applied in replay:
                 fanout = project(applied.event, applied.envelope, hub.room.state)
-                text = _message_for(fanout, sub)
+                text = message_for(fanout, sub.audience, sub.participant_id)
                 if text is not None:
                     sub.deliver(text)
         hub.add(sub)
@@ -409,37 +396,5 @@ class Service:
             hub.discard(sub)
 
 
-def _question_limits(actor: Actor, client: str | None) -> list[tuple[str, float, float]]:
-    """A participant's question budget and, off loopback, their network address's."""
-    limits: list[tuple[str, float, float]] = [
-        (f"ask:p:{actor.participant_id}", ASK_BURST, ASK_PER_SECOND)]
-    if client is not None and not _is_loopback(client):
-        limits.append((f"ask:ip:{client}", CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND))
-    return limits
-
-
-def _is_loopback(address: str) -> bool:
-    """Loopback peers are this machine (a local proxy without forwarded headers, the tests):
-    limiting them per address would throttle everyone at once."""
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(9)}"
-
-
-def _encode_fanout(fanout: Fanout) -> dict[Any, str]:
-    encoded: dict[Any, str] = {a: encode(m) for a, m in fanout.shared.items()}
-    encoded.update({pid: encode(m) for pid, m in fanout.private.items()})
-    return encoded
-
-
-def _message_for(fanout: Fanout, sub: Subscriber) -> str | None:
-    pid = sub.participant_id
-    if pid is not None and pid in fanout.private:
-        return encode(fanout.private[pid])
-    message = fanout.shared.get(sub.audience)
-    return encode(message) if message is not None else None

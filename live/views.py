@@ -12,7 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from live.domain import events as e
+from live.domain.programme import Programme
 from live.domain.state import DRAFT, PUBLIC_STATUSES, Poll, Question, RoomState
+from live.protocol import encode
 
 Message = dict[str, Any]
 
@@ -186,3 +188,28 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
                     question_view(s.questions[qid], Audience.PARTICIPANT, mine=True)
                     for qid in dismissed]}
     return out
+
+
+def session_view(programme: Programme, session_id: str) -> Message:
+    s = programme.session(session_id)
+    assert s is not None
+    return {
+        "id": s.id, "title": s.title, "description": s.description, "date": s.day.isoformat(),
+        "start": s.start.strftime("%H:%M"), "end": s.end.strftime("%H:%M"), "kind": s.kind,
+        "room": s.room, "interactive": s.interactive, "streamed": s.streamed,
+    }
+
+
+def encode_fanout(fanout: Fanout) -> dict[Any, str]:
+    """Each audience's and each private message, encoded once."""
+    encoded: dict[Any, str] = {a: encode(m) for a, m in fanout.shared.items()}
+    encoded.update({pid: encode(m) for pid, m in fanout.private.items()})
+    return encoded
+
+
+def message_for(fanout: Fanout, audience: Audience, pid: str | None) -> str | None:
+    """One subscriber's message of an event, if it gets one."""
+    if pid is not None and pid in fanout.private:
+        return encode(fanout.private[pid])
+    message = fanout.shared.get(audience)
+    return encode(message) if message is not None else None

@@ -11,7 +11,8 @@ from live.bus.memory import MemoryBus
 from live.config import load_programme
 from live.domain import Actor, DomainError, Role
 from live.domain import commands as c
-from live.service import ASK_BURST, CLIENT_ASK_BURST, Service
+from live.limits import ASK_BURST, CLIENT_ASK_BURST
+from live.service import Service
 from live.store.base import HISTORY
 from live.store.memory import MemoryStore
 from live.views import Audience
