@@ -298,10 +298,13 @@ class Service:
         self.applied_total += 1
         hub.seq, hub.version = applied.seq, applied.version
         hub.recent.append(applied)
-        if isinstance(applied.event, TALLY_EVENTS):
+        event = applied.event
+        if isinstance(event, TALLY_EVENTS):
             hub.tally_dirty_fast = hub.tally_dirty_slow = True
+            if event.participant_id not in hub.participants:
+                return  # a vote goes to its voter alone (counts go in tallies), not connected here
         if fan_out:
-            fanout = project(applied.event, applied.envelope, hub.room.state)
+            fanout = project(event, applied.envelope, hub.room.state)
             hub.fan_out(fanout, encode_fanout(fanout))
 
     async def _resync(self, hub: Hub, *, catch_up: bool = False,
