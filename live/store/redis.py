@@ -26,15 +26,22 @@ end
 return redis.call('GET', KEYS[1])
 """
 
-# Shared by both appends: number the records (ARGV from `first`) and stamp them, as `stamp` does.
-_ADD = """
+# Shared by both appends: one record, stamped as `stamp` does, in a log trimmed to ARGV[3].
+_PUT = """
+local function put(seq, version, body)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e',
+             '{"seq":' .. seq .. ',"v":' .. version .. ',' .. string.sub(body, 2))
+end
+"""
+
+# Number the records of the bodies ARGV[first…] from the log's head.
+_ADD = _PUT + """
 local function add(first, version)
   local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
   local from = seq + 1
   for i = first, #ARGV do
     seq = seq + 1
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e',
-               '{"seq":' .. seq .. ',"v":' .. version .. ',' .. string.sub(ARGV[i], 2))
+    put(seq, version, ARGV[i])
   end
   redis.call('SET', KEYS[2], seq)
   return {from, version}
@@ -90,7 +97,7 @@ return add(limit_args + 2 * limits, version)
 
 # Free appends, ARGV from 4: gate, body, gate, body… {-2} wrong epoch; else the version, then
 # each item's seq, or -3 where its gate is closed.
-_APPEND_FREE = """
+_APPEND_FREE = _PUT + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
 local version = tonumber(redis.call('GET', KEYS[4]) or '0')
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -98,8 +105,7 @@ local out = {version}
 for i = 4, #ARGV, 2 do
   if redis.call('HEXISTS', KEYS[5], ARGV[i]) == 1 then
     seq = seq + 1
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e',
-               '{"seq":' .. seq .. ',"v":' .. version .. ',' .. string.sub(ARGV[i + 1], 2))
+    put(seq, version, ARGV[i + 1])
     out[#out + 1] = seq
   else
     out[#out + 1] = -3

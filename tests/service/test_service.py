@@ -131,7 +131,10 @@ async def test_votes_of_two_processes_never_conflict_and_both_converge(service: 
     async def voter(n: int) -> None:
         proc = (service, other)[n % 2]
         me = Actor(Role.PARTICIPANT, f"voter{n}")
-        await proc.execute(SESSION, c.CastBallot(poll_id, [n % 2]), me)
+        seq = await proc.execute(SESSION, c.CastBallot(poll_id, [n % 2]), me)
+        # The Ack comes after the command's events, even when the other process's records
+        # before them had to be read from the store first.
+        assert (await proc.hub(SESSION)).seq >= seq
         await proc.execute(SESSION, c.UpvoteQuestion(question_id), me)
         await proc.execute(SESSION, c.CastBallot(poll_id, [n % 2]), me)  # a retry: no change
         if n % 10 == 0:
@@ -223,3 +226,31 @@ async def test_votes_arriving_together_share_one_store_call(service: Service) ->
     assert sum(calls) == 300 and len(calls) < 10, calls
     assert sorted(seqs) == list(range(3, 303))  # every Ack names its own record
     assert len(hub.room.state.polls[poll_id].ballots) == 300
+
+
+async def test_votes_that_meet_a_restarted_history_reload_it_once(service: Service) -> None:
+    """Redis lost the session (a new epoch): a batch of votes all hear EpochChanged, and the
+    hub reloads once for all of them, not once per vote."""
+    moderator = Actor(Role.MODERATOR)
+    await service.execute(SESSION, c.CreatePoll("Choix ?", ["A", "B"]), moderator)
+    hub = await service.hub(SESSION)
+    poll_id = next(iter(hub.room.state.polls))
+    await service.execute(SESSION, c.OpenPoll(poll_id), moderator)
+    store = service.store
+    assert isinstance(store, MemoryStore)
+    store._logs.pop(SESSION)  # what a Redis restarted without persistence looks like
+    loads = 0
+    load = store.load
+
+    async def counted(session_id: str) -> Any:
+        nonlocal loads
+        loads += 1
+        return await load(session_id)
+
+    store.load = counted  # type: ignore[method-assign]
+    results = await asyncio.gather(*(
+        service.execute(SESSION, c.CastBallot(poll_id, [0]), Actor(Role.PARTICIPANT, f"v{n}"))
+        for n in range(50)), return_exceptions=True)
+    assert loads == 1
+    # The poll went with the old history: every vote is refused, none lost in a retry loop.
+    assert all(isinstance(r, DomainError) and r.code == "not_found" for r in results), results
