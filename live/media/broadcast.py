@@ -217,24 +217,32 @@ class Broadcast:
     def _send_keyframe_request(self) -> None:
         self._request_pending = False
         source = self.source
-        if source is not None and source.upstream is not None:
-            self._last_request = time.monotonic()
-            self.keyframe_requests += 1
-            source.upstream()
+        if source is None:
             return
-        if source is None or source.video_receiver is None:
-            return
-        ssrc = source.video_ssrc
-        if ssrc is None:  # the offer named no SSRC: use the one media arrives on
-            sources = source.video_receiver.getSynchronizationSources()
-            ssrc = sources[-1].source if sources else None
-        if ssrc is None:
+        send = source.upstream or self._pli_sender(source)  # an edge asks its origin's feed
+        if send is None:
             return
         self._last_request = time.monotonic()
         self.keyframe_requests += 1
-        task = asyncio.ensure_future(internals.request_keyframe(source.video_receiver, ssrc))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        send()
+
+    def _pli_sender(self, source: Source) -> Callable[[], None] | None:
+        """A PLI to the studio's video SSRC, or None while there is nothing to send it to."""
+        receiver, ssrc = source.video_receiver, source.video_ssrc
+        if receiver is None:
+            return None
+        if ssrc is None:  # the offer named no SSRC: use the one media arrives on
+            sources = receiver.getSynchronizationSources()
+            ssrc = sources[-1].source if sources else None
+        if ssrc is None:
+            return None
+
+        def send() -> None:
+            task = asyncio.ensure_future(internals.request_keyframe(receiver, ssrc))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        return send
 
     def stats(self) -> dict[str, Any]:
         now = time.monotonic()

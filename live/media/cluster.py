@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import collections
 import contextlib
 import logging
 import secrets
@@ -59,7 +58,8 @@ class Cluster:
         self.prefix = f"{settings.key_prefix}:media"
         self.address = ""
         self.origins: set[str] = set()  # sessions whose studio this worker ingests
-        self.subscribers: dict[str, set[Subscriber]] = collections.defaultdict(set)
+        self.subscribers: dict[str, set[Subscriber]] = {}
+        self._leaving: set[str] = set()  # sessions gone off air here, not yet deregistered
         self.followers: dict[str, Follower] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -82,7 +82,9 @@ class Cluster:
             task.cancel()
         # Awaited, so that no Redis command is cut off mid-way and leaves its connection behind.
         await asyncio.gather(*tasks, return_exceptions=True)
-        for session_id in list(self.origins):
+        # Our studios' registrations, those whose deregistering was just cancelled included: a
+        # worker gone must not stay the origin for the TTL.
+        for session_id in self.origins | self._leaving:
             await self._unregister(session_id)
         with contextlib.suppress(aioredis.RedisError):
             await self.redis.delete(self._node_key(self.node))
@@ -123,7 +125,9 @@ class Cluster:
     async def refresh(self) -> None:
         await self._register()
         for session_id in list(self.origins):
-            await self.redis.eval(_REFRESH_ORIGIN, 1, self._origin_key(session_id), self._value, TTL)
+            if session_id in self.origins:  # not gone off air during the awaits before it
+                await self.redis.eval(
+                    _REFRESH_ORIGIN, 1, self._origin_key(session_id), self._value, TTL)
 
     # -- the origin's side ----------------------------------------------------------------------
 
@@ -133,7 +137,8 @@ class Cluster:
         if follower is not None:
             follower.stop()  # local ingest replaces the feed from another worker
         self.origins.add(session_id)
-        for sub in self.subscribers[session_id]:
+        self._leaving.discard(session_id)
+        for sub in self.subscribers.get(session_id, ()):
             sub.codecs(source.codecs)
         self.spawn(self._claim(session_id))
 
@@ -158,11 +163,13 @@ class Cluster:
             await self.redis.eval(_DELETE_IF_OURS, 1, self._origin_key(session_id), self._value)
         except aioredis.RedisError as exc:  # expires on its own (TTL)
             log.warning("%s: cannot deregister as its origin: %r", session_id, exc)
+        self._leaving.discard(session_id)
 
     def off_air(self, session_id: str) -> None:
         """The studio left this worker: deregister, tell the edges, follow if viewers remain."""
         if session_id in self.origins:
             self.origins.discard(session_id)
+            self._leaving.add(session_id)
             self.spawn(self._unregister(session_id))
         for sub in self.subscribers.pop(session_id, set()):
             sub.writer.write(feed.pack(feed.OFF))
@@ -199,6 +206,8 @@ class Cluster:
             if broadcast.live:
                 return True
             await asyncio.sleep(0.05)
+        if not self.relay.local_viewers(session_id):
+            self.unfollow(session_id)  # nobody here to follow it for (a stale registration)
         return False
 
     def unfollow(self, session_id: str) -> None:
@@ -224,7 +233,9 @@ class Cluster:
         return int(reply.get("status", 502)), str(reply.get("message", ""))
 
     async def stats(self, session_id: str) -> dict[str, Any]:
-        """The readout, over all workers: asked of the origin when it is another worker."""
+        """The readout, over all workers: asked of the origin when it is another worker (which
+        answers with its own figures, never asking further: no request bounces between two
+        workers while the registry changes hands)."""
         if session_id not in self.origins:
             try:
                 origin = await self.origin(session_id)
@@ -235,6 +246,9 @@ class Cluster:
                     return await feed.call(origin[1], self.key, {"op": "stats", "session": session_id})
                 except UNREACHABLE as exc:  # this worker's view, then
                     log.info("%s: the origin's readout failed: %r", session_id, exc)
+        return self._local_stats(session_id)
+
+    def _local_stats(self, session_id: str) -> dict[str, Any]:
         stats = self.relay.stats(session_id)
         stats["viewers"] += self.viewers(session_id)
         return stats
@@ -257,7 +271,7 @@ class Cluster:
                         await self.relay.end(resource.id)
                 writer.write(feed.pack_json(feed.REPLY, {"status": 200}))
             elif op == "stats":
-                writer.write(feed.pack_json(feed.REPLY, await self.stats(session_id)))
+                writer.write(feed.pack_json(feed.REPLY, self._local_stats(session_id)))
             else:
                 raise FeedError(f"unknown op {op!r}")
             await writer.drain()
@@ -277,7 +291,7 @@ class Cluster:
             writer.write(feed.pack(feed.OFF))  # not (or no longer) the origin: look again
             return
         sub = Subscriber(broadcast, node, writer)
-        self.subscribers[session_id].add(sub)
+        self.subscribers.setdefault(session_id, set()).add(sub)
         broadcast.taps.add(sub.push)
         sub.codecs(broadcast.source.codecs)
         log.info("%s: edge %s subscribed", session_id, node)
@@ -294,8 +308,12 @@ class Cluster:
             pass  # the edge left (no viewers) or went away
         finally:
             broadcast.taps.discard(sub.push)
-            self.subscribers[session_id].discard(sub)
-            log.info("%s: edge %s left (%d frames sent)", session_id, node, sub.frames_sent)
+            subs = self.subscribers.get(session_id, set())
+            subs.discard(sub)
+            if not subs:
+                self.subscribers.pop(session_id, None)
+            log.info("%s: edge %s left (%d frames sent, %d skipped while it lagged)", session_id,
+                     node, sub.frames_sent, sub.dropped)
 
     async def _resource(self, request: dict[str, Any]) -> tuple[int, str]:
         from live.media.relay import RelayError

@@ -33,7 +33,7 @@ class Subscriber:
     """An edge's feed connection, at the origin: a tap on the broadcast, frames sent once."""
 
     def __init__(self, broadcast: Broadcast, node: str, writer: asyncio.StreamWriter) -> None:
-        self.broadcast, self.node, self.writer = broadcast, node, writer
+        self.broadcast, self.node, self.writer = broadcast, node, writer  # node: the edge's
         self.waiting_for_keyframe = True
         self.viewers = 0
         self.frames_sent = 0

@@ -170,7 +170,7 @@ async def test_patch_and_delete_work_on_either_worker(
             assert (await http.delete(wrong, headers=auth)).status_code == 200
         assert resource_id not in b.relay.resources
         # B's last viewer left: B drops its feed, and A forgets the subscription.
-        await wait_for(lambda: not cluster(a).subscribers[SESSION] and not cluster(b).followers)
+        await wait_for(lambda: not cluster(a).subscribers.get(SESSION) and not cluster(b).followers)
         # The studio's resource too, from B.
         studio_url = studio.resource_url.replace(a.base_url, b.base_url)
         async with httpx.AsyncClient() as http:
@@ -266,4 +266,38 @@ async def test_garbage_on_the_feed_port_closes_that_connection_only(
         await wait_for(lambda: frames(viewer) > count + 15)  # the edge's feed carried on
     finally:
         await viewer.close()
+        await studio.close()
+
+
+async def test_a_stale_registration_gives_409_and_leaves_no_follower(
+        workers: tuple[MediaServer, MediaServer]) -> None:
+    """The registry names an origin that is gone (killed, its key not yet expired): the viewer
+    gets a 409, and the edge does not keep looking for the session with nobody to serve."""
+    _, b = workers
+    with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
+        client.set(cluster(b)._origin_key(SESSION), "gone 127.0.0.1:9", ex=30)  # refused port
+    async with httpx.AsyncClient() as http:
+        response = await http.post(b.whep(), content=b"v=0\r\n", timeout=10, headers={
+            "content-type": "application/sdp",
+            "authorization": f"Bearer {b.token(Role.PARTICIPANT)}"})
+    assert response.status_code == 409
+    assert not cluster(b).followers
+
+
+async def test_a_worker_shutting_down_leaves_no_origin_registration(
+        workers: tuple[MediaServer, MediaServer]) -> None:
+    """Stopping ends the studio's connection, then the cluster: the deregistering must not be
+    cancelled on the way, or other workers would look for the stopped one for the TTL."""
+    a, _ = workers
+    studio = await go_live(a)
+
+    async def stop() -> None:
+        cluster(a).off_air(SESSION)  # the studio's end, its deregistering only scheduled…
+        await cluster(a).close()  # …when the cluster closes
+
+    try:
+        await run_in(a, stop())
+        with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
+            assert client.get(cluster(a)._origin_key(SESSION)) is None
+    finally:
         await studio.close()
