@@ -78,8 +78,6 @@ class Settings:
             values["max_viewers"] = int(env["TRIBUNE_MAX_VIEWERS"])
         if env.get("TRIBUNE_FEED_ADDRESS"):
             values["feed_address"] = env["TRIBUNE_FEED_ADDRESS"]
-        if env.get("TRIBUNE_WORKER"):  # set by the supervisor (live/workers.py) for each worker
-            values["worker"] = int(env["TRIBUNE_WORKER"])
         values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None
         if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]

@@ -160,8 +160,8 @@ class Supervisor:
         settings = dataclasses.replace(
             self.settings, worker=worker.index,
             print_links=self.settings.print_links and worker.index == 0 and worker.starts == 0)
-        # The spawned interpreter inherits this environment: code that reads TRIBUNE_WORKER
-        # directly (or Settings.from_env) sees its own index.
+        # In the worker's environment too, so that tools outside it (ps, /proc) can tell which
+        # process is which worker.
         os.environ["TRIBUNE_WORKER"] = str(worker.index)
         try:
             process = self._context.Process(

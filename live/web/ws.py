@@ -135,7 +135,7 @@ class ClientSession:
                 self._reader.uncancel()  # ours, and handled: later timeouts in this task still work
         except Exception:
             log.exception("session %s: connection failed", self.session_id)
-            self._closing = self._closing or (p.CLOSE_SERVER_ERROR, "server error")
+            self._close_soon(p.CLOSE_SERVER_ERROR, "server error")
         finally:
             if self._expiry is not None:
                 self._expiry.cancel()
@@ -225,6 +225,8 @@ class ClientSession:
     async def _read_loop(self) -> None:
         while self._closing is None:
             frame = await self._receive_frame()
+            if self._closing is not None:
+                break  # decided while we waited (token expired, slow client): run nothing more
             ref = p.message_ref(frame)
             if not self._bucket.take(time.monotonic()):
                 self._strikes += 1
@@ -285,9 +287,11 @@ class ClientSession:
                 except Exception:  # a message that cannot be sent: say so, rather than go deaf
                     log.exception("session %s: send failed", self.session_id)
                     self._close_soon(p.CLOSE_SERVER_ERROR, "server error")
+            # Still the session's writer while it closes: `run` waits for it (`_stop_writer`)
+            # instead of returning, and uvicorn dropping the socket, before the close frame.
+            await self._close_socket()
         finally:
             self._writer = None
-        await self._close_socket()
 
     async def _close_socket(self) -> None:
         """Close once, with the recorded code; the reader then sees the disconnect and ends.
