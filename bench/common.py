@@ -201,3 +201,25 @@ def tree_cpu_s(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+class ServerTree(ServerProcess):
+    """`run.py`, one process or a supervisor with its workers: measured all together."""
+
+    def pids(self) -> list[int]:
+        return descendant_pids(self.pid)
+
+    def cpu_by_pid(self) -> dict[int, float]:
+        out = {}
+        for pid in self.pids():
+            try:
+                out[pid] = proc_cpu_s(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
+    def cpu_s(self) -> float:
+        return tree_cpu_s(self.pid)
+
+    def rss_kb(self) -> int:
+        return tree_rss_kb(self.pid)

@@ -14,22 +14,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import ServerProcess, free_port, issue_tokens, percentile, tree_cpu_s, tree_rss_kb
+from bench.common import ServerTree, free_port, issue_tokens, percentile
 from bench.interaction_clients import WorkerHandle, call_all
 from bench.interaction_peer import POLL_OPTIONS, SESSION, Json, Peer, ok, wait_until
 
 SETTLE_START = 1.0  # seconds between the server's health and the first RSS reading
 TALLY_WAIT = 15.0  # seconds the stage may take to show the exact tally before it counts as missed
-
-
-class ServerTree(ServerProcess):
-    """`run.py`, a single process or a supervisor with its workers: measured all together."""
-
-    def cpu_s(self) -> float:
-        return tree_cpu_s(self.pid)
-
-    def rss_kb(self) -> int:
-        return tree_rss_kb(self.pid)
 
 
 def start_server(port: int, redis_url: str | None, secret: str, prefix: str, workers: int) -> ServerTree:

@@ -78,7 +78,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, ServerProcess, free_port, issue_tokens, raise_fd_limit
+from bench.common import ROOT, ServerProcess, ServerTree, free_port, issue_tokens, raise_fd_limit
 from bench.relay_peers import publisher_main, viewer_main
 from bench.relay_report import (
     KINDS,
@@ -92,7 +92,6 @@ from bench.relay_report import (
 )
 from bench.relay_system import (
     PeerProcess,
-    ServerTree,
     kill_all_children,
     machine_jiffies,
     remember_child,
@@ -211,13 +210,13 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
 
 async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,
                    reference: Callable[[int], float | None] | None = None,
-                   workers: int | None = None) -> Json:
+                   processes: int | None = None) -> Json:
     """Start `kind`'s server and a publisher, measure 0 viewers, then each N in `steps`.
 
     With `reference` (find-max), stop at the first N that misses a target."""
     ctx = mp.get_context("spawn")
     studio_token, viewer_token = tokens()
-    server = start_server(kind, args, workers)
+    server = start_server(kind, args, processes)
     base_url = f"http://127.0.0.1:{server.port}/sessions/{SESSION}"
     publisher: PeerProcess | None = None
     workers: list[PeerProcess] = []

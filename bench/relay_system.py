@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import PipeProcess, ServerProcess, descendant_pids, proc_cpu_s, tree_rss_kb
+from bench.common import PipeProcess, ServerProcess, ServerTree, proc_cpu_s
 
 Json = dict[str, Any]
 
@@ -118,26 +118,6 @@ class PeerProcess(PipeProcess):
             self.process.join(5)
         with contextlib.suppress(Exception):
             self.conn.close()
-
-
-class ServerTree(ServerProcess):
-    """`run.py --workers W`: the supervisor and its worker processes, measured together."""
-
-    def pids(self) -> list[int]:
-        return descendant_pids(self.pid)
-
-    def cpu_by_pid(self) -> dict[int, float]:
-        out = {}
-        for pid in self.pids():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                out[pid] = proc_cpu_s(pid)
-        return out
-
-    def cpu_s(self) -> float:
-        return sum(self.cpu_by_pid().values())
-
-    def rss_kb(self) -> int:
-        return tree_rss_kb(self.pid)
 
 
 def server_pids(server: ServerProcess) -> list[int]:

@@ -80,7 +80,7 @@ async def run_all(args: argparse.Namespace) -> dict[int, list[Json]]:
             idle = await wait_for_quiet(args)
             started = time.monotonic()
             result = await run_pass("tribune", args.find_max_steps, args, run,
-                                    reference=lambda n: None, workers=workers)
+                                    reference=lambda n: None, processes=workers)
             for step in result["steps"]:  # what else ran: on a shared machine, the noise
                 step["other_cores"] = max(0.0, (os.cpu_count() or 2) * step["machine_busy_pct"] / 100
                                           - step["server_cores"] - step["loadgen_cores"])
@@ -101,8 +101,8 @@ def process_split(steps: list[Json]) -> str:
     return " + ".join(f"{c:.2f}" for c in medians)
 
 
-def summarise(passes: dict[int, list[Json]]) -> Json:
-    summary: Json = {}
+def summarise(passes: dict[int, list[Json]]) -> dict[int, Json]:
+    summary: dict[int, Json] = {}
     for workers, runs in passes.items():
         largest = [r["largest_n_held"] for r in runs]
         medians = median_steps(runs)
@@ -113,7 +113,7 @@ def summarise(passes: dict[int, list[Json]]) -> Json:
     return summary
 
 
-def print_summary(args: argparse.Namespace, passes: dict[int, list[Json]], summary: Json,
+def print_summary(args: argparse.Namespace, passes: dict[int, list[Json]], summary: dict[int, Json],
                   elapsed: float) -> None:
     print(f"\nmulti-process relay: one publisher ({args.width}x{args.height} @ {args.fps} fps VP8, "
           f"{args.bitrate // 1000} kbps), viewers added in steps {args.find_max_steps}, "

@@ -528,7 +528,9 @@ def test_hostile_frames_are_answered_or_closed_as_documented(
     try:
         one()
         loop.run_until_complete(fuzzer.close())
-        assert fuzzer.frames > 3_000 and fuzzer.answers > 1_000 and fuzzer.acks > 0
+        # The fuzz did real work. Floors well under what runs give (3,500-10,500 frames, 850-1,400
+        # answers): how many of the frames close their connection is up to hypothesis.
+        assert fuzzer.frames > 2_000 and fuzzer.answers > 500 and fuzzer.acks > 0
         assert {1003, 1007, 1009, 4001, 4002} <= set(fuzzer.closes) and 1011 not in fuzzer.closes
         loop.run_until_complete(after())
     finally:
