@@ -1,4 +1,5 @@
-"""Fixtures of the tests that run `run.py --workers 2` (test_workers, test_faults)."""
+"""Fixtures of the end-to-end tests: a Chromium for the browser tests (test_browser_media brings its
+own, with a fake camera), and `run.py --workers 2` for test_workers and test_faults."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser
 
 from tests.conftest import REDIS_URL
+from tests.e2e.chromium import BASE_ARGS, launched
 from tests.e2e.supervised import Service
 
 
@@ -21,3 +24,9 @@ async def service(key_prefix: str, tmp_path: Path) -> AsyncIterator[Service]:
         yield the_service
     finally:
         await asyncio.to_thread(the_service.stop)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with launched(BASE_ARGS) as b:
+        yield b

@@ -7,14 +7,12 @@ No console error and no CSP violation is allowed on any page."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urljoin
 
-import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.chromium import ARTIFACTS, BASE_ARGS, RAW_KEY, REQUIRES_CHROMIUM, Network, launched
+from tests.e2e.chromium import ARTIFACTS, RAW_KEY, REQUIRES_CHROMIUM, Network
 
 pytestmark = REQUIRES_CHROMIUM
 
@@ -28,12 +26,6 @@ AFTER_BAN = "Et celle-ci, partie hors ligne ?"
 BANNED_TEXT = "Vous ne pouvez plus poser de questions ni voter dans cette session."
 BANNED_POLL_TEXT = "Vous ne pouvez plus voter dans cette session."
 TEN = "Dix réponses tiennent-elles sur l'écran ?"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched(BASE_ARGS) as b:
-        yield b
 
 
 class Pages:

@@ -8,15 +8,13 @@ Ack was lost on the way is re-sent on the next connection and still counted once
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.async_api import Browser, ConsoleMessage, expect
 
 from live.service import Service
 from tests.conftest import RunningServer
-from tests.e2e.chromium import BASE_ARGS, REQUIRES_CHROMIUM, Network, launched
+from tests.e2e.chromium import REQUIRES_CHROMIUM, Network
+from tests.e2e.test_ws_flow import token
 from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
@@ -25,16 +23,6 @@ SESSION = "pleniere-geopolitique"
 LOST_ACK = "Ma question est partie, mais la réponse s'est perdue ?"
 OFFLINE = "Et celle-ci, écrite hors ligne ?"
 POLL = "Sondage ouvert pendant la coupure ?"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched(BASE_ARGS) as b:
-        yield b
-
-
-def token(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["t"][0]
 
 
 async def count(server: RunningServer, text: str) -> int:
