@@ -92,7 +92,7 @@ class RedisBus:
                 log.warning("redis bus disconnected (%s); retrying in %.1fs", exc, delay)
                 with contextlib.suppress(RedisError, OSError):
                     if self._pubsub is not None:
-                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                        await self._pubsub.aclose()
                 self._connected.set()  # subscribers must not hang: they rely on catch-up
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 5.0)
@@ -105,5 +105,5 @@ class RedisBus:
                 await self._reader
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                await self._pubsub.aclose()
         await self._redis.aclose()
