@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--media-address", action="append", dest="media_addresses", default=None,
                         metavar="IP", help="address the video relay offers (repeatable; default: "
                         "every interface but loopback; 127.0.0.1 keeps video on this machine)")
+    parser.add_argument("--trusted-proxy", action="append", dest="trusted_proxies", default=None,
+                        metavar="IP", help="reverse proxy whose X-Forwarded-For is believed (address "
+                        "or network, repeatable; default: 127.0.0.1 and ::1)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         allowed_origins=tuple(args.allowed_origins) if args.allowed_origins else None,
         ice_servers=tuple(args.ice_servers) if args.ice_servers else None,
         media_addresses=tuple(args.media_addresses) if args.media_addresses else None,
+        trusted_proxies=tuple(args.trusted_proxies) if args.trusted_proxies else None,
         workers=args.workers, print_links=True)
     try:
         serve(settings, args.log_level)

@@ -44,10 +44,9 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         the_store = store or open_store(settings.store_url, prefix=settings.key_prefix)
         the_bus = bus or open_bus(settings.store_url, prefix=settings.key_prefix)
-        # A configured secret replaces the stored one (rotating it revokes every link); without
-        # one, the first process's random secret is shared by the others through the store.
-        secret = await the_store.secret(settings.secret or secrets.token_urlsafe(32),
-                                        replace=settings.secret is not None)
+        # run.py resolves the secret before starting workers (live.config.resolve_secret); an app
+        # made without one (tests, embedding) signs with its own. The store never holds it.
+        secret = settings.secret or secrets.token_urlsafe(32)
         signer = Signer(secret)
         service = Service(programme, the_store, the_bus)
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved

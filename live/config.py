@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from live.domain.programme import Programme, parse_programme
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PROGRAMME = "rencontres-2020.toml"
 
@@ -21,7 +25,10 @@ class Settings:
     redis_url: str | None = None  # None: the embedded in-memory store and bus
     programme_path: Path | None = None  # None: the demo programme shipped with the package
     public_url: str | None = None  # how users reach us, for printed links (default: host:port)
-    secret: str | None = None  # None: generated (memory) or shared through Redis
+    # Signs the links. Never stored in Redis: what Redis holds must not let anyone sign a link.
+    # None: read from (or created in) `secret_file`; see `resolve_secret`.
+    secret: str | None = None
+    secret_file: Path | None = None
     allowed_origins: tuple[str, ...] = ()  # besides the service's own origin
     token_days: int = 30
     key_prefix: str = "tribune"
@@ -43,6 +50,10 @@ class Settings:
     worker: int = 0
     workers: int = 1
     metrics_token: str | None = None  # Bearer token for /metrics from other than loopback
+    # The reverse proxies whose X-Forwarded-For (and -Proto) is believed: addresses or networks.
+    # Per-address limits see the real client only through them; anyone else could forge the header.
+    # Empty: nobody's (tribune faces the internet directly).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,6 +77,8 @@ class Settings:
             else None,
             "public_url": env.get("TRIBUNE_PUBLIC_URL") or None,
             "secret": env.get("TRIBUNE_SECRET") or None,
+            "secret_file": Path(env["TRIBUNE_SECRET_FILE"]) if env.get("TRIBUNE_SECRET_FILE")
+            else None,
             "allowed_origins": _csv(env.get("TRIBUNE_ALLOWED_ORIGINS", "")),
         }
         if env.get("TRIBUNE_ICE_SERVERS"):
@@ -79,15 +92,56 @@ class Settings:
         if env.get("TRIBUNE_FEED_ADDRESS"):
             values["feed_address"] = env["TRIBUNE_FEED_ADDRESS"]
         values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None
+        if "TRIBUNE_TRUSTED_PROXIES" in env:  # set but empty: trust no proxy
+            values["trusted_proxies"] = _csv(env["TRIBUNE_TRUSTED_PROXIES"])
         if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):
             values["clock_override"] = datetime.fromisoformat(env["TRIBUNE_CLOCK"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
-        if settings.secret is not None and len(settings.secret) < 16:
-            raise ValueError("TRIBUNE_SECRET must be at least 16 characters")
+        if settings.secret is not None and len(settings.secret) < MIN_SECRET:
+            raise ValueError(f"TRIBUNE_SECRET must be at least {MIN_SECRET} characters")
         return settings
+
+
+MIN_SECRET = 16
+# Where a service on Redis keeps the secret it generated, when none is configured: its links then
+# survive restarts, and every worker on this machine signs with it.
+DEFAULT_SECRET_FILE = Path(".tribune-secret")
+
+
+def resolve_secret(settings: Settings) -> Settings:
+    """The settings with the signing secret every worker of this service will use.
+
+    Configured (TRIBUNE_SECRET) wins; then a secret file (TRIBUNE_SECRET_FILE, created with a random
+    secret if missing); in memory, a random one (the state dies with the process anyway); on Redis,
+    `.tribune-secret` in the working directory. Several machines on one Redis need the same secret
+    configured: nothing else shares it.
+    """
+    if settings.secret is not None:
+        return settings
+    path = settings.secret_file
+    if path is None and settings.redis_url is None:
+        return replace(settings, secret=secrets.token_urlsafe(32))
+    return replace(settings, secret=read_or_create_secret(path or DEFAULT_SECRET_FILE))
+
+
+def read_or_create_secret(path: Path) -> str:
+    try:
+        secret = path.read_text("utf-8").strip()
+    except FileNotFoundError:
+        secret = secrets.token_urlsafe(32)
+        # Created readable by its owner only, and never replaced: an existing file is not rewritten.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secret + "\n")
+        log.warning("no TRIBUNE_SECRET: generated one in %s (keep it; links are signed with it)",
+                    path.resolve())
+        return secret
+    if len(secret) < MIN_SECRET:
+        raise ValueError(f"the secret in {path} must be at least {MIN_SECRET} characters")
+    return secret
 
 
 def _csv(text: str) -> tuple[str, ...]:

@@ -10,13 +10,11 @@ stops every worker gracefully (uvicorn's shutdown: clients get 1012 and reconnec
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import dataclasses
 import logging
 import multiprocessing
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -28,9 +26,8 @@ from typing import Any
 
 import uvicorn
 
-from live.config import Settings
+from live.config import Settings, resolve_secret
 from live.protocol import MAX_FRAME_BYTES
-from live.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +41,30 @@ class WorkersError(Exception):
     """The configuration cannot run several workers."""
 
 
-def uvicorn_options(log_level: str) -> dict[str, Any]:
-    """The uvicorn options every worker (and the single process) runs with."""
+def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
+    """The uvicorn options every worker (and the single process, and the tests' server) runs with."""
     return dict(
         log_level=log_level, ws="websockets-sansio", ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False, ws_ping_interval=20.0, ws_ping_timeout=25.0,
-        proxy_headers=True, server_header=False, timeout_graceful_shutdown=10)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        server_header=False, timeout_graceful_shutdown=10)
 
 
 def serve(settings: Settings, log_level: str) -> None:
     """Run the service in this process, or supervise `settings.workers` worker processes."""
     if settings.workers < 1:
         raise WorkersError("--workers must be at least 1")
+    # Here, once: every worker, restarted ones included, gets this secret from the supervisor.
+    try:
+        settings = resolve_secret(settings)
+    except (OSError, ValueError) as exc:
+        raise WorkersError(f"signing secret: {exc}") from None
     if settings.workers == 1:
         from live.app import create_app  # here, not at the top: the supervisor never needs it
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    **uvicorn_options(log_level))
+                    **uvicorn_options(settings, log_level))
         return
     if settings.redis_url is None:
         raise WorkersError("--workers above 1 needs --redis (or TRIBUNE_REDIS_URL): the "
@@ -96,16 +100,8 @@ def _worker_main(settings: Settings, log_level: str, sock: socket.socket, parent
                         format=f"%(asctime)s %(levelname)s w{settings.worker} %(name)s: %(message)s")
     from live.app import create_app
 
-    config = uvicorn.Config(create_app(settings), **uvicorn_options(log_level))
+    config = uvicorn.Config(create_app(settings), **uvicorn_options(settings, log_level))
     uvicorn.Server(config).run(sockets=[sock])
-
-
-async def _stored_secret(settings: Settings) -> str:
-    store = open_store(settings.store_url, prefix=settings.key_prefix)
-    try:
-        return await store.secret(secrets.token_urlsafe(32))
-    finally:
-        await store.close()
 
 
 @dataclasses.dataclass
@@ -127,12 +123,6 @@ class Supervisor:
         self._stopping = False
 
     def run(self) -> None:
-        if self.settings.secret is None:
-            # Every worker, restarted ones included, signs with the secret the store held at the
-            # start: a worker restarted after Redis lost its data (no persistence) would otherwise
-            # store a new random one and refuse the links the others issued.
-            self.settings = dataclasses.replace(self.settings, secret=asyncio.run(_stored_secret(
-                self.settings)))
         try:
             sock = _bind(self.settings.host, self.settings.port)
         except OSError as exc:

@@ -19,7 +19,7 @@ import uvicorn
 from live.app import create_app
 from live.config import Settings
 from live.links import Links
-from live.protocol import MAX_FRAME_BYTES
+from live.workers import uvicorn_options
 
 REDIS_URL = os.environ.get("TRIBUNE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -30,10 +30,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def uvicorn_config(app: Any, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",
-        ws_max_size=MAX_FRAME_BYTES, ws_per_message_deflate=False, lifespan="on")
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """The options production runs with (live.workers), on this test's port."""
+    return uvicorn.Config(app, host="127.0.0.1", port=settings.port, lifespan="on",
+                          **uvicorn_options(settings, "warning"))
 
 
 @dataclass
@@ -56,7 +56,7 @@ class ServerThread:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = create_app(settings)
-        self.server = uvicorn.Server(uvicorn_config(self.app, settings.port))
+        self.server = uvicorn.Server(uvicorn_config(self.app, settings))
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

@@ -109,11 +109,6 @@ class Store(Protocol):
         """Participants connected to the session across all nodes still alive."""
         ...
 
-    async def secret(self, proposal: str, *, replace: bool = False) -> str:
-        """The signing secret shared by every process: the first proposal stored wins, unless
-        `replace` (an operator set a new secret: every earlier link stops working)."""
-        ...
-
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""
         ...

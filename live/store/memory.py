@@ -29,7 +29,6 @@ class _Log:
 class MemoryStore:
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
-        self._secret: str | None = None
         self._buckets: dict[str, TokenBucket] = {}
 
     def _log(self, session_id: str) -> _Log:
@@ -103,11 +102,6 @@ class MemoryStore:
         now = time.monotonic()
         log = self._logs.get(session_id)
         return sum(c for c, until in log.presence.values() if until > now) if log else 0
-
-    async def secret(self, proposal: str, *, replace: bool = False) -> str:
-        if self._secret is None or replace:
-            self._secret = proposal
-        return self._secret
 
     def _take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
         now = time.monotonic()

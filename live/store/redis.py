@@ -273,11 +273,6 @@ class RedisStore:
         key = self._keys(session_id)["presence"]
         return int(await self._presence(keys=[key], args=[f"{time.time():.3f}"]))
 
-    async def secret(self, proposal: str, *, replace: bool = False) -> str:
-        key = f"{self._prefix}:secret"
-        await self._redis.set(key, proposal, nx=not replace)
-        return str(await self._redis.get(key))
-
     async def ping(self) -> None:
         await self._redis.ping()
 

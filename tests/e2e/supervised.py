@@ -47,12 +47,13 @@ class Service:
 
     def __init__(self, redis_url: str, prefix: str, logs: Path, workers: int = 2, *,
                  configured_secret: bool = True) -> None:
-        """Without `configured_secret` the service keeps its own, in Redis, as by default."""
+        """Without `configured_secret` the service generates its own, in a file, as by default."""
         self.redis_url, self.prefix, self.workers = redis_url, prefix, workers
         self.configured_secret = configured_secret
         self.secret = secrets.token_urlsafe(24)
         self.port = free_port()
         self.log_path = logs / f"service-{self.port}.log"
+        self.secret_path = logs / f"secret-{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.tokens: dict[str, str] = {}
         self._issue_tokens()
@@ -80,6 +81,8 @@ class Service:
         env.update(TRIBUNE_KEY_PREFIX=self.prefix, PYTHONUNBUFFERED="1")
         if self.configured_secret:
             env["TRIBUNE_SECRET"] = self.secret
+        else:  # the service generates one in this file, the supervisor gives it to the workers
+            env["TRIBUNE_SECRET_FILE"] = str(self.secret_path)
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "run.py", "--port", str(self.port), "--workers", str(self.workers),
@@ -92,12 +95,8 @@ class Service:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not healthy in time:\n{self.log()}")
             time.sleep(0.1)
-        if not self.configured_secret:  # the one the service stored, as an operator's links are
-            client = redis.Redis.from_url(self.redis_url, decode_responses=True)
-            try:
-                self.secret = str(client.get(f"{self.prefix}:secret"))
-            finally:
-                client.close()
+        if not self.configured_secret:  # the one the service generated, as an operator's links are
+            self.secret = self.secret_path.read_text("utf-8").strip()
             self._issue_tokens()
 
     def get(self, path: str) -> tuple[int, str]:
@@ -202,6 +201,18 @@ class PrivateRedis:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
+        finally:
+            client.close()
+
+    def everything(self) -> str:
+        """Every key and value this Redis holds, as text (to look for what must not be there)."""
+        client = redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
+        readers = {"string": client.get, "hash": client.hgetall, "set": client.smembers,
+                   "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+                   "list": lambda k: client.lrange(k, 0, -1),
+                   "stream": lambda k: client.xrange(k)}
+        try:
+            return repr([(key, readers[client.type(key)](key)) for key in client.scan_iter()])
         finally:
             client.close()
 

@@ -145,7 +145,7 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
 
 async def test_the_service_rides_out_a_redis_restart(private_redis: PrivateRedis,
                                                      tmp_path: Path) -> None:
-    # No configured secret: the service keeps the one it generated in Redis, which Redis loses.
+    # No configured secret: the service generates one in a file, never in Redis (which loses all).
     service = Service(private_redis.url, redis_prefix(), tmp_path, configured_secret=False)
     await asyncio.to_thread(service.start)
     try:
@@ -155,6 +155,9 @@ async def test_the_service_rides_out_a_redis_restart(private_redis: PrivateRedis
         identity, old_epoch = participant.participant, participant.epoch
         await participant.ok("AskQuestion", text="Avant la panne")
         await moderator.wait_for(lambda: moderator.question("Avant la panne"), timeout=FAN_OUT)
+        # What Redis holds cannot sign a link: the secret is in none of its values.
+        held = await asyncio.to_thread(private_redis.everything)
+        assert held and service.secret not in held
 
         private_redis.kill()
         body = await eventually(service.failing_health, 10, "/healthz 503 while Redis is down")

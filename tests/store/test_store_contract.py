@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -242,18 +241,6 @@ async def test_a_short_lived_node_does_not_expire_the_others(store: Store) -> No
     assert await store.presence(SESSION) == 7
 
 
-async def test_secret_first_proposal_wins(store: Store) -> None:
-    first = await store.secret("first-proposal-0123456789")
-    assert first == "first-proposal-0123456789"
-    assert await store.secret("second-proposal-0123456789") == first
-
-
-async def test_a_configured_secret_replaces_the_stored_one(store: Store) -> None:
-    await store.secret("generated-0123456789")
-    assert await store.secret("rotated-by-operator-0123", replace=True) == "rotated-by-operator-0123"
-    assert await store.secret("generated-by-another-process") == "rotated-by-operator-0123"
-
-
 async def test_concurrent_guarded_appenders_end_with_a_gapless_log(store: Store) -> None:
     epoch = (await store.load(SESSION)).epoch
     writers, each = 20, 5
@@ -335,7 +322,7 @@ async def test_redis_lost_history_starts_a_new_epoch(redis_store: RedisStore, ke
     assert ns(new) == ["new"] and new[0].seq == 1
 
 
-async def test_redis_processes_share_one_log_and_secret(key_prefix: str) -> None:
+async def test_redis_processes_share_one_log(key_prefix: str) -> None:
     a, b = RedisStore(REDIS_URL, prefix=key_prefix), RedisStore(REDIS_URL, prefix=key_prefix)
     other = RedisStore(REDIS_URL, prefix=key_prefix + "-other")
     try:
@@ -346,9 +333,7 @@ async def test_redis_processes_share_one_log_and_secret(key_prefix: str) -> None
             await b.append(SESSION, epoch, 0, [body("from b")])
         await b.append(SESSION, epoch, 1, [body("from b")])
         assert ns(await a.read_since(SESSION, epoch, 0)) == ["from a", "from b"]
-        assert await a.secret(f"secret-a-{uuid.uuid4().hex}") == await b.secret("secret-b-xxxxxxxx")
         assert await other.head(SESSION) == (None, 0)  # prefixes do not mix
-        assert await other.secret("secret-other-xxxxx") == "secret-other-xxxxx"
     finally:
         for s in (a, b, other):
             await s.close()
