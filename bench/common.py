@@ -24,6 +24,25 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 Json = dict[str, Any]
 
 
+def environment() -> Json:
+    """What a figure was measured with: the lock (its digest), the interpreter, the machine, the
+    date. Printed first by every benchmark and stored in its JSON, so a committed figure names the
+    lock it came from (bench/results/README.md)."""
+    import hashlib
+    import platform
+
+    lock = ROOT / "requirements-test.lock"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16] if lock.exists() else "none"
+    return {"lock": f"requirements-test.lock sha256:{digest}", "python": platform.python_version(),
+            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def print_environment() -> Json:
+    env = environment()
+    print("measured with " + ", ".join(f"{k} {v}" for k, v in env.items()), flush=True)
+    return env
+
+
 def percentile(values: list[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100); NaN for no values."""
     if not values:

@@ -44,7 +44,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench.common import raise_fd_limit
+from bench.common import print_environment, raise_fd_limit
 from bench.interaction_peer import Json
 from bench.interaction_report import PROGRESS, fmt, print_runs, print_scaling, print_targets
 from bench.interaction_run import run_once
@@ -86,6 +86,7 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
 
 def main(argv: Iterable[str] | None = None) -> None:
     args = parse_args(argv)
+    measured_with = print_environment()
     raise_fd_limit(args.participants + 1024)  # the server inherits it
     results: dict[int, list[Json]] = {}
     for workers in args.worker_counts:
@@ -104,7 +105,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     print_targets(args, results)
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"args": {k: v for k, v in vars(args).items()}, "runs": results}, indent=2))
+            {"args": {k: v for k, v in vars(args).items()}, "environment": measured_with,
+             "runs": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -78,7 +78,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, ServerProcess, ServerTree, free_port, issue_tokens, raise_fd_limit
+from bench.common import (
+    ROOT,
+    ServerProcess,
+    ServerTree,
+    free_port,
+    issue_tokens,
+    print_environment,
+    raise_fd_limit,
+)
 from bench.relay_peers import publisher_main, viewer_main
 from bench.relay_report import (
     KINDS,
@@ -379,6 +387,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         finally:
             kill_all_children()
         return
+    measured_with = print_environment()
     try:
         report = asyncio.run(main_async(args))
     except KeyboardInterrupt:
@@ -389,6 +398,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     passes = report["passes"]
     medians = {kind: median_steps(passes[kind]) for kind in KINDS}
     print_report(args, passes, medians, SESSION, time.monotonic() - wall)
+    report["environment"] = measured_with
     report["medians"] = {kind: {str(n): row for n, row in m.items()} for kind, m in medians.items()}
     path = Path(args.json) if args.json else RESULTS / f"relay-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
