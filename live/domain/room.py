@@ -37,13 +37,15 @@ from live.domain.state import (
     Question,
     RoomState,
 )
+from live.domain.text import without_invisible
 
 NewId = Callable[[str], str]
 
 
 def clean_text(value: str | None, limit: int, what: str, *, required: bool = True) -> str | None:
-    """Trim, refuse control characters and enforce the length limit."""
-    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    """Drop invisible characters (bidi controls, zero-width: see live.domain.text), trim, refuse
+    control characters and enforce the length limit."""
+    text = without_invisible(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         if required:
             raise DomainError("invalid", f"{what} is empty")
