@@ -11,6 +11,7 @@ from live.bus.base import Listener
 class MemoryBus:
     def __init__(self) -> None:
         self._listeners: dict[str, Listener] = {}
+        self._closed = False
         self.on_reconnect: Callable[[], None] | None = None
 
     async def publish(self, channel: str, message: str) -> None:
@@ -27,7 +28,9 @@ class MemoryBus:
 
     @property
     def healthy(self) -> bool:
-        return True
+        """Delivering: nothing can cut an in-process bus, but a closed one delivers no more."""
+        return not self._closed
 
     async def close(self) -> None:
+        self._closed = True
         self._listeners.clear()
