@@ -277,12 +277,24 @@ class Room:
         pid = question.author_id
         if pid in self.state.banned:
             return []
-        pending = tuple(q.id for q in self.state.questions.values()
-                        if q.author_id == pid and q.status == PENDING)
         # Only the banning question's own name: another of the author's questions may be
         # anonymous, and the ban must not link the two.
         name = None if question.anonymous else question.author_name
-        return [e.ParticipantBanned(pid, question.id, name, pending)]
+        return [e.ParticipantBanned(pid, question.id, name, self._same_face(question))]
+
+    def _same_face(self, through: Question) -> tuple[str, ...]:
+        """The author's pending questions a ban made through `through` may dismiss: those that
+        show what the moderator already sees on it (its name and organisation), never one of
+        another face. Moderators are sent the dismissed questions, so dismissing an anonymous
+        question with a named one would tell them who wrote it. Through an anonymous question,
+        only that one: dismissing the author's other anonymous questions would tie them together.
+        The others stay pending, for the moderators to judge on their own."""
+        if through.anonymous:
+            return (through.id,) if through.status == PENDING else ()
+        return tuple(q.id for q in self.state.questions.values()
+                     if q.author_id == through.author_id and q.status == PENDING
+                     and not q.anonymous and q.author_name == through.author_name
+                     and q.organisation == through.organisation)
 
     def _unban(self, cmd: c.UnbanParticipant, actor: Actor, now: int, new_id: NewId
                ) -> list[e.Event]:

@@ -173,8 +173,11 @@ def test_ban_through_a_named_question_keeps_its_name_only() -> None:
     secret = h.ask(P2, "Anonyme ?", anonymous=True)
     named = h.ask(P2, "Signée ?", name="Paul Martin")
     events = h.send(c.BanParticipant(named), MOD)
-    assert events == [e.ParticipantBanned("p2", named, "Paul Martin", (secret, named))]
+    # the anonymous question is not dismissed with the named one: moderators are sent what a ban
+    # dismisses, and that would tell them who wrote it
+    assert events == [e.ParticipantBanned("p2", named, "Paul Martin", (named,))]
     assert h.room.state.banned == {"p2": Ban(named, "Paul Martin")}
+    assert h.status(secret) == PENDING and h.status(named) == DISMISSED
 
 
 def test_ban_uses_the_banning_question_name_not_another_one() -> None:
@@ -182,7 +185,30 @@ def test_ban_uses_the_banning_question_name_not_another_one() -> None:
     first = h.ask(P1, "Première ?", name="Marie")
     second = h.ask(P1, "Seconde ?", name="Marie Dupont")
     events = h.send(c.BanParticipant(second), MOD)
-    assert events == [e.ParticipantBanned("p1", second, "Marie Dupont", (first, second))]
+    assert events == [e.ParticipantBanned("p1", second, "Marie Dupont", (second,))]
+    assert h.status(first) == PENDING
+
+
+def test_ban_dismisses_only_the_questions_that_show_the_same_face() -> None:
+    h = Harness()
+    same = h.ask(P1, "Une ?", name="Marie Dupont", organisation="Ville de Lyon")
+    again = h.ask(P1, "Deux ?", name="Marie Dupont", organisation="Ville de Lyon")
+    other_org = h.ask(P1, "Trois ?", name="Marie Dupont", organisation="Métropole")
+    secret = h.ask(P1, "Quatre ?", name="Marie Dupont", anonymous=True)
+    bystander = h.ask(P2, "Cinq ?", name="Marie Dupont", organisation="Ville de Lyon")
+    [event] = h.send(c.BanParticipant(again), MOD)
+    assert isinstance(event, e.ParticipantBanned) and event.dismissed == (same, again)
+    assert [h.status(q) for q in (other_org, secret, bystander)] == [PENDING] * 3
+
+
+def test_ban_through_an_anonymous_question_dismisses_no_other_anonymous_one() -> None:
+    h = Harness()
+    first = h.ask(P1, "Anonyme 1 ?", anonymous=True)
+    second = h.ask(P1, "Anonyme 2 ?")  # no name: anonymous too
+    named = h.ask(P1, "Signée ?", name="Marie Dupont")
+    assert h.send(c.BanParticipant(second), MOD) == [
+        e.ParticipantBanned("p1", second, None, (second,))]
+    assert h.status(first) == PENDING and h.status(named) == PENDING
 
 
 @pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))

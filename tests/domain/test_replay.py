@@ -149,8 +149,16 @@ def check_invariants(room: Room) -> None:
     if s.stage_poll_id is not None:
         assert s.polls[s.stage_poll_id].status != DRAFT  # participants never see drafts
     for question in s.questions.values():
-        # a banned participant's pending questions were dismissed, and they cannot ask any more
-        assert not (question.author_id in s.banned and question.status == PENDING)
+        # a ban dismissed its question and the author's pending ones of the same face (name and
+        # organisation), no other (that would link an anonymous question to a named one); and a
+        # banned participant cannot ask any more
+        ban = s.banned.get(question.author_id)
+        if ban is not None and question.status == PENDING:
+            through = s.questions[ban.ban_id]
+            assert question.id != ban.ban_id
+            assert (through.anonymous or question.anonymous
+                    or (question.author_name, question.organisation)
+                    != (through.author_name, through.organisation))
         if question.anonymous:
             assert question.author_name is None
     for poll in s.polls.values():
