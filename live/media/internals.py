@@ -2,8 +2,10 @@
 
 aiortc's public API only hands out decoded frames. To forward what the studio encoded, the relay
 takes each receiver's reassembled frames before its decoder, asks the studio for keyframes with the
-receiver's PLI sender, and routes viewers' keyframe requests to the relay. These are private names,
-so the version is pinned (pyproject.toml) and `check()` fails with a clear message if one moved.
+receiver's PLI sender, and routes viewers' keyframe requests to the relay. It also widens the DTLS
+cipher suites aiortc offers, for peers with RSA certificates (docs/media.md, "Interoperability").
+These are private names, so the version is pinned (pyproject.toml) and `check()` fails with a clear
+message if one moved.
 """
 
 from __future__ import annotations
@@ -17,11 +19,22 @@ import aioice.turn
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from OpenSSL import SSL
 
 SUPPORTED_SERIES = "1.16."
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+# Where aiortc builds the SSL context of every DTLS connection, with these suites, ECDHE-ECDSA only.
+_SSL_CONTEXT = "_create_ssl_context"
+AIORTC_SUITES = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
+                 "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA")
+# Offered beside aiortc's ECDHE-ECDSA suites, for peers whose DTLS certificate is RSA (GStreamer's
+# webrtcbin; ZLMediaKit by report): forward-secret AEAD suites only, as RFC 8827 6.5 favours. A suite
+# is usable only with a certificate of its kind: a browser (ECDSA certificate) still gets an ECDSA one.
+RSA_CERTIFICATE_SUITES = ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                          "ECDHE-RSA-CHACHA20-POLY1305")
 
 FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], None]
 
@@ -45,6 +58,15 @@ def check() -> None:
             problems.append(f"{getattr(owner, '__name__', owner)}.{name} is gone")
     if not isinstance(getattr(aioice.turn, "UDP_SOCKET_BUFFER_SIZE", None), int):
         problems.append("aioice.turn.UDP_SOCKET_BUFFER_SIZE is gone")
+    # The suites replace aiortc's own list in the method every DTLS transport builds its context
+    # with: if that list or that method changed, the relay would offer a stale list, or RSA-
+    # certificate peers would fail again ("no shared cipher").
+    build = getattr(RTCCertificate, "_tribune_original_ssl_context",
+                    getattr(RTCCertificate, _SSL_CONTEXT, None))
+    if not callable(build) or ":".join(AIORTC_SUITES).encode() not in build.__code__.co_consts:
+        problems.append(f"RTCCertificate.{_SSL_CONTEXT} no longer sets aiortc 1.16's DTLS suites")
+    if _SSL_CONTEXT not in RTCDtlsTransport.start.__code__.co_names:
+        problems.append(f"RTCDtlsTransport.start no longer calls {_SSL_CONTEXT}")
     if problems:
         raise MediaUnavailable("the media relay cannot start: " + "; ".join(problems)
                                + ". Install the pinned version: pip install 'aiortc>=1.16,<1.17'")
@@ -120,3 +142,26 @@ def restrict_host_addresses(addresses: Iterable[str] | None) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = configured
+
+
+def offer_rsa_certificate_suites() -> None:
+    """Offer the ECDHE-RSA suites too in every DTLS handshake from now on (process-wide, idempotent).
+
+    aiortc offers ECDHE-ECDSA suites only. As the DTLS client (the relay answers `a=setup:active`),
+    it then fails against a server holding an RSA certificate: "no shared cipher". aiortc's suites
+    stay first and in its order (`check()` makes sure they are still aiortc's); which suite is
+    chosen depends on the server's certificate, so a browser's handshake is unchanged.
+    """
+    if getattr(RTCCertificate, "_tribune_original_ssl_context", None) is not None:
+        return
+    original = getattr(RTCCertificate, _SSL_CONTEXT)
+    suites = ":".join(AIORTC_SUITES + RSA_CERTIFICATE_SUITES).encode()
+
+    def with_rsa_suites(self: RTCCertificate, *args: Any, **kwargs: Any) -> SSL.Context:
+        context: SSL.Context = original(self, *args, **kwargs)
+        context.set_cipher_list(suites)  # before any connection uses it: it is new each time
+        return context
+
+    RTCCertificate._tribune_original_ssl_context = original  # type: ignore[attr-defined]
+    setattr(RTCCertificate, _SSL_CONTEXT, with_rsa_suites)
+
