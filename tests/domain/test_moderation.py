@@ -59,7 +59,44 @@ PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvo
 MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS
 
 
+# What each sample must do: an accepted command that changes nothing would prove nothing.
+EFFECT = {
+    "AskQuestion": e.QuestionAsked, "UpvoteQuestion": e.QuestionUpvoted,
+    "WithdrawUpvote": e.UpvoteWithdrawn, "CastBallot": e.BallotCast,
+    "ApproveQuestion": e.QuestionApproved, "EditQuestion": e.QuestionEdited,
+    "DismissQuestion": e.QuestionDismissed, "StarQuestion": e.QuestionStarred,
+    "PutOnStage": e.QuestionPutOnStage, "ClearStage": e.StageCleared,
+    "MarkAnswered": e.QuestionAnswered, "ArchiveQuestion": e.QuestionArchived,
+    "RestoreQuestion": e.QuestionRestored, "SetPremoderation": e.PremoderationSet,
+    "CreatePoll": e.PollCreated, "OpenPoll": e.PollOpened, "ClosePoll": e.PollClosed,
+    "RevealResults": e.ResultsRevealed, "PutPollOnStage": e.PollPutOnStage,
+    "HideResults": e.ResultsHidden, "BanParticipant": e.ParticipantBanned,
+    "UnbanParticipant": e.ParticipantUnbanned,
+}
+
+
+# What must hold first for a sample to have an effect in `populated()` (P2 is the participant).
+BEFORE: dict[str, Callable[[dict[str, str]], list[tuple[c.Command, Actor]]]] = {
+    "WithdrawUpvote": lambda ids: [(c.UpvoteQuestion(ids["approved"]), P2)],
+    "PutPollOnStage": lambda ids: [(c.ClearStage("all"), MOD)],
+    "HideResults": lambda ids: [(c.RevealResults(ids["poll"]), MOD)],
+    "UnbanParticipant": lambda ids: [(c.BanParticipant(ids["approved"]), MOD)],
+}
+
+
+def ready(name: str) -> tuple[Harness, dict[str, str]]:
+    h, ids = populated()
+    for command, actor in BEFORE.get(name, lambda ids: [])(ids):
+        h.send(command, actor)
+    return h, ids
+
+
+def assert_takes_effect(name: str, events: list[e.Event]) -> None:
+    assert any(isinstance(event, EFFECT[name]) for event in events), (name, events)
+
+
 def test_samples_cover_every_command() -> None:
+    assert set(EFFECT) == set(c.COMMANDS)
     assert set(SAMPLES) == set(c.COMMANDS)
     for name, make in SAMPLES.items():
         assert type(make(populated()[1])) is c.COMMANDS[name]
@@ -75,15 +112,15 @@ def test_capability_table() -> None:
 
 @pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
 def test_participant_commands_are_accepted_from_participants(name: str) -> None:
-    h, ids = populated()
-    h.send(SAMPLES[name](ids), P2)  # raises if refused
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), P2))  # raises if refused
 
 
 @pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
 @pytest.mark.parametrize("actor", [MOD, ADMIN], ids=["moderator", "admin"])
 def test_moderator_commands_are_accepted_from_moderators(name: str, actor: Actor) -> None:
-    h, ids = populated()
-    h.send(SAMPLES[name](ids), actor)  # raises if refused
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), actor))  # raises if refused
 
 
 @pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
