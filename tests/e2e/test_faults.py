@@ -77,8 +77,12 @@ class Voter:
         self.client, self.reconnects = client, self.reconnects + 1
 
 
-async def test_a_worker_killed_mid_burst_loses_no_acknowledged_vote_and_counts_none_twice(
+async def test_a_worker_killed_mid_burst_loses_no_acknowledged_vote_nor_any_voter_s_identity(
         service: Service) -> None:
+    """A ballot replaces its voter's earlier one, so a re-sent ballot cannot be counted twice
+    under the same identity; what can go wrong is a voter coming back as someone else (counted
+    again) or an acknowledged ballot lost. Both are checked: each voter resumes with its identity,
+    there are exactly as many ballots as voters, and the counts are the acknowledged choices."""
     pids = service.worker_pids()
     async with paused(pids[1]):  # the moderator and the stage on worker 0, which survives
         moderator = await service.connect("moderator")

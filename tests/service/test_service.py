@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
 from typing import Any
 
 import pytest
@@ -115,8 +117,9 @@ def two_processes(service: Service) -> Service:
 
 
 async def test_votes_of_two_processes_never_conflict_and_both_converge(service: Service) -> None:
-    """Ballots, upvotes and questions from two processes at once: every accepted one is counted
-    once, and each process ends with the whole log, its late records fetched from the store."""
+    """Ballots, upvotes and questions from two processes at once: every accepted one is counted,
+    its retry recorded no second time, and each process ends with the whole log, its late records
+    fetched from the store."""
     other = two_processes(service)
     moderator = Actor(Role.MODERATOR)
     await service.execute(SESSION, c.SetPremoderation(False), moderator)
@@ -155,6 +158,14 @@ async def test_votes_of_two_processes_never_conflict_and_both_converge(service: 
         assert len(h.room.state.questions[question_id].voters) == 200
         assert len(h.room.state.questions) == 21
     assert hubs[0].room.snapshot() == hubs[1].room.snapshot()
+    # Counted once: a ballot replaces the voter's earlier one, so the tallies above cannot show a
+    # doubled vote; the log can. Each voter's retry after its Ack added no record.
+    epoch, _ = await service.store.head(SESSION)
+    assert epoch is not None
+    records = await service.store.read_since(SESSION, epoch, 0)
+    assert records is not None
+    kinds = collections.Counter(json.loads(r.data)["type"] for r in records)
+    assert kinds["BallotCast"] == 200 and kinds["QuestionUpvoted"] == 200, kinds
 
 
 async def test_a_vote_decided_on_stale_state_after_the_close_is_refused(service: Service) -> None:
@@ -214,10 +225,11 @@ async def test_votes_arriving_together_share_one_store_call(service: Service) ->
     calls: list[int] = []
     append_free = service.store.append_free
 
-    async def counted(session_id: str, epoch: str, items: list[tuple[str, str]]) -> Any:
+    async def counted(session_id: str, epoch: str, items: list[tuple[str, str]],
+                      quotas: Any = None) -> Any:
         calls.append(len(items))
         await asyncio.sleep(0.01)  # a round trip to Redis
-        return await append_free(session_id, epoch, items)
+        return await append_free(session_id, epoch, items, quotas)
 
     service.store.append_free = counted  # type: ignore[method-assign]
     seqs = await asyncio.gather(*(
