@@ -83,6 +83,7 @@ class Relay:
         internals.check()
         internals.restrict_host_addresses(settings.media_addresses)
         internals.set_udp_receive_buffer(UDP_RECEIVE_BUFFER)
+        internals.offer_rsa_certificate_suites()  # GStreamer and other RSA-certificate peers
         self.loopback_only = bool(settings.media_addresses) and all(
             ipaddress.ip_address(a).is_loopback for a in settings.media_addresses or ())
         self.settings = settings
