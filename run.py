@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trusted-proxy", action="append", dest="trusted_proxies", default=None,
                         metavar="IP", help="reverse proxy whose X-Forwarded-For is believed (address "
                         "or network, repeatable; default: 127.0.0.1 and ::1)")
+    parser.add_argument("--allowed-host", action="append", dest="allowed_hosts", default=None,
+                        metavar="NAME", help="Host header name answered besides the public URL's "
+                        "and loopback's (repeatable; * turns the check off)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         ice_servers=tuple(args.ice_servers) if args.ice_servers else None,
         media_addresses=tuple(args.media_addresses) if args.media_addresses else None,
         trusted_proxies=tuple(args.trusted_proxies) if args.trusted_proxies else None,
+        allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None,
         workers=args.workers, print_links=True)
     try:
         serve(settings, args.log_level)

@@ -20,6 +20,7 @@ from live.bus import Bus, open_bus
 from live.config import Settings, load_programme
 from live.domain.programme import Programme
 from live.links import role_links
+from live.logsafe import install as redact_tokens_in_logs
 from live.media.relay import Relay
 from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
@@ -28,6 +29,7 @@ from live.monitor import Monitor
 from live.service import Service
 from live.store import Store, open_store
 from live.web.auth import Signer
+from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.pages import Pages
 from live.web.security import SecurityHeaders, origin_allowed
 from live.web.ws import ClientSession
@@ -39,6 +41,7 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 def create_app(settings: Settings, *, programme: Programme | None = None,
                store: Store | None = None, bus: Bus | None = None) -> Starlette:
     programme = programme or load_programme(settings.programme_path)
+    redact_tokens_in_logs()  # before uvicorn logs the first request
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -122,4 +125,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         WebSocketRoute("/ws/sessions/{session_id}", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    # Outermost first: every answer gets the security headers, a foreign Host is refused before it
+    # takes a connection slot.
+    middleware = [Middleware(SecurityHeaders),
+                  Middleware(HostCheck, allowed=allowed_hosts(settings)),
+                  Middleware(ConnectionLimits, per_address=settings.max_connections_per_address,
+                             total=settings.max_connections)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
@@ -54,6 +55,14 @@ class Settings:
     # Per-address limits see the real client only through them; anyone else could forge the header.
     # Empty: nobody's (tribune faces the internet directly).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Floods and DNS rebinding (live/web/guard.py, live/web/slowloris.py). Host names answered
+    # besides the public URL's, the listening address and loopback's ("*": any, no check).
+    allowed_hosts: tuple[str, ...] = ()
+    # HTTP requests in progress plus WebSockets, per process: per client address (IPv6 by /64;
+    # a venue's NAT puts hundreds behind one; loopback not limited) and in all.
+    max_connections_per_address: int = 500
+    max_connections: int = 10_000
+    request_head_timeout: float = 5.0  # seconds a connection has to send a whole request head
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -94,6 +103,7 @@ class Settings:
         values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None
         if "TRIBUNE_TRUSTED_PROXIES" in env:  # set but empty: trust no proxy
             values["trusted_proxies"] = _csv(env["TRIBUNE_TRUSTED_PROXIES"])
+        values.update(_flood_values(env))
         if env.get("TRIBUNE_KEY_PREFIX"):  # Redis keys and channels; several events, one Redis
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):
@@ -142,6 +152,21 @@ def read_or_create_secret(path: Path) -> str:
     if len(secret) < MIN_SECRET:
         raise ValueError(f"the secret in {path} must be at least {MIN_SECRET} characters")
     return secret
+
+
+# Floods and DNS rebinding (live/web/guard.py, live/web/slowloris.py).
+def _flood_values(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if env.get("TRIBUNE_ALLOWED_HOSTS"):
+        values["allowed_hosts"] = _csv(env["TRIBUNE_ALLOWED_HOSTS"])
+    for name, convert in (("max_connections_per_address", int), ("max_connections", int),
+                          ("request_head_timeout", float)):
+        if env.get(f"TRIBUNE_{name.upper()}"):
+            value = convert(env[f"TRIBUNE_{name.upper()}"])
+            if value <= 0:
+                raise ValueError(f"TRIBUNE_{name.upper()} must be positive")
+            values[name] = value
+    return values
 
 
 def _csv(text: str) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ import uvicorn
 
 from live.config import Settings, resolve_secret
 from live.protocol import MAX_FRAME_BYTES
+from live.web.slowloris import head_deadline_protocol
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
         ws_per_message_deflate=False, ws_ping_interval=20.0, ws_ping_timeout=25.0,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-        server_header=False, timeout_graceful_shutdown=10)
+        server_header=False, timeout_graceful_shutdown=10,
+        # A connection that sends no complete request head in time is closed (slowloris).
+        http=head_deadline_protocol(settings.request_head_timeout))
 
 
 def serve(settings: Settings, log_level: str) -> None:
