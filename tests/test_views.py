@@ -1,7 +1,9 @@
 """What clients see: an old view plus the projected events (and a tally) equals a fresh view.
 
 This checks the projection rules of live/views.py the way a client experiences them: if a rule forgot
-to tell an audience about a change, or told it something it must not see, the views differ.
+to tell an audience about a change, or told it something it must not see, the views differ. The
+client is the browser's own static/js/state.js (under Node, tests/statejs.py): the old view takes
+the events and the tally there, and the fresh view is what state.js makes of a fresh Snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from live.domain import Actor, DomainError, Role, Room
 from live.domain import commands as c
 from live.domain.events import TALLY_EVENTS
 from live.views import Audience, project, state_view, tally_view
-from tests.reducer import apply_event, apply_tally
+from tests.statejs import Op, host
 
 PARTICIPANTS = ["u_anna", "u_bruno", "u_chloe"]
 SESSION = {"id": "s"}
@@ -68,9 +70,12 @@ def ordered(view: dict[str, Any]) -> dict[str, Any]:
 def test_old_view_plus_projected_events_equals_fresh_view(seed: int) -> None:
     rng = random.Random(seed)
     room = Room.new("s")
-    counter = iter(range(10**6))
-    views = {v: fresh(room, *v) for v in viewers()}
-    for step in range(120):
+    counter = iter(range(1, 10**6))  # event seqs after the snapshot's 0
+    keys = {v: f"views-{seed}-{v[0].value}-{v[1]}" for v in viewers()}
+    # The page's state per viewer, from the snapshot it started with (seq 0: nothing yet).
+    host().run([(keys[v], "snapshot", fresh(room, *v), {"epoch": "e", "seq": 0}) for v in viewers()])
+    for step in range(1, 121):
+        ops: list[Op] = []
         command, actor = random_command(rng, room)
         try:
             events = room.handle(command, actor, step * 1000,
@@ -79,19 +84,26 @@ def test_old_view_plus_projected_events_equals_fresh_view(seed: int) -> None:
             continue
         for event in events:
             room.apply(event)
-            fanout = project(event, {"type": type(event).__name__, "seq": step}, room.state)
-            for (audience, pid), view in views.items():
+            seq = next(counter)  # one per event, as the store numbers them
+            fanout = project(event, {"type": type(event).__name__, "seq": seq}, room.state)
+            for audience, pid in viewers():
                 message = (fanout.private[pid] if pid in fanout.private
                            else fanout.shared.get(audience))
                 if message is not None:
-                    views[(audience, pid)] = apply_event(view, message)
+                    ops.append((keys[(audience, pid)], "event", message, None))
             if isinstance(event, TALLY_EVENTS):
                 assert not fanout.shared  # votes never go to everyone one by one
-        for (audience, pid), view in views.items():
-            synced = apply_tally(view, tally_view(room.state, audience, step))
-            assert ordered(synced) == ordered(fresh(room, audience, pid)), (
-                seed, step, audience, pid, command)
-            views[(audience, pid)] = synced
+        seq = next(counter)
+        ops += [(keys[(audience, pid)], "tally", tally_view(room.state, audience, seq), None)
+                for audience, pid in viewers()]
+        # What a page holds after a fresh Snapshot now, per viewer.
+        ops += [(f"fresh-{keys[v]}", "snapshot", fresh(room, *v), {"epoch": "e", "seq": seq})
+                for v in viewers()]
+        views = host().run(ops)
+        synced, fresh_views = views[-2 * len(keys):-len(keys)], views[-len(keys):]
+        for (audience, pid), old, new in zip(viewers(), synced, fresh_views, strict=True):
+            assert old is not None and new is not None
+            assert ordered(old) == ordered(new), (seed, step, audience, pid, command)
 
 
 def test_participants_never_see_pending_questions_of_others() -> None:

@@ -1,4 +1,5 @@
-"""A real WebSocket client for the tests: handshake, commands with refs, a reduced view."""
+"""A real WebSocket client for the tests: handshake, commands with refs, and the view the browser's
+own state.js makes of what it receives (tests/statejs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import websockets
 
-from tests.reducer import apply_event, apply_tally
+from tests.statejs import ClientState, View
 
 
 class Client:
@@ -19,7 +20,8 @@ class Client:
         self.token = token
         self.ws: Any = None
         self.welcome: dict[str, Any] = {}
-        self.view: dict[str, Any] = {}
+        self.state = ClientState()
+        self._kept: View | None = None  # a view carried over from an earlier connection
         self.epoch = ""
         self.seq = 0
         self.messages: list[dict[str, Any]] = []
@@ -31,8 +33,19 @@ class Client:
         self.closed_code: int | None = None
         self.synced = False  # a Snapshot or Resumed arrived
 
+    @property
+    def view(self) -> View:
+        return self.state.view
+
+    @view.setter
+    def view(self, view: View) -> None:
+        """The state a resuming client kept: loaded as of the resume point when it connects."""
+        self._kept = view
+
     async def connect(self, *, participant: dict[str, str] | None = None,
                       resume: tuple[str, int] | None = None, **extra: Any) -> Client:
+        if self._kept is not None and resume is not None:
+            self.state.snapshot(self._kept, resume[0], resume[1])
         self.ws = await websockets.connect(self.url, max_size=2**20, **extra)
         hello: dict[str, Any] = {"type": "Hello", "v": 1, "token": self.token}
         if participant:
@@ -58,20 +71,18 @@ class Client:
                 if kind == "Welcome":
                     self.welcome = msg
                 elif kind == "Snapshot":
-                    self.view, self.epoch, self.seq = msg["state"], msg["epoch"], msg["seq"]
+                    self.state.snapshot(msg["state"], msg["epoch"], msg["seq"])
+                    self.epoch, self.seq = msg["epoch"], msg["seq"]
                     self.synced = True
                 elif kind == "Resumed":
                     self.resumed, self.epoch, self.seq = msg, msg["epoch"], msg["seq"]
                     self.synced = True
                 elif kind in ("Ack", "Error"):
                     self.replies[msg["ref"]] = msg
-                elif kind == "Tally":
-                    if msg["seq"] >= self.seq - 10_000 and self.view:
-                        self.view = apply_tally(self.view, msg)
-                elif kind == "Presence":
-                    self.view["connected"] = msg["connected"]
+                elif kind in ("Tally", "Presence"):
+                    self.state.apply(msg)
                 elif "seq" in msg:
-                    self.view = apply_event(self.view, msg)
+                    self.state.apply(msg)
                     self.seq = max(self.seq, msg["seq"])
                 self._changed.set()
         except websockets.ConnectionClosed:

@@ -32,7 +32,7 @@ from live.web import ws as ws_module
 from tests.conftest import REDIS_URL, RunningServer, ServerThread, delete_prefix, free_port, redis_prefix
 from tests.e2e.supervised import Service
 from tests.e2e.test_ws_flow import SESSION, token
-from tests.reducer import apply_event
+from tests.statejs import ClientState
 from tests.wsclient import Client
 
 CYCLES = 1_000
@@ -98,16 +98,16 @@ def normal(view: Json) -> Json:
 
 @dataclass
 class Replica:
-    """A client's state kept from the protocol alone, across as many connections as it takes."""
+    """A client's state kept from the protocol alone, across as many connections as it takes,
+    by the browser's own state.js (tests/statejs.py)."""
 
     name: str
     url: str
     token: str
     participant: Json | None = None
-    view: Json = field(default_factory=dict)
+    state: ClientState = field(default_factory=ClientState)
     epoch: str = ""
     seq: int = 0  # the resume point: the last event, snapshot or tally sequence number seen
-    counts_seq: dict[str, int] = field(default_factory=dict)  # item id -> seq its counts come from
     applied: list[int] = field(default_factory=list)  # event sequence numbers, over all connections
     replayed: set[int] = field(default_factory=set)  # those that came in a replay after a Resumed
     replay_head: int = 0  # the last Resumed's `seq`: events up to it are replayed ones
@@ -135,21 +135,17 @@ class Replica:
             async for raw in ws:
                 self.handle(json.loads(raw))
 
-    def _counts_from(self, seq: int, view: Json) -> None:
-        for key in ("question", "poll"):
-            if view.get(key):
-                self.counts_seq[view[key]["id"]] = seq
-        for q in view.get("questions", []):
-            self.counts_seq[q["id"]] = seq
+    @property
+    def view(self) -> Json:
+        return self.state.view
 
     def handle(self, msg: Json) -> None:
         kind = msg["type"]
         if kind == "Welcome":
             self.participant = msg.get("participant") or self.participant
         elif kind == "Snapshot":
-            self.view, self.epoch, self.seq = msg["state"], msg["epoch"], msg["seq"]
-            self.counts_seq = {item["id"]: msg["seq"]
-                               for item in (*self.view["questions"], *self.view["polls"])}
+            self.state.snapshot(msg["state"], msg["epoch"], msg["seq"])
+            self.epoch, self.seq = msg["epoch"], msg["seq"]
             self.snapshots += 1
             self.synced.set()
         elif kind == "Resumed":
@@ -158,35 +154,19 @@ class Replica:
             self.replay_head = msg["seq"]
             self.synced.set()
         elif kind == "Tally":
-            self._tally(msg)
+            self.state.apply(msg)  # state.js: only items whose counts are not newer take it
+            self.seq = max(self.seq, msg["seq"])  # every event up to it was queued before it
         elif kind == "Presence":
-            self.view["connected"] = msg["connected"]
+            self.state.apply(msg)
         elif kind in ("Ack", "Error", "Pong"):
             pass
         else:
             assert msg["seq"] > self.seq, (self.name, "event out of order or repeated", msg)
-            self.view = apply_event(self.view, msg)
-            self._counts_from(msg["seq"], msg)
+            self.state.apply(msg)
             self.seq = msg["seq"]
             self.applied.append(msg["seq"])
             if msg["seq"] <= self.replay_head:
                 self.replayed.add(msg["seq"])
-
-    def _tally(self, msg: Json) -> None:
-        """docs/protocol.md: a tally updates an item only if it is at least as new as its counts."""
-        seq = msg["seq"]
-        for q in self.view["questions"]:
-            if seq < self.counts_seq.get(q["id"], -1):
-                continue
-            if q["id"] in msg["questions"]:
-                q["votes"] = msg["questions"][q["id"]]
-            elif msg["scope"] == "all" or q["status"] in ("approved", "answered"):
-                q["votes"] = 0
-        for p in self.view["polls"]:
-            if p["id"] in msg["polls"] and seq >= self.counts_seq.get(p["id"], -1):
-                p["ballots"] = msg["polls"][p["id"]]["ballots"]
-                p["counts"] = msg["polls"][p["id"]]["counts"]
-        self.seq = max(self.seq, seq)  # every event up to it was queued before it
 
     async def drop(self, abrupt: bool) -> None:
         assert self.ws is not None and self.reader is not None

@@ -208,6 +208,13 @@ describe("applyTally and applyPresence", () => {
     assert.equal(next.questions[1].votes, 1);
   });
 
+  test("answered questions are published too: missing from a public tally, they have no votes", () => {
+    const s = baseState({ questions: [question("q1", { status: "answered", votes: 2 }),
+      question("q2", { status: "archived", votes: 2 }), question("q3", { status: "dismissed", votes: 2 })] });
+    const next = applyTally(s, { seq: 11, scope: "public", questions: {}, polls: {} });
+    assert.deepEqual(next.questions.map((q) => q.votes), [0, 2, 2]);
+  });
+
   test("null counts hide results again", () => {
     const shown = applyTally(baseState(), { seq: 11, polls: { p1: { ballots: 2, counts: [1, 1] } } });
     const hidden = applyTally(shown, { seq: 12, polls: { p1: { ballots: 3, counts: null } } });
