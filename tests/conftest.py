@@ -76,6 +76,30 @@ class ServerThread:
         self.thread.join(timeout=15)
 
 
+# -- in CI, nothing skips ----------------------------------------------------------------------
+# A test that skips on CI (a missing browser, Node, codec or service) proves nothing while the run
+# looks green: there, any skip fails the run, naming what skipped and why.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped and os.environ.get("CI") and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _skipped and os.environ.get("CI"):
+        terminalreporter.section("skipped in CI: each one fails the run")
+        for line in _skipped:
+            terminalreporter.write_line(line)
+
+
 def redis_prefix() -> str:
     return f"tribune-test-{uuid.uuid4().hex[:10]}"
 
