@@ -31,6 +31,7 @@ from live.store import Store, open_store
 from live.web.auth import Signer
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.pages import Pages
+from live.web.revocation import Refresher
 from live.web.security import SecurityHeaders, origin_allowed
 from live.web.ws import ClientSession
 
@@ -57,6 +58,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         await relay.start()  # with Redis: joins the other workers' relays
         monitor = Monitor(settings, service, relay)  # heartbeats and figures, every second
         await monitor.start()
+        revocations = Refresher(the_store, signer.generations)  # revoked links, read every second
+        await revocations.start()  # before any link is printed or checked
         app.state.service, app.state.signer, app.state.monitor = service, signer, monitor
         app.state.pages = Pages(programme, settings, signer)
         app.state.links = role_links(programme, settings, signer)
@@ -66,6 +69,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         try:
             yield
         finally:
+            await revocations.stop()
             await monitor.stop()
             await relay.close()
             await service.stop()

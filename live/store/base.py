@@ -109,6 +109,15 @@ class Store(Protocol):
         """Participants connected to the session across all nodes still alive."""
         ...
 
+    async def generations(self) -> dict[str, int]:
+        """Link generations above 0, by "role:scope" (live/web/revocation.py): a link of that role
+        and scope is valid only if it carries at least that generation."""
+        ...
+
+    async def bump_generation(self, key: str) -> int:
+        """Revoke every link of one "role:scope": the new generation, which new links carry."""
+        ...
+
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""
         ...

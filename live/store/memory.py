@@ -30,6 +30,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        self._generations: dict[str, int] = {}  # "role:scope" -> links revoked so many times
 
     def _log(self, session_id: str) -> _Log:
         return self._logs.setdefault(session_id, _Log())
@@ -114,6 +115,13 @@ class MemoryStore:
         for bucket in chosen:
             bucket.take(now)
         return True
+
+    async def generations(self) -> dict[str, int]:
+        return dict(self._generations)
+
+    async def bump_generation(self, key: str) -> int:
+        self._generations[key] = self._generations.get(key, 0) + 1
+        return self._generations[key]
 
     async def ping(self) -> None:
         return None

@@ -273,6 +273,15 @@ class RedisStore:
         key = self._keys(session_id)["presence"]
         return int(await self._presence(keys=[key], args=[f"{time.time():.3f}"]))
 
+    # Link generations: one hash for the whole event, `P:generations` ("role:scope" -> count),
+    # read by every process every second (live/web/revocation.py): it stays a few entries small.
+    async def generations(self) -> dict[str, int]:
+        entries: Any = await self._redis.hgetall(f"{self._prefix}:generations")
+        return {str(key): int(value) for key, value in entries.items()}
+
+    async def bump_generation(self, key: str) -> int:
+        return int(await self._redis.hincrby(f"{self._prefix}:generations", key, 1))
+
     async def ping(self) -> None:
         await self._redis.ping()
 

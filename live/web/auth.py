@@ -2,7 +2,8 @@
 
 A token says: this bearer has `role` for `scope` (one session id, or "*" for the whole event) until
 `expires`. It is HMAC-SHA256 signed with the service's secret, so it cannot be forged or widened;
-rotating the secret revokes every link.
+rotating the secret revokes every link, and a generation (live/web/revocation.py) the links of one
+role for one session or for the event.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from live.domain import Role
 from live.views import Audience
+from live.web.revocation import Generations
 
 EVENT_SCOPE = "*"
 
@@ -46,20 +49,29 @@ class Grant:
     scope: str
     expires: int
 
+    # The link generation it was signed with, and for an event-wide link the sessions it no
+    # longer covers (their links of this role were revoked on their own).
+    generation: int = 0
+    excluded: frozenset[str] = frozenset()
+
     def covers(self, session_id: str) -> bool:
-        return self.scope in (EVENT_SCOPE, session_id)
+        return self.scope in (EVENT_SCOPE, session_id) and session_id not in self.excluded
 
 
 class Signer:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(("tribune-links:" + secret).encode()).digest()
+        self.generations = Generations()  # kept current by a revocation.Refresher
 
     def _mac(self, purpose: str, payload: bytes) -> bytes:
         return hmac.new(self._key, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
 
     def issue(self, role: Role, scope: str, expires: int) -> str:
-        payload = json.dumps({"r": role.value, "s": scope, "x": expires},
-                             separators=(",", ":")).encode()
+        fields: dict[str, object] = {"r": role.value, "s": scope, "x": expires}
+        generation = self.generations.of(role.value, scope)
+        if generation:  # absent while 0: the links signed before any revocation stay the same
+            fields["g"] = generation
+        payload = json.dumps(fields, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._mac('token', payload))}"
 
     def verify(self, token: object, now: float) -> Grant:
@@ -79,7 +91,31 @@ class Signer:
             raise InvalidToken("malformed token") from None
         if grant.expires < now:
             raise InvalidToken("expired token")
-        return grant
+        return self._current(grant, data.get("g", 0))
+
+    def _current(self, grant: Grant, generation: object) -> Grant:
+        """The grant with its generation, unless its links were revoked since it was signed."""
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            raise InvalidToken("malformed token")
+        if generation < self.generations.of(grant.role.value, grant.scope):
+            raise InvalidToken("revoked link")
+        excluded = (self.generations.sessions_with_own(grant.role.value)
+                    if grant.scope == EVENT_SCOPE else frozenset())
+        return replace(grant, generation=generation, excluded=excluded)
+
+    def revoked(self, grant: Grant, session_id: str) -> bool:
+        """Whether a grant checked earlier no longer holds for `session_id` (revoked since)."""
+        return (grant.generation < self.generations.of(grant.role.value, grant.scope)
+                or (grant.scope == EVENT_SCOPE
+                    and session_id in self.generations.sessions_with_own(grant.role.value)))
+
+    def watch(self, owner: object, grant: Grant, session_id: str,
+              on_revoked: Callable[[], None]) -> None:
+        """Call `on_revoked` once if the grant is revoked for `session_id`, until `unwatch`."""
+        self.generations.watch(owner, lambda: self.revoked(grant, session_id), on_revoked)
+
+    def unwatch(self, owner: object) -> None:
+        self.generations.unwatch(owner)
 
     def participant_key(self, participant_id: str) -> str:
         return _b64(self._mac("participant", participant_id.encode()))

@@ -139,6 +139,7 @@ class ClientSession:
         finally:
             if self._expiry is not None:
                 self._expiry.cancel()
+            self.signer.unwatch(self)
             self.service.detach(self.session_id, self)
             await self._stop_writer()
             await self._close_socket()
@@ -199,6 +200,8 @@ class ClientSession:
             raise p.ProtocolError(p.CLOSE_UNAUTHORIZED, "token not valid for this session")
         self._expiry = asyncio.get_running_loop().call_later(
             max(0.0, grant.expires - time.time()), self._close_soon, p.CLOSE_UNAUTHORIZED, "token expired")
+        self.signer.watch(self, grant, self.session_id,  # its link revoked: closed as if expired
+                          lambda: self._close_soon(p.CLOSE_UNAUTHORIZED, "link revoked"))
         self.audience = AUDIENCE_OF_ROLE[grant.role]
         welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
                                    "session": self.session_id,

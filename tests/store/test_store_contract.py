@@ -383,3 +383,25 @@ async def test_rate_limits_are_taken_with_the_append_all_or_none(store: Store) -
     await asyncio.sleep(0.1)  # 20 a second: refilled
     assert await ask(fast)
     assert (await store.head(SESSION))[1] == version  # only the accepted ones were appended
+
+
+async def test_link_generations_start_at_zero_and_only_go_up(store: Store) -> None:
+    assert await store.generations() == {}
+    assert await store.bump_generation(f"moderator:{SESSION}") == 1
+    assert await store.bump_generation(f"moderator:{SESSION}") == 2
+    assert await store.bump_generation("participant:*") == 1
+    assert await store.generations() == {f"moderator:{SESSION}": 2, "participant:*": 1}
+
+
+async def test_redis_link_generations_are_shared_by_processes(key_prefix: str) -> None:
+    a, b = RedisStore(REDIS_URL, prefix=key_prefix), RedisStore(REDIS_URL, prefix=key_prefix)
+    other = RedisStore(REDIS_URL, prefix=key_prefix + "-other")
+    try:
+        assert await a.bump_generation(f"stage:{SESSION}") == 1
+        assert await b.bump_generation(f"stage:{SESSION}") == 2  # one counter, not one each
+        assert await a.generations() == {f"stage:{SESSION}": 2}
+        assert await other.generations() == {}  # prefixes do not mix
+    finally:
+        for s in (a, b, other):
+            await s.close()
+        delete_prefix(key_prefix + "-other")
