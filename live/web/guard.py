@@ -3,8 +3,9 @@
 Host check (DNS rebinding): a page on an attacker's domain can have its name resolve to this
 server's address, or to 127.0.0.1 on an organiser's laptop, and then read `/metrics`, pages and
 exports as if it were same-origin. The browser still sends the attacker's name in `Host`, so any
-request for a name that is not ours (the public URL's, the listening address, loopback names, or
-`allowed_hosts`) is answered 421 Misdirected Request, WebSocket handshakes included.
+request for a name that is not ours (the public URL's, the listening address, `localhost` and
+loopback addresses, or `allowed_hosts`) is answered 421 Misdirected Request, WebSocket handshakes
+included.
 
 Connection limits (floods): one process holds at most `max_connections` HTTP requests in progress
 and WebSocket connections together, and one network address at most `max_connections_per_address`
@@ -45,6 +46,14 @@ def host_name(header: str | None) -> str | None:
     except ValueError:  # a bad port or bracket
         return None
     return name.rstrip(".") if name else None
+
+
+def _loopback_literal(name: str | None) -> bool:
+    """127.0.0.0/8 or ::1 written as an address: no DNS name, so nothing to rebind."""
+    try:
+        return name is not None and ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def allowed_hosts(settings: Settings) -> frozenset[str] | None:
@@ -104,7 +113,7 @@ class HostCheck:
         if self.allowed is not None and scope["type"] in ("http", "websocket"):
             header = next((v for k, v in scope["headers"] if k == b"host"), None)
             name = host_name(header.decode("latin-1")) if header is not None else None
-            if name not in self.allowed:
+            if name not in self.allowed and not _loopback_literal(name):
                 await refuse(scope, receive, send, 421,
                              "misdirected request: this server does not answer for that Host")
                 return

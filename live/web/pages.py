@@ -100,6 +100,12 @@ class Pages:
                    "message_key": message_key}
         return self._render(request, "error.html", context, status_code)
 
+    @staticmethod
+    def _bad_link_key(request: Request) -> str:
+        """No token at all is most likely a bookmark: pages take the token out of the address
+        bar (static/js/linktoken.js), so say that rather than "expired"."""
+        return "error.bad_link" if "t" in request.query_params else "error.no_key"
+
     def _grant(self, request: Request) -> Grant | None:
         try:
             return self.signer.verify(request.query_params.get("t"), time.time())
@@ -124,7 +130,7 @@ class Pages:
             return self.error(request, 404, "error.unknown_session")
         grant = self._grant(request)
         if grant is None:
-            return self.error(request, 401, "error.bad_link")
+            return self.error(request, 401, self._bad_link_key(request))
         if grant.role not in PAGE_ROLES[page] or not grant.covers(session.id):
             return self.error(request, 403, "error.wrong_link")
         lang = choose_language(request)
@@ -141,7 +147,7 @@ class Pages:
             return self.error(request, 404, "error.unknown_session")
         grant = self._grant(request)
         if grant is None:
-            return self.error(request, 401, "error.bad_link")
+            return self.error(request, 401, self._bad_link_key(request))
         if grant.role not in PAGE_ROLES["moderator"] or not grant.covers(session.id):
             return self.error(request, 403, "error.wrong_link")
         hub = await service.hub(session.id)

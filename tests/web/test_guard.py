@@ -74,14 +74,14 @@ def server() -> Iterator[int]:
 
 
 @pytest.mark.parametrize("host", ["live.example.org", "extra.example.net:8443", "localhost:80",
-                                  "127.0.0.1:8000", "[::1]:8000"])
+                                  "127.0.0.1:8000", "[::1]:8000", "127.0.0.2:8000"])
 def test_our_hosts_are_answered(server: int, host: str) -> None:
     status, _, _ = request(server, "/metrics", {"Host": host})
     assert status == 200
 
 
 @pytest.mark.parametrize("host", ["rebind.attacker.example", "live.example.org.attacker.example",
-                                  "127.0.0.1.nip.io:8000", "[::1"])
+                                  "127.0.0.1.nip.io:8000", "[::1", "192.0.2.10:8000"])
 def test_other_hosts_get_421_on_every_path(server: int, host: str) -> None:
     for path in ("/metrics", "/healthz", "/", f"/moderate/{SESSION}/questions.csv?t=x"):
         status, headers, body = request(server, path, {"Host": host})
