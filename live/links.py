@@ -34,6 +34,14 @@ class Links:
         return "\n".join(lines)
 
 
+def _session_participant(signer: Signer, session_id: str, public: str, expires: int) -> str:
+    """The public token, unless this session's participant links were revoked on their own
+    (python -m live.revoke SESSION participant): then the session has a token of its own."""
+    if signer.generations.of(Role.PARTICIPANT.value, session_id) == 0:
+        return public
+    return quote(signer.issue(Role.PARTICIPANT, session_id, expires))
+
+
 def role_links(programme: Programme, settings: Settings, signer: Signer) -> Links:
     expires = int(time.time()) + settings.token_days * 86400
     base = settings.base_url
@@ -43,7 +51,8 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
         if not s.interactive and not s.streamed:
             continue
         links.titles[s.id] = s.title["fr"]
-        roles = links.by_session[s.id] = {"participant": f"{base}/s/{s.id}?t={participant}"}
+        mine = _session_participant(signer, s.id, participant, expires)
+        roles = links.by_session[s.id] = {"participant": f"{base}/s/{s.id}?t={mine}"}
         if s.interactive:
             roles["moderator"] = (f"{base}/moderate/{s.id}?t="
                                   f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}")

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import websockets
 
-from live.config import Settings
+from live.config import Settings, load_programme
 from live.domain import Role
+from live.links import role_links
 from live.protocol import CLOSE_UNAUTHORIZED
 from live.revoke import main as revoke_main
 from live.web.auth import EVENT_SCOPE, InvalidToken, Signer, _b64
@@ -95,6 +96,17 @@ def test_watchers_hear_once_of_their_own_revocation_only() -> None:
     signer.unwatch("mod")  # a closed connection is forgotten
     signer.generations.update({f"participant:{SESSION}": 1, f"moderator:{SESSION}": 1})
     assert heard == ["public"] and signer.generations.watched == 1
+
+
+def test_printed_links_carry_the_current_generations() -> None:
+    signer = Signer("s" * 32)
+    signer.generations.update({f"participant:{SESSION}": 1, f"moderator:{SESSION}": 2})
+    links = role_links(load_programme(None), Settings(), signer)
+    own = signer.verify(token_of(links.link("participant", SESSION)), time.time())
+    assert own.scope == SESSION and own.generation == 1 and own.covers(SESSION)
+    public = signer.verify(token_of(links.link("participant", OTHER)), time.time())
+    assert public.scope == EVENT_SCOPE and public.covers(OTHER) and not public.covers(SESSION)
+    assert signer.verify(token_of(links.link("moderator", SESSION)), time.time()).generation == 2
 
 
 # -- end to end ------------------------------------------------------------------------------------
