@@ -116,6 +116,17 @@ class Worker:
     restart_at: float | None = None  # when it is due to be started again (after an exit)
     starts: int = 0
 
+    def exited(self, now: float) -> float:
+        """Schedule the restart of a worker that exited at `now`: in how many seconds."""
+        if now - self.started > STABLE_AFTER:  # a one-off: restart at once, forget earlier exits
+            self.delay = RESTART_DELAY
+            self.restart_at = now
+            return 0.0
+        wait = self.delay  # dying young again and again: wait longer each time
+        self.restart_at = now + wait
+        self.delay = min(self.delay * 2, RESTART_DELAY_MAX)
+        return wait
+
 
 class Supervisor:
     def __init__(self, settings: Settings, log_level: str) -> None:
@@ -183,15 +194,9 @@ class Supervisor:
             if worker.restart_at is None and process is not None and not process.is_alive():
                 process.join()
                 uptime = now - worker.started
-                if uptime > STABLE_AFTER:  # a one-off: restart at once, and forget earlier exits
-                    worker.delay = RESTART_DELAY
-                    worker.restart_at = now
-                else:  # dying young again and again: wait longer each time
-                    worker.restart_at = now + worker.delay
-                    worker.delay = min(worker.delay * 2, RESTART_DELAY_MAX)
+                restart_in = worker.exited(now)
                 log.warning("worker %d (pid %s) exited with %s after %.1f s; restarting in %.1f s",
-                            worker.index, process.pid, process.exitcode, uptime,
-                            worker.restart_at - now)
+                            worker.index, process.pid, process.exitcode, uptime, restart_in)
             if worker.restart_at is not None and worker.restart_at <= now:
                 self._start(worker, sock)
 
