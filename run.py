@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allowed-host", action="append", dest="allowed_hosts", default=None,
                         metavar="NAME", help="Host header name answered besides the public URL's "
                         "and loopback's (repeatable; * turns the check off)")
+    parser.add_argument("--private-candidates", action="store_true", default=None,
+                        help="let the video relay try clients' private, CGNAT and link-local "
+                        "addresses (an event on a LAN; off on the internet)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         media_addresses=tuple(args.media_addresses) if args.media_addresses else None,
         trusted_proxies=tuple(args.trusted_proxies) if args.trusted_proxies else None,
         allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None,
+        private_candidates=args.private_candidates,
         workers=args.workers, print_links=True)
     try:
         serve(settings, args.log_level)

@@ -44,6 +44,14 @@ class Settings:
     # aioice does). Loopback only keeps all media traffic on the machine: rehearsals and tests.
     media_addresses: tuple[str, ...] | None = None
     max_viewers: int = 400  # per process; beyond it WHEP answers 503 with Retry-After
+    # Media floods and leaks (docs/media.md, "Limits"). WHEP viewers per process from one network
+    # address (IPv6: one /64; a venue's NAT puts many behind one) and per private link (studio,
+    # moderator, stage, admin: never the public participant link, which everyone shares); beyond
+    # either, 429 with Retry-After. Clients' ICE candidates in private, CGNAT, link-local (and
+    # loopback) ranges are never tried unless `private_candidates` (an event on a LAN).
+    max_viewers_per_address: int = 200
+    max_viewers_per_token: int = 10
+    private_candidates: bool = False
     # With Redis, relay workers pass a session's frames to each other over TCP (live/media/cluster.py):
     # the address their feed servers listen on and announce. Another machine's workers need a LAN one.
     feed_address: str = "127.0.0.1"
@@ -98,6 +106,11 @@ class Settings:
             values["media_addresses"] = _csv(env["TRIBUNE_MEDIA_ADDRESSES"])
         if env.get("TRIBUNE_MAX_VIEWERS"):
             values["max_viewers"] = int(env["TRIBUNE_MAX_VIEWERS"])
+        for name in ("max_viewers_per_address", "max_viewers_per_token"):  # media floods
+            if env.get(f"TRIBUNE_{name.upper()}"):
+                values[name] = int(env[f"TRIBUNE_{name.upper()}"])
+        values["private_candidates"] = env.get("TRIBUNE_PRIVATE_CANDIDATES", "").lower() in (
+            "1", "true", "yes", "on")
         if env.get("TRIBUNE_FEED_ADDRESS"):
             values["feed_address"] = env["TRIBUNE_FEED_ADDRESS"]
         values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None

@@ -6,6 +6,7 @@ HTTP lives in `live/media/routes.py`; this module owns the peer connections and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import logging
 import secrets
@@ -23,13 +24,17 @@ from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
 from live.media.ice import rtc_configuration
 from live.media.jitter import GapSkippingJitterBuffer
-from live.media.sdp import BadOffer, Offer, parse_fragment, parse_offer
+from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 20.0  # a peer that has not connected by then is dropped
+# A peer that has not connected (ICE and DTLS) by then is dropped, freeing its viewer slot: a
+# real one takes 0.1-2 s (TURN over TCP a little more); a WHEP POST from a peer that never
+# answers ICE held a slot for 20 s before (measured), so a flood of them could fill the relay.
+CONNECT_TIMEOUT = 8.0
 NOT_LIVE_RETRY = 2  # seconds, the Retry-After of a WHEP request made before the studio is on air
 FULL_RETRY = 10
+LIMITED_RETRY = 30  # seconds, the Retry-After of a 429: a viewer of the same address or link leaving
 STUDIO_VIDEO = ("video/vp8", "video/h264")  # what we forward: browsers play both, OBS sends H.264
 STUDIO_AUDIO = ("audio/opus",)
 # The studio's packets must not be lost while the event loop is busy sending a keyframe to every
@@ -60,6 +65,35 @@ def _capabilities(kind: str, mime_types: tuple[str, ...],
     return chosen
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who makes a WHEP request, as its bounds count it (docs/media.md, "Limits").
+
+    `address`: the client's network (uvicorn's client address, X-Forwarded-For believed from the
+    trusted proxies only; an IPv6 client is its /64, which it may hold entirely). `link`: a digest
+    of a private role's token (studio, moderator, stage, admin), None for the public participant
+    link, which the whole audience shares and so cannot bound anyone."""
+
+    address: str | None = None
+    link: str | None = None
+
+    @classmethod
+    def of(cls, client_host: str | None, token: str | None, private_role: bool) -> Viewer:
+        address = None
+        if client_host:
+            try:
+                ip = ipaddress.ip_address(client_host)
+            except ValueError:
+                address = client_host  # not an address (a test client's name): itself
+            else:
+                if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                    ip = ip.ipv4_mapped  # a dual-stack socket's IPv4 client
+                address = str(ipaddress.ip_network(f"{ip}/64", strict=False)) \
+                    if ip.version == 6 else str(ip)
+        link = hashlib.sha256(token.encode()).hexdigest()[:32] if token and private_role else None
+        return cls(address, link)
+
+
 @dataclass
 class Resource:
     """One WHIP (studio) or WHEP (viewer) session, addressed by its unguessable id."""
@@ -73,6 +107,7 @@ class Resource:
     tracks: list[ForwardTrack] = field(default_factory=list)  # whep
     video_codec: str | None = None  # whep: what the viewer negotiated
     connected: bool = False
+    viewer: Viewer | None = None  # whep: who asked, for the per-address and per-link bounds
 
 
 class Relay:
@@ -84,8 +119,14 @@ class Relay:
         internals.restrict_host_addresses(settings.media_addresses)
         internals.set_udp_receive_buffer(UDP_RECEIVE_BUFFER)
         internals.offer_rsa_certificate_suites()  # GStreamer and other RSA-certificate peers
-        self.loopback_only = bool(settings.media_addresses) and all(
-            ipaddress.ip_address(a).is_loopback for a in settings.media_addresses or ())
+        # One rule for the candidates of offers and of trickled fragments (live/media/sdp.py).
+        self.candidates = CandidatePolicy.for_relay(settings.media_addresses,
+                                                    settings.private_candidates)
+        if not settings.private_candidates and any(
+                ipaddress.ip_address(a).is_private and not ipaddress.ip_address(a).is_loopback
+                for a in settings.media_addresses or ()):
+            log.warning("the relay offers a private address but ignores clients' private "
+                        "candidates: for an event on a LAN, set TRIBUNE_PRIVATE_CANDIDATES=1")
         self.settings = settings
         self.broadcasts: dict[str, Broadcast] = {}
         self.resources: dict[str, Resource] = {}
@@ -132,7 +173,7 @@ class Relay:
     async def publish(self, session_id: str, body: bytes) -> tuple[Resource, str]:
         """A studio's offer: returns the resource and the answer. Goes on air once connected,
         replacing the studio's earlier connection if any (a reloaded page, a restarted encoder)."""
-        offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, loopback_only=self.loopback_only)
+        offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, policy=self.candidates)
         pc = self._peer()
         source = Source(video_ssrc=offer.video_ssrc)
         resource = Resource(self._new_id(), session_id, "whip", pc, offer, source=source)
@@ -154,7 +195,28 @@ class Relay:
         source.codecs = _negotiated_codecs(answer)
         return resource, answer
 
-    async def play(self, session_id: str, body: bytes) -> tuple[Resource, str]:
+    def _check_bounds(self, viewer: Viewer) -> None:
+        """A 503 when this process is full, a 429 when the viewer's address or private link has
+        its share: before any peer connection exists, so a refused request costs nothing more.
+        Counted from the live resources, so a viewer gone (or never connected) frees its slot."""
+        if self.viewer_count >= self.settings.max_viewers:
+            raise RelayError(503, "this server has as many viewers as it can take", FULL_RETRY)
+        viewers = [r.viewer for r in self.resources.values() if r.kind == "whep" and r.viewer]
+        settings = self.settings
+        if viewer.address is not None and sum(v.address == viewer.address for v in viewers) \
+                >= settings.max_viewers_per_address:
+            raise RelayError(429, f"too many video viewers from this network address (at most "
+                             f"{settings.max_viewers_per_address}): close one, or try again later",
+                             LIMITED_RETRY)
+        if viewer.link is not None and sum(v.link == viewer.link for v in viewers) \
+                >= settings.max_viewers_per_token:
+            raise RelayError(429, f"this link already plays the video on "
+                             f"{settings.max_viewers_per_token} devices: close one, or try again "
+                             "later", LIMITED_RETRY)
+
+    async def play(self, session_id: str, body: bytes, viewer: Viewer | None = None
+                   ) -> tuple[Resource, str]:
+        viewer = viewer or Viewer()
         """A viewer's offer: answered with the studio's codecs; media flows once connected."""
         live = self.broadcast(session_id).live
         if not live and self.cluster is not None:
@@ -166,11 +228,12 @@ class Relay:
         broadcast = self.broadcast(session_id)
         if not live or broadcast.source is None:
             raise RelayError(409, "the broadcast has not started", NOT_LIVE_RETRY)
-        if self.viewer_count >= self.settings.max_viewers:
-            raise RelayError(503, "this server has as many viewers as it can take", FULL_RETRY)
-        offer = parse_offer(body, directions=PLAY_DIRECTIONS, loopback_only=self.loopback_only)
+        # No await from here until _negotiate registers the resource: concurrent requests
+        # cannot all pass the bounds at once.
+        self._check_bounds(viewer)
+        offer = parse_offer(body, directions=PLAY_DIRECTIONS, policy=self.candidates)
         pc = self._peer()
-        resource = Resource(self._new_id(), session_id, "whep", pc, offer)
+        resource = Resource(self._new_id(), session_id, "whep", pc, offer, viewer=viewer)
         studio = broadcast.source.codecs
         for kind in offer.kinds:
             track = ForwardTrack(kind, broadcast.request_keyframe)
@@ -247,7 +310,7 @@ class Relay:
 
     async def trickle(self, resource: Resource, body: bytes) -> None:
         """RFC 8840 candidates for a session; an ICE restart (new credentials) is refused."""
-        fragment = parse_fragment(body, loopback_only=self.loopback_only)
+        fragment = parse_fragment(body, policy=self.candidates)
         if (fragment.ice_ufrag not in (None, resource.offer.ice_ufrag)
                 or fragment.ice_pwd not in (None, resource.offer.ice_pwd)):
             raise RelayError(422, "ICE restarts are not supported: send a new offer")

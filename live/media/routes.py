@@ -28,7 +28,7 @@ from live.domain import Role
 from live.domain.programme import Programme
 from live.media.edges import UNREACHABLE
 from live.media.ice import link_headers
-from live.media.relay import Relay, RelayError, Resource
+from live.media.relay import Relay, RelayError, Resource, Viewer
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
 from live.web.auth import InvalidToken, Signer
 
@@ -145,9 +145,15 @@ class MediaRoutes:
         return self._created(request, resource, answer)
 
     async def play(self, request: Request) -> Response:
-        self._authorise(request, None)
+        role = self._authorise(request, None)
         body = await self._sdp_body(request, "application/sdp")
-        resource, answer = await self._relay(request).play(request.path_params["session_id"], body)
+        # Bounded per client address and per private link (the public participant link is
+        # everyone's): docs/media.md, "Limits".
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        viewer = Viewer.of(request.client.host if request.client else None, token,
+                           private_role=role is not Role.PARTICIPANT)
+        resource, answer = await self._relay(request).play(request.path_params["session_id"], body,
+                                                           viewer)
         return self._created(request, resource, answer)
 
     async def resource(self, request: Request) -> Response:

@@ -38,27 +38,69 @@ def _lines(body: bytes, limit: int = MAX_SDP_BYTES) -> list[str]:
     return [line for line in text.replace("\r\n", "\n").split("\n") if line]
 
 
-def candidate_allowed(candidate_line: str, loopback_only: bool) -> bool:
-    """With a relay that listens on loopback only, other addresses cannot answer: never probe them
-    (nor resolve mDNS names, which would send multicast)."""
-    if not loopback_only:
-        return True
+# Addresses a relay on the internet must never send to on a client's say-so: a candidate is where
+# the relay sends STUN checks, so one pointing into the relay's own networks would make it probe
+# (or, with TURN, reach) machines behind its firewall. LAN events allow them (a setting).
+PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+    "fc00::/7", "fe80::/10"))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the IPv4 address is in the last 32 bits
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+MDNS_SUFFIX = ".local"
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePolicy:
+    """Which remote ICE candidates the relay may try: one rule for offers and trickled candidates.
+
+    `loopback`: the relay offers a loopback address, so loopback candidates can answer; with
+    `loopback_only` (every media address is loopback: tests, rehearsals) nothing else can, and
+    nothing else is tried. `private`: private, CGNAT and link-local addresses, and mDNS names
+    (which a browser uses to hide a LAN address, and which are resolved by multicast on the
+    relay's own LAN), are tried: an event on a LAN.
+    """
+
+    loopback: bool = False
+    loopback_only: bool = False
+    private: bool = False
+
+    @classmethod
+    def for_relay(cls, media_addresses: tuple[str, ...] | None, private: bool) -> CandidatePolicy:
+        loopback = [ipaddress.ip_address(a).is_loopback for a in media_addresses or ()]
+        return cls(loopback=any(loopback), loopback_only=bool(loopback) and all(loopback),
+                   private=private)
+
+    def allows(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return host.endswith(MDNS_SUFFIX) and self.private and not self.loopback_only
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            elif address in NAT64:
+                address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if address.is_loopback:
+            return self.loopback
+        if self.loopback_only or address.is_unspecified or address.is_multicast \
+                or address.is_reserved or address in THIS_NETWORK:
+            return False  # never a peer's address
+        return self.private or not any(address in network for network in PRIVATE_NETWORKS)
+
+
+def candidate_allowed(candidate_line: str, policy: CandidatePolicy) -> bool:
+    """A candidate line (after `a=candidate:`) the relay may try; a malformed one is not tried."""
     fields = candidate_line.split()
-    if len(fields) < 8:
-        return False
-    try:
-        return ipaddress.ip_address(fields[4]).is_loopback
-    except ValueError:
-        return False
+    return len(fields) >= 8 and policy.allows(fields[4])
 
 
-def parse_offer(body: bytes, *, directions: frozenset[str], loopback_only: bool) -> Offer:
+def parse_offer(body: bytes, *, directions: frozenset[str], policy: CandidatePolicy) -> Offer:
     """Parse and check an offer whose media sections must have one of `directions`."""
     lines = _lines(body)
     if not lines or lines[0] != "v=0":
         raise BadOffer("not an SDP offer (it must start with v=0)")
     kept = [line for line in lines if not line.startswith("a=candidate:")
-            or candidate_allowed(line[len("a=candidate:"):], loopback_only)]
+            or candidate_allowed(line[len("a=candidate:"):], policy)]
     sdp = "\r\n".join(kept) + "\r\n"
     try:
         parsed = SessionDescription.parse(sdp)
@@ -101,7 +143,7 @@ class Fragment:
     complete: bool
 
 
-def parse_fragment(body: bytes, *, loopback_only: bool) -> Fragment:
+def parse_fragment(body: bytes, *, policy: CandidatePolicy) -> Fragment:
     ufrag = pwd = mid = None
     candidates: list[RTCIceCandidate] = []
     complete = False
@@ -115,13 +157,14 @@ def parse_fragment(body: bytes, *, loopback_only: bool) -> Fragment:
         elif line == "a=end-of-candidates":
             complete = True
         elif line.startswith("a=candidate:"):
-            value = line[len("a=candidate:"):]
-            if not candidate_allowed(value, loopback_only):
-                continue
             try:
-                candidate = candidate_from_sdp(value)
+                candidate = candidate_from_sdp(line[len("a=candidate:"):])
             except (AssertionError, ValueError, IndexError):
                 raise BadOffer("a candidate line cannot be parsed") from None
+            if mid is None:  # aiortc cannot place it (and would raise)
+                raise BadOffer("a candidate must follow the a=mid of its media section")
+            if not policy.allows(candidate.ip):
+                continue  # as in offers: never tried
             candidate.sdpMid = mid
             candidates.append(candidate)
         elif not (line.startswith(("a=", "m=", "c=")) and len(line) > 2):
