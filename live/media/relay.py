@@ -216,8 +216,8 @@ class Relay:
 
     async def play(self, session_id: str, body: bytes, viewer: Viewer | None = None
                    ) -> tuple[Resource, str]:
-        viewer = viewer or Viewer()
         """A viewer's offer: answered with the studio's codecs; media flows once connected."""
+        viewer = viewer or Viewer()
         live = self.broadcast(session_id).live
         if not live and self.cluster is not None:
             try:
