@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from live.config import Settings
+from live.registrants import check_registered_mode
 from live.workers import WorkersError, serve
 
 
@@ -39,6 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--private-candidates", action="store_true", default=None,
                         help="let the video relay try clients' private, CGNAT and link-local "
                         "addresses (an event on a LAN; off on the internet)")
+    # One person, one vote: registered mode (live/registrants.py, README).
+    parser.add_argument("--registrants", type=Path, metavar="FILE", help="registrants (CSV: name, "
+                        "organisation, email, language): each gets a personal participant link")
+    parser.add_argument("--links-out", type=Path, metavar="FILE", help="write the registrants' "
+                        "personal links there at start (CSV for a mail merge)")
+    parser.add_argument("--no-public-link", action="store_true", help="registered participants "
+                        "only: the public participant link is refused")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -52,7 +60,13 @@ def main(argv: list[str] | None = None) -> None:
         trusted_proxies=tuple(args.trusted_proxies) if args.trusted_proxies else None,
         allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None,
         private_candidates=args.private_candidates,
+        registrants_path=args.registrants, links_out=args.links_out,
+        public_link=False if args.no_public_link else None,
         workers=args.workers, print_links=True)
+    try:
+        check_registered_mode(settings)
+    except ValueError as exc:
+        sys.exit(f"run.py: {exc}")
     try:
         serve(settings, args.log_level)
     except WorkersError as exc:

@@ -19,17 +19,20 @@ from starlette.websockets import WebSocket
 from live.bus import Bus, open_bus
 from live.config import Settings, load_programme
 from live.domain.programme import Programme
-from live.links import role_links
+from live.limits import AddressLimits
+from live.links import role_links, write_registrant_links
 from live.logsafe import install as redact_tokens_in_logs
 from live.media.relay import Relay
 from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
 from live.metrics import render as render_metrics
 from live.monitor import Monitor
+from live.registrants import Registry, read_registrants
 from live.service import Service
 from live.store import Store, open_store
 from live.web.auth import Signer
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
+from live.web.identity import Identities
 from live.web.pages import Pages
 from live.web.revocation import Refresher
 from live.web.security import SecurityHeaders, origin_allowed
@@ -52,7 +55,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         # made without one (tests, embedding) signs with its own. The store never holds it.
         secret = settings.secret or secrets.token_urlsafe(32)
         signer = Signer(secret)
-        service = Service(programme, the_store, the_bus)
+        limits = AddressLimits.from_settings(settings)
+        service = Service(programme, the_store, the_bus, limits=limits)
+        registry = (read_registrants(settings.registrants_path, signer.registrant_id)
+                    if settings.registrants_path is not None else Registry())
+        app.state.identities = Identities(signer, the_store, registry=registry, limits=limits,
+                                          public_link=settings.public_link)
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
         await service.start()
         await relay.start()  # with Redis: joins the other workers' relays
@@ -66,6 +74,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         app.state.relay = relay
         if settings.print_links:
             print(app.state.links.as_text(), flush=True)
+            if settings.links_out is not None:
+                write_registrant_links(settings.links_out, registry, settings, signer)
+                print(f"Personal links of {len(registry)} registrants: {settings.links_out}",
+                      flush=True)
         try:
             yield
         finally:
@@ -95,7 +107,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
             await ws.close(code=1008)  # before accept: the client sees HTTP 403
             return
         session = ClientSession(ws, ws.app.state.service, ws.app.state.signer,
-                                ws.path_params["session_id"])
+                                ws.path_params["session_id"], ws.app.state.identities)
         await session.run()
 
     async def healthz(request: Request) -> Response:

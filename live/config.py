@@ -35,6 +35,19 @@ class Settings:
     key_prefix: str = "tribune"
     clock_override: datetime | None = None  # programme clock for rehearsals ("what is live now")
     print_links: bool = False
+    # One person, one vote (live/limits.py, live/registrants.py; README "One person, one vote").
+    # New participant identities per network address (IPv6 by /64): a burst, then so many a
+    # minute; voters per address in one poll and in one question's upvotes (0: no limit); how long
+    # a ban refuses new identities from the banned participant's address. Registered mode: the
+    # registrants file, where to write their personal links, and whether the public link works.
+    identity_burst: int = 60
+    identities_per_minute: float = 20.0
+    address_ballots: int = 200
+    address_upvotes: int = 200
+    ban_hold: float = 3600.0
+    registrants_path: Path | None = None
+    links_out: Path | None = None
+    public_link: bool = True
     # Media relay. ICE servers are handed to studios and viewers (WHIP/WHEP Link headers) and used
     # by the relay itself; none by default, so it works on a LAN or on loopback with no internet.
     ice_servers: tuple[str, ...] = ()  # stun:host:port, turn:host:port?transport=udp, turns:…
@@ -121,6 +134,7 @@ class Settings:
             values["key_prefix"] = env["TRIBUNE_KEY_PREFIX"]
         if env.get("TRIBUNE_CLOCK"):
             values["clock_override"] = datetime.fromisoformat(env["TRIBUNE_CLOCK"])
+        values.update(_vote_values(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.secret is not None and len(settings.secret) < MIN_SECRET:
@@ -193,3 +207,22 @@ def load_programme(path: Path | None) -> Programme:
     else:
         text = path.read_text("utf-8")
     return parse_programme(tomllib.loads(text))
+
+
+# One person, one vote: TRIBUNE_IDENTITY_BURST, TRIBUNE_IDENTITIES_PER_MINUTE,
+# TRIBUNE_ADDRESS_BALLOTS, TRIBUNE_ADDRESS_UPVOTES, TRIBUNE_BAN_HOLD (seconds),
+# TRIBUNE_REGISTRANTS (file), TRIBUNE_PUBLIC_LINK (on/off).
+def _vote_values(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, kind in (("identity_burst", int), ("identities_per_minute", float),
+                       ("address_ballots", int), ("address_upvotes", int), ("ban_hold", float)):
+        if env.get(f"TRIBUNE_{name.upper()}"):
+            value = kind(env[f"TRIBUNE_{name.upper()}"])
+            if value < 0:
+                raise ValueError(f"TRIBUNE_{name.upper()} cannot be negative")
+            values[name] = value
+    if env.get("TRIBUNE_REGISTRANTS"):
+        values["registrants_path"] = Path(env["TRIBUNE_REGISTRANTS"])
+    if env.get("TRIBUNE_PUBLIC_LINK"):
+        values["public_link"] = env["TRIBUNE_PUBLIC_LINK"].lower() not in ("0", "false", "no", "off")
+    return values

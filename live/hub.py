@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from live.domain import Room
 from live.domain.events import Event
+from live.store.base import Quota
 from live.views import Audience, Fanout, Message
 
 RECENT = 1000  # records kept in memory for resuming clients without asking the store
@@ -47,6 +48,7 @@ class FreeAppend:
     event: Event
     now: int
     done: asyncio.Future[Applied]
+    quota: Quota | None = None  # its share of the per-address budget (`live.limits.vote_quota`)
 
 
 @dataclass

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
+from live.registrants import Registrant, Registry, links_csv
 from live.web.auth import EVENT_SCOPE, Signer
 
 
 @dataclass
 class Links:
     base_url: str
-    programme: str
+    programme: str | None  # None: the public link is switched off (registered participants only)
     by_session: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> role -> url
     titles: dict[str, str] = field(default_factory=dict)
 
@@ -23,8 +25,12 @@ class Links:
         return self.by_session[session_id][role]
 
     def as_text(self) -> str:
-        lines = ["", "tribune is running.", "",
-                 "Programme, for participants (may be shared publicly):", f"  {self.programme}", ""]
+        lines = ["", "tribune is running.", ""]
+        if self.programme is None:
+            lines += ["Registered participants only: the public link is switched off.", ""]
+        else:
+            lines += ["Programme, for participants (may be shared publicly):",
+                      f"  {self.programme}", ""]
         for session_id, roles in self.by_session.items():
             lines.append(f"{self.titles[session_id]}  [{session_id}]")
             for role, url in roles.items():
@@ -46,13 +52,15 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
     expires = int(time.time()) + settings.token_days * 86400
     base = settings.base_url
     participant = quote(signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires))
-    links = Links(base, f"{base}/?t={participant}")
+    links = Links(base, f"{base}/?t={participant}" if settings.public_link else None)
     for s in programme.sessions:
         if not s.interactive and not s.streamed:
             continue
         links.titles[s.id] = s.title["fr"]
-        mine = _session_participant(signer, s.id, participant, expires)
-        roles = links.by_session[s.id] = {"participant": f"{base}/s/{s.id}?t={mine}"}
+        roles = links.by_session[s.id] = {}
+        if settings.public_link:
+            mine = _session_participant(signer, s.id, participant, expires)
+            roles["participant"] = f"{base}/s/{s.id}?t={mine}"
         if s.interactive:
             roles["moderator"] = (f"{base}/moderate/{s.id}?t="
                                   f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}")
@@ -63,3 +71,21 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
             # For OBS or a hardware encoder: the WHIP URL, with the studio token as Bearer token.
             roles["whip"] = f"{base}/sessions/{s.id}/whip  Bearer {studio}"
     return links
+
+
+def registrant_link(registrant: Registrant, settings: Settings, signer: Signer,
+                    expires: int) -> str:
+    """A registrant's personal link: the programme, in their language, with a token naming them
+    (by id: their email appears in no link)."""
+    token = signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires, registrant=registrant.id)
+    return f"{settings.base_url}/?{urlencode({'t': token, 'lang': registrant.language})}"
+
+
+def write_registrant_links(path: Path, registry: Registry, settings: Settings,
+                           signer: Signer) -> None:
+    """The mail-merge file: each registrant and their personal link, readable by its owner only
+    (each link lets its holder take part as that registrant)."""
+    expires = int(time.time()) + settings.token_days * 86400
+    text = links_csv(registry, lambda r: registrant_link(r, settings, signer, expires))
+    path.touch(mode=0o600)
+    path.write_text(text, "utf-8")

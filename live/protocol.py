@@ -29,6 +29,12 @@ CLOSE_HELLO_EXPECTED = 4002
 CLOSE_BAD_VERSION = 4003
 CLOSE_UNKNOWN_SESSION = 4004
 CLOSE_SLOW_CLIENT = 4008
+# No participant identity for this connection (live/web/identity.py): the public link is switched
+# off (registered participants only); too many new identities from the address (retry later); a
+# ban holds the address for a while (retry later).
+CLOSE_PUBLIC_LINK_OFF = 4005
+CLOSE_TOO_MANY_IDENTITIES = 4029
+CLOSE_ADDRESS_HELD = 4030
 
 
 class ProtocolError(Exception):

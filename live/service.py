@@ -21,15 +21,15 @@ from typing import Any
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
 from live.domain.commands import AskQuestion, Command
-from live.domain.events import TALLY_EVENTS, BallotCast, Event
+from live.domain.events import TALLY_EVENTS, BallotCast, Event, ParticipantBanned
 from live.domain.gates import gate_changes, is_free, required_gate
 from live.domain.programme import Programme
 from live.hub import Applied, FreeAppend, Hub, Subscriber
-from live.limits import question_limits
+from live.limits import AddressLimits, question_limits, vote_quota
 from live.protocol import encode
 from live.pulse import Pulse
 from live.records import applied_from, body, decode, own_record
-from live.store import Conflict, EpochChanged, RateLimited, Store
+from live.store import Conflict, EpochChanged, Quota, RateLimited, Refusal, Store
 from live.store.base import SNAPSHOT_EVERY
 from live.views import encode_fanout, message_for, project, session_view, state_view, tally_view
 
@@ -44,8 +44,10 @@ APPLY_WAIT = 5.0  # longest wait for a command's own records to be applied befor
 
 class Service:
     def __init__(self, programme: Programme, store: Store, bus: Bus, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 limits: AddressLimits | None = None) -> None:
         self.programme = programme
+        self.limits = limits or AddressLimits()
         self.store = store
         self.bus = bus
         self.clock = clock
@@ -147,8 +149,9 @@ class Service:
 
         Votes are appended free (see `live.domain.gates`); every other command is decided on the
         latest version of the session and retried if another process's command came first.
-        `client` (the network address) bounds how many questions one machine may send, since a
-        public link lets anyone take as many participant identities as they like.
+        `client` (the network address) bounds how many questions, ballots per poll and upvotes
+        per question one machine may send, since a public link lets anyone take as many
+        participant identities as they like (`live.limits`).
         """
         hub = await self.hub(session_id)
         for _ in range(APPEND_ATTEMPTS):
@@ -159,7 +162,8 @@ class Service:
             epoch = hub.epoch
             try:
                 if is_free(events):
-                    applied = [await self._append_free(hub, events[0], actor, now)]
+                    quota = vote_quota(events[0], actor, client, self.limits)
+                    applied = [await self._append_free(hub, events[0], actor, now, quota)]
                 else:
                     applied = await self._append_guarded(
                         hub, command, actor, question_limits(actor, client)
@@ -171,6 +175,7 @@ class Service:
                 continue
             if not applied:
                 return hub.seq
+            await self._hold_banned_addresses(applied)
             await self._maybe_snapshot(hub)
             # The Ack follows the command's events (docs/protocol.md); a gap before them closes
             # within GAP_WAIT and a store read, and the records are stored whatever happens.
@@ -181,9 +186,10 @@ class Service:
             return applied[-1].seq
         raise DomainError("unavailable", "the session is too busy: try again")
 
-    async def _append_free(self, hub: Hub, event: Event, actor: Actor, now: int) -> Applied:
+    async def _append_free(self, hub: Hub, event: Event, actor: Actor, now: int,
+                           quota: Quota | None = None) -> Applied:
         item = FreeAppend(body(event, actor, now), required_gate(event), event, now,
-                          asyncio.get_running_loop().create_future())
+                          asyncio.get_running_loop().create_future(), quota)
         hub.free_queue.append(item)
         if not hub.free_flushing:
             hub.free_flushing = True
@@ -198,9 +204,11 @@ class Service:
             while hub.free_queue:
                 batch = hub.free_queue[:FREE_BATCH]
                 del hub.free_queue[:FREE_BATCH]
+                quotas = [item.quota for item in batch]
                 try:
                     records = await self.store.append_free(
-                        hub.session_id, hub.epoch, [(item.body, item.gate) for item in batch])
+                        hub.session_id, hub.epoch, [(item.body, item.gate) for item in batch],
+                        quotas if any(quotas) else None)
                 except Exception as exc:  # EpochChanged, Redis away: each command decides
                     for item in batch:
                         if not item.done.done():
@@ -208,10 +216,16 @@ class Service:
                     continue
                 applied = []
                 for item, record in zip(batch, records, strict=True):
+                    ballot = isinstance(item.event, BallotCast)
                     if record is None:
                         outcome: Applied | DomainError = DomainError(
-                            "conflict", "the poll is not open" if isinstance(item.event, BallotCast)
+                            "conflict", "the poll is not open" if ballot
                             else "the question is not open to votes")
+                    elif isinstance(record, Refusal):  # over its address's share
+                        outcome = DomainError("address_limited", (
+                            "too many ballots in this poll come from your network address"
+                            if ballot else
+                            "too many upvotes of this question come from your network address"))
                     else:
                         outcome = own_record(record, item.event, item.now)
                         applied.append(outcome)
@@ -254,6 +268,16 @@ class Service:
                 self._ingest(hub, applied)
                 return applied
         raise DomainError("unavailable", "the session is too busy: try again")
+
+    async def _hold_banned_addresses(self, applied: list[Applied]) -> None:
+        """A ban also refuses new identities from the banned one's address for a while, so that
+        they cannot come back at once as someone new (`AddressLimits.ban_hold`)."""
+        for a in applied:
+            if isinstance(a.event, ParticipantBanned) and self.limits.ban_hold > 0:
+                try:
+                    await self.store.hold_address_of(a.event.participant_id, self.limits.ban_hold)
+                except Exception:  # the ban itself stands
+                    log.warning("could not hold a banned participant's address", exc_info=True)
 
     async def _publish(self, hub: Hub, applied: list[Applied]) -> None:
         texts = ",".join(a.text for a in applied)

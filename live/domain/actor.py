@@ -36,6 +36,9 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
 class Actor:
     role: Role
     participant_id: str | None = None
+    # A registrant's personal identity (one per registrant, whatever the device), not one the
+    # public link hands out to whoever asks: per-address vote budgets do not apply to it.
+    registered: bool = False
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from live.store.base import Conflict, EpochChanged, Loaded, RateLimited, Record, Store
+from live.store.base import (
+    OVER_LIMIT,
+    Admission,
+    Conflict,
+    EpochChanged,
+    Loaded,
+    Quota,
+    RateLimited,
+    Record,
+    Refusal,
+    Store,
+)
 
 
 def open_store(url: str, *, prefix: str = "tribune") -> Store:
@@ -18,4 +29,5 @@ def open_store(url: str, *, prefix: str = "tribune") -> Store:
     raise ValueError(f"unsupported store URL: {url!r} (use memory:// or redis://…)")
 
 
-__all__ = ["Conflict", "EpochChanged", "Loaded", "RateLimited", "Record", "Store", "open_store"]
+__all__ = ["OVER_LIMIT", "Admission", "Conflict", "EpochChanged", "Loaded", "Quota", "RateLimited",
+           "Record", "Refusal", "Store", "open_store"]

@@ -16,7 +16,8 @@ version after the record) at the front of each JSON text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from enum import Enum
+from typing import Literal, Protocol
 
 HISTORY = 5000  # records kept per session for resuming clients
 # Records between snapshots (well under HISTORY: loading needs every record after the snapshot).
@@ -34,6 +35,31 @@ class EpochChanged(Exception):
 
 class RateLimited(Exception):
     """A guarded append's rate limit is spent: nothing was appended."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A free append's share of its gate's budget per network address (`live.limits`).
+
+    `voter` is counted against `address` for the gate, once whatever they append after, and the
+    append is refused (OVER_LIMIT) if `limit` voters of that address are counted already. With no
+    `limit`, the voter is uncounted instead (a withdrawn upvote gives its share back).
+    """
+
+    voter: str
+    address: str = ""
+    limit: int = 0
+
+
+class Refusal(Enum):
+    OVER_LIMIT = "over_limit"
+
+
+OVER_LIMIT = Refusal.OVER_LIMIT  # a free append refused by its Quota
+
+# A new participant identity from an address: admitted, refused because a ban holds the address,
+# or because the address has taken its share of new identities for now.
+Admission = Literal["ok", "held", "limited"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +104,27 @@ class Store(Protocol):
         """
         ...
 
-    async def append_free(self, session_id: str, epoch: str,
-                          items: list[tuple[str, str]]) -> list[Record | None]:
-        """Free appends of (body, gate) items in one atomic step: each item's record, or None
-        where its gate was closed. Raises EpochChanged (nothing appended) if `epoch` is stale."""
+    async def append_free(self, session_id: str, epoch: str, items: list[tuple[str, str]],
+                          quotas: list[Quota | None] | None = None
+                          ) -> list[Record | Refusal | None]:
+        """Free appends of (body, gate) items in one atomic step: each item's record, None where
+        its gate was closed, OVER_LIMIT where its quota (`quotas[i]`, if given) was spent. Raises
+        EpochChanged (nothing appended) if `epoch` is stale."""
+        ...
+
+    async def admit_identity(self, address: str, burst: float, per_second: float) -> Admission:
+        """Whether a new participant identity may be issued to `address` (a group from
+        `live.limits.address_group`): not while a ban holds it, and one token from its bucket
+        (burst, refill per second), shared by every process."""
+        ...
+
+    async def note_address(self, participant_id: str, address: str, ttl: float) -> None:
+        """Remember for `ttl` seconds the address a participant connects from (for a ban)."""
+        ...
+
+    async def hold_address_of(self, participant_id: str, seconds: float) -> bool:
+        """Refuse new identities, for `seconds`, from the address `participant_id` last connected
+        from; False if none is remembered."""
         ...
 
     async def gates(self, session_id: str) -> set[str]:

@@ -8,7 +8,19 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from live.domain.ratelimit import TokenBucket
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, RateLimited, Record, stamp
+from live.store.base import (
+    HISTORY,
+    OVER_LIMIT,
+    Admission,
+    Conflict,
+    EpochChanged,
+    Loaded,
+    Quota,
+    RateLimited,
+    Record,
+    Refusal,
+    stamp,
+)
 
 BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
 
@@ -24,6 +36,10 @@ class _Log:
     snapshot_seq: int = 0
     snapshot_version: int = 0
     presence: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Per-address vote budgets: (gate, voter) -> the address they are counted against, and
+    # (gate, address) -> how many voters are counted against it.
+    counted: dict[tuple[str, str], str] = field(default_factory=dict)
+    per_address: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -31,6 +47,8 @@ class MemoryStore:
         self._logs: dict[str, _Log] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._generations: dict[str, int] = {}  # "role:scope" -> links revoked so many times
+        self._held: dict[str, float] = {}  # address -> until (monotonic)
+        self._addresses: dict[str, tuple[str, float]] = {}  # participant -> (address, until)
 
     def _log(self, session_id: str) -> _Log:
         return self._logs.setdefault(session_id, _Log())
@@ -59,12 +77,40 @@ class MemoryStore:
                 log.gates.discard(gate)
         return [self._add(log, body) for body in bodies]
 
-    async def append_free(self, session_id: str, epoch: str,
-                          items: list[tuple[str, str]]) -> list[Record | None]:
+    async def append_free(self, session_id: str, epoch: str, items: list[tuple[str, str]],
+                          quotas: list[Quota | None] | None = None
+                          ) -> list[Record | Refusal | None]:
         log = self._log(session_id)
         if log.epoch != epoch:
             raise EpochChanged(session_id)
-        return [self._add(log, body) if gate in log.gates else None for body, gate in items]
+        out: list[Record | Refusal | None] = []
+        for i, (body, gate) in enumerate(items):
+            quota = quotas[i] if quotas else None
+            if gate not in log.gates:
+                out.append(None)
+            elif quota is not None and not self._count(log, gate, quota):
+                out.append(OVER_LIMIT)
+            else:
+                out.append(self._add(log, body))
+        return out
+
+    @staticmethod
+    def _count(log: _Log, gate: str, quota: Quota) -> bool:
+        """Count (or uncount) a voter against their address; False if its budget is spent."""
+        counted = log.counted.get((gate, quota.voter))
+        if not quota.limit:
+            if counted is not None:
+                del log.counted[(gate, quota.voter)]
+                log.per_address[(gate, counted)] -= 1
+            return True
+        if counted is not None:
+            return True
+        slot = (gate, quota.address)
+        if log.per_address.get(slot, 0) >= quota.limit:
+            return False
+        log.counted[(gate, quota.voter)] = quota.address
+        log.per_address[slot] = log.per_address.get(slot, 0) + 1
+        return True
 
     @staticmethod
     def _add(log: _Log, body: str) -> Record:
@@ -114,6 +160,28 @@ class MemoryStore:
             return False
         for bucket in chosen:
             bucket.take(now)
+        return True
+
+    async def admit_identity(self, address: str, burst: float, per_second: float) -> Admission:
+        now = time.monotonic()
+        if self._held.get(address, 0.0) > now:
+            return "held"
+        return "ok" if self._take_tokens([(f"ids:{address}", burst, per_second)]) else "limited"
+
+    async def note_address(self, participant_id: str, address: str, ttl: float) -> None:
+        now = time.monotonic()
+        if len(self._addresses) > BUCKETS_BEFORE_CLEANUP:
+            self._addresses = {p: a for p, a in self._addresses.items() if a[1] > now}
+        self._addresses[participant_id] = (address, now + ttl)
+
+    async def hold_address_of(self, participant_id: str, seconds: float) -> bool:
+        now = time.monotonic()
+        address, until = self._addresses.get(participant_id, ("", 0.0))
+        if until <= now:
+            return False
+        if len(self._held) > BUCKETS_BEFORE_CLEANUP:
+            self._held = {a: t for a, t in self._held.items() if t > now}
+        self._held[address] = max(self._held.get(address, 0.0), now + seconds)
         return True
 
     async def generations(self) -> dict[str, int]:

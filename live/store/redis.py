@@ -2,7 +2,11 @@
 
 Keys for session S (prefix P): `P:{S}:epoch`, `P:{S}:seq`, `P:{S}:version` (guarded appends so
 far), `P:{S}:log` (stream, entry ids `seq-0`), `P:{S}:gates` (hash of open gates),
-`P:{S}:snap` (hash: epoch, seq, version, data), `P:{S}:presence` (hash: node -> "count:expires").
+`P:{S}:snap` (hash: epoch, seq, version, data), `P:{S}:presence` (hash: node -> "count:expires"),
+`P:{S}:counted` (hash: "gate|voter" -> the address the voter's vote is counted against) and
+`P:{S}:per-address` (hash: "gate|address" -> voters counted), for the per-address vote budgets.
+Per address A (event-wide): `P:{ip:A}:ids` (its bucket of new identities), `P:{ip:A}:held` (a
+ban holds it); per participant U: `P:who:U` (the address U last connected from, expiring).
 Records are numbered inside the scripts, so concurrent appenders never race on a number. The `{S}`
 hash tag keeps a session's keys in one Redis Cluster slot, so the Lua scripts stay legal there.
 """
@@ -15,12 +19,24 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from live.store.base import HISTORY, Conflict, EpochChanged, Loaded, RateLimited, Record, stamp
+from live.store.base import (
+    HISTORY,
+    OVER_LIMIT,
+    Admission,
+    Conflict,
+    EpochChanged,
+    Loaded,
+    Quota,
+    RateLimited,
+    Record,
+    Refusal,
+    stamp,
+)
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
 _INIT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
   redis.call('SET', KEYS[1], ARGV[1])
 end
 return redis.call('GET', KEYS[1])
@@ -95,24 +111,56 @@ end
 return add(limit_args + 2 * limits, version)
 """
 
-# Free appends, ARGV from 4: gate, body, gate, body… {-2} wrong epoch; else the version, then
-# each item's seq, or -3 where its gate is closed.
+# Free appends, ARGV from 4 in sixes: gate, body, and the item's quota (live.store.base.Quota):
+# kind ('' none, 'c' count the voter, 'u' uncount), voter, address, limit. A voter is counted
+# once per gate (KEYS[6]: "gate|voter" -> address) and an address's count (KEYS[7]) is kept
+# beside it: a few hash operations per vote, no extra round trip. {-2} wrong epoch; else the
+# version, then each item's seq, -3 where its gate is closed, -5 where its quota is spent.
 _APPEND_FREE = _PUT + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2} end
 local version = tonumber(redis.call('GET', KEYS[4]) or '0')
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 local out = {version}
-for i = 4, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[5], ARGV[i]) == 1 then
-    seq = seq + 1
-    put(seq, version, ARGV[i + 1])
-    out[#out + 1] = seq
-  else
-    out[#out + 1] = -3
+for i = 4, #ARGV, 6 do
+  local gate, kind = ARGV[i], ARGV[i + 2]
+  local result = -3
+  if redis.call('HEXISTS', KEYS[5], gate) == 1 then
+    result = 0
+    if kind ~= '' then
+      local voter = gate .. '|' .. ARGV[i + 3]
+      local counted = redis.call('HGET', KEYS[6], voter)
+      if kind == 'u' then
+        if counted then
+          redis.call('HDEL', KEYS[6], voter)
+          redis.call('HINCRBY', KEYS[7], gate .. '|' .. counted, -1)
+        end
+      elseif not counted then
+        local slot = gate .. '|' .. ARGV[i + 4]
+        if tonumber(redis.call('HGET', KEYS[7], slot) or '0') >= tonumber(ARGV[i + 5]) then
+          result = -5
+        else
+          redis.call('HSET', KEYS[6], voter, ARGV[i + 4])
+          redis.call('HINCRBY', KEYS[7], slot, 1)
+        end
+      end
+    end
+    if result == 0 then
+      seq = seq + 1
+      put(seq, version, ARGV[i + 1])
+      result = seq
+    end
   end
+  out[#out + 1] = result
 end
 redis.call('SET', KEYS[2], seq)
 return out
+"""
+
+# A new identity for an address: KEYS[1] its hold, KEYS[2] its bucket, ARGV burst and rate.
+_ADMIT = _TOKENS + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'held' end
+if take(2, 1, 1) then return 'ok' end
+return 'limited'
 """
 
 # Keep a snapshot only if it belongs to the current epoch and is newer than the one stored.
@@ -177,16 +225,19 @@ class RedisStore:
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         self._set_presence = self._redis.register_script(_SET_PRESENCE)
         self._presence = self._redis.register_script(_PRESENCE)
+        self._admit = self._redis.register_script(_ADMIT)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
         return {name: f"{base}:{name}" for name in
-                ("epoch", "seq", "log", "snap", "version", "gates", "presence")}
+                ("epoch", "seq", "log", "snap", "version", "gates", "presence", "counted",
+                 "per-address")}
 
     async def load(self, session_id: str) -> Loaded:
         k = self._keys(session_id)
         epoch = await self._init(
-            keys=[k["epoch"], k["seq"], k["log"], k["snap"], k["version"], k["gates"]],
+            keys=[k["epoch"], k["seq"], k["log"], k["snap"], k["version"], k["gates"],
+                  k["counted"], k["per-address"]],
             args=[secrets.token_hex(8)])
         snap: Any = await self._redis.hgetall(k["snap"])
         snapshot, snapshot_seq, snapshot_version = None, 0, 0
@@ -224,17 +275,29 @@ class RedisStore:
         return [Record(first + i, stamp(first + i, int(result[1]), body))
                 for i, body in enumerate(bodies)]
 
-    async def append_free(self, session_id: str, epoch: str,
-                          items: list[tuple[str, str]]) -> list[Record | None]:
+    async def append_free(self, session_id: str, epoch: str, items: list[tuple[str, str]],
+                          quotas: list[Quota | None] | None = None
+                          ) -> list[Record | Refusal | None]:
         args: list[str | int] = [epoch, "", HISTORY]
-        for body, gate in items:
-            args += [gate, body]
-        result = await self._append_free(keys=self._append_keys(session_id), args=args)
+        for i, (body, gate) in enumerate(items):
+            quota = quotas[i] if quotas else None
+            if quota is None:
+                args += [gate, body, "", "", "", 0]
+            else:
+                args += [gate, body, "c" if quota.limit else "u", quota.voter, quota.address,
+                         quota.limit]
+        k = self._keys(session_id)
+        result = await self._append_free(
+            keys=[*self._append_keys(session_id), k["counted"], k["per-address"]], args=args)
         if int(result[0]) == -2:
             raise EpochChanged(session_id)
         version = int(result[0])
-        return [Record(int(seq), stamp(int(seq), version, body)) if int(seq) > 0 else None
-                for seq, (body, _) in zip(result[1:], items, strict=True)]
+        out: list[Record | Refusal | None] = []
+        for seq, (body, _) in zip(result[1:], items, strict=True):
+            n = int(seq)
+            out.append(Record(n, stamp(n, version, body)) if n > 0
+                       else OVER_LIMIT if n == -5 else None)
+        return out
 
     async def gates(self, session_id: str) -> set[str]:
         return {str(gate) for gate in await self._redis.hkeys(self._keys(session_id)["gates"])}
@@ -272,6 +335,30 @@ class RedisStore:
     async def presence(self, session_id: str) -> int:
         key = self._keys(session_id)["presence"]
         return int(await self._presence(keys=[key], args=[f"{time.time():.3f}"]))
+
+    def _address_keys(self, address: str) -> list[str]:
+        base = f"{self._prefix}:{{ip:{address}}}"  # one slot per address (Redis Cluster)
+        return [f"{base}:held", f"{base}:ids"]
+
+    async def admit_identity(self, address: str, burst: float, per_second: float) -> Admission:
+        result = str(await self._admit(keys=self._address_keys(address), args=[burst, per_second]))
+        assert result in ("ok", "held", "limited"), result
+        return "ok" if result == "ok" else "held" if result == "held" else "limited"
+
+    async def note_address(self, participant_id: str, address: str, ttl: float) -> None:
+        await self._redis.set(f"{self._prefix}:who:{participant_id}", address,
+                              px=max(1, int(ttl * 1000)))
+
+    async def hold_address_of(self, participant_id: str, seconds: float) -> bool:
+        address = await self._redis.get(f"{self._prefix}:who:{participant_id}")
+        if address is None:
+            return False
+        held = self._address_keys(str(address))[0]
+        # Never shortened: a second ban through the same address keeps the longer hold.
+        ms = max(1, int(seconds * 1000))
+        if int(await self._redis.pttl(held)) < ms:
+            await self._redis.set(held, "1", px=ms)
+        return True
 
     # Link generations: one hash for the whole event, `P:generations` ("role:scope" -> count),
     # read by every process every second (live/web/revocation.py): it stays a few entries small.

@@ -48,6 +48,9 @@ class Grant:
     role: Role
     scope: str
     expires: int
+    # A personal participant link's registrant (`live.registrants`): the participant is that
+    # registrant, whatever the device. None for the public link and every other role.
+    registrant: str | None = None
 
     # The link generation it was signed with, and for an event-wide link the sessions it no
     # longer covers (their links of this role were revoked on their own).
@@ -66,11 +69,13 @@ class Signer:
     def _mac(self, purpose: str, payload: bytes) -> bytes:
         return hmac.new(self._key, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
 
-    def issue(self, role: Role, scope: str, expires: int) -> str:
+    def issue(self, role: Role, scope: str, expires: int, *, registrant: str | None = None) -> str:
         fields: dict[str, object] = {"r": role.value, "s": scope, "x": expires}
         generation = self.generations.of(role.value, scope)
         if generation:  # absent while 0: the links signed before any revocation stay the same
             fields["g"] = generation
+        if registrant is not None:
+            fields["p"] = registrant
         payload = json.dumps(fields, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._mac('token', payload))}"
 
@@ -86,8 +91,10 @@ class Signer:
             raise InvalidToken("bad signature")
         try:
             data = json.loads(payload)
-            grant = Grant(Role(data["r"]), str(data["s"]), int(data["x"]))
-        except (ValueError, KeyError, TypeError):
+            registrant = data.get("p")
+            grant = Grant(Role(data["r"]), str(data["s"]), int(data["x"]),
+                          None if registrant is None else str(registrant))
+        except (ValueError, KeyError, TypeError, AttributeError):  # AttributeError: not an object
             raise InvalidToken("malformed token") from None
         if grant.expires < now:
             raise InvalidToken("expired token")
@@ -116,6 +123,12 @@ class Signer:
 
     def unwatch(self, owner: object) -> None:
         self.generations.unwatch(owner)
+
+    def registrant_id(self, email: str) -> str:
+        """A registrant's id: keyed on their email, which it does not reveal (a link carries the
+        id, never the email), and stable for one secret, so a new links file keeps the
+        identities."""
+        return "r" + _b64(self._mac("registrant", email.strip().lower().encode()))[:16]
 
     def participant_key(self, participant_id: str) -> str:
         return _b64(self._mac("participant", participant_id.encode()))

@@ -133,6 +133,9 @@ class Pages:
             return self.error(request, 401, self._bad_link_key(request))
         if grant.role not in PAGE_ROLES[page] or not grant.covers(session.id):
             return self.error(request, 403, "error.wrong_link")
+        if (grant.role is Role.PARTICIPANT and grant.registrant is None
+                and not self.settings.public_link):  # registered participants only
+            return self.error(request, 403, "error.public_link_off")
         lang = choose_language(request)
         context = self._context(request, lang)
         now = programme_now(self.programme, self.settings)

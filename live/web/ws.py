@@ -27,6 +27,7 @@ from live.domain.ratelimit import TokenBucket
 from live.service import Service
 from live.views import Audience
 from live.web.auth import AUDIENCE_OF_ROLE, InvalidToken, Signer
+from live.web.identity import Identities, Refused
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,15 @@ ATTACHING = sys.maxsize  # no queue limit while the service sends the snapshot o
 class ClientSession:
     __slots__ = ("_abandoned", "_allowance", "_bucket", "_closed", "_closing", "_expiry",
                  "_finished", "_queue", "_reader", "_receiving", "_slots", "_strikes", "_writer",
-                 "actor", "audience", "participant_id", "service", "session_id", "signer", "ws")
+                 "actor", "audience", "identities", "participant_id", "service", "session_id",
+                 "signer", "ws")
 
-    def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str) -> None:
+    def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str,
+                 identities: Identities | None = None) -> None:
         self.ws = ws
         self.service = service
         self.signer = signer
+        self.identities = identities or Identities(signer, service.store, limits=service.limits)
         self.session_id = session_id
         self.audience = Audience.STAGE
         self.participant_id: str | None = None
@@ -206,13 +210,18 @@ class ClientSession:
         welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
                                    "session": self.session_id,
                                    "limits": {"question_chars": 500, "frame_bytes": p.MAX_FRAME_BYTES}}
+        registered = False
         if self.audience is Audience.PARTICIPANT:
-            pid = self.signer.check_participant(hello.get("participant"))
-            if pid is None:
-                pid, _ = self.signer.new_participant()
-            self.participant_id = pid
-            welcome["participant"] = {"id": pid, "key": self.signer.participant_key(pid)}
-        self.actor = Actor(grant.role, self.participant_id)
+            try:
+                identity = await self.identities.admit(
+                    grant, hello.get("participant"), self.ws.client.host if self.ws.client else None)
+            except Refused as exc:
+                raise p.ProtocolError(exc.code, exc.reason) from None
+            self.participant_id, registered = identity.participant_id, identity.registered
+            welcome["participant"] = {"id": identity.participant_id, "key": identity.key}
+            if identity.profile is not None:
+                welcome["registrant"] = identity.profile  # pre-fills the page's name fields
+        self.actor = Actor(grant.role, self.participant_id, registered)
         self.deliver(p.encode(welcome))
         return hello
 
