@@ -199,6 +199,7 @@ export function errorText(err) {
  * @param {(state: import("./state.js").State) => void} opts.render
  * @param {(status: string) => void} [opts.onstatus]
  * @param {(code: number) => void} [opts.onfatal]
+ * @param {(code: number) => void} [opts.onrefused] no identity for now (4029, 4030): it retries
  * @param {(msg: any) => void} [opts.onerror] errors not tied to a command
  * @param {(msg: any) => void} [opts.onwelcome]
  * @param {(msg: any, state: import("./state.js").State) => void} [opts.onevent] after the event is applied
@@ -248,6 +249,7 @@ export function startLive(opts) {
   };
   conn.onstatus = (status) => opts.onstatus && opts.onstatus(status);
   conn.onfatal = (code) => opts.onfatal && opts.onfatal(code);
+  conn.onrefused = (code) => opts.onrefused && opts.onrefused(code);
   conn.onerror = (msg) => opts.onerror && opts.onerror(msg);
   // Back online, or back to a tab that was asleep: do not wait for the backoff timer.
   window.addEventListener("online", () => conn.reconnectNow());

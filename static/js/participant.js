@@ -11,6 +11,7 @@ import {
 } from "./state.js";
 
 const PROFILE_KEY = "tribune.profile";
+const REGISTRANT_KEY = "tribune.registrant"; // whose personal link pre-filled the profile last
 
 const ui = {
   status: byId("conn-status"),
@@ -64,7 +65,10 @@ const live = startLive({
     live.requestRender();
   },
   onerror: (msg) => notify(ui.notice, errorText(msg), "error"),
+  // Too many new participants from this network, or a ban holds it: say so while it retries.
+  onrefused: (code) => notify(ui.notice, t(`refused.${code}`), "error"),
   onwelcome: (msg) => {
+    prefill(msg);
     const max = msg.limits && msg.limits.question_chars;
     if (typeof max === "number" && max > 0) {
       view.maxChars = max;
@@ -84,6 +88,22 @@ function restoreProfile() {
   // Returning visitors already filled it in: keep the form short.
   if (ui.name.value) ui.identity.open = false;
   updateIdentitySummary();
+}
+
+/**
+ * A personal link's Welcome carries the registrant's name and organisation: they fill the form
+ * (once per registrant, so what they change afterwards on this device stays).
+ * @param {any} msg
+ */
+function prefill(msg) {
+  const who = msg.registrant;
+  const id = msg.participant && msg.participant.id;
+  if (!who || typeof who.name !== "string" || !id || storage.get(REGISTRANT_KEY) === id) return;
+  ui.name.value = who.name;
+  ui.organisation.value = typeof who.organisation === "string" ? who.organisation : "";
+  ui.anonymous.checked = false;
+  storage.set(REGISTRANT_KEY, id);
+  saveProfile();
 }
 
 function saveProfile() {

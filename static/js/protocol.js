@@ -31,8 +31,16 @@ export { CommandError };
  */
 
 export const PROTOCOL_VERSION = 1;
-/** Close codes after which reconnecting is pointless (bad token, version, unknown session). */
-export const FATAL_CODES = Object.freeze([4001, 4003, 4004]);
+/**
+ * Close codes after which reconnecting is pointless (bad token, version, unknown session, public
+ * link switched off).
+ */
+export const FATAL_CODES = Object.freeze([4001, 4003, 4004, 4005]);
+/**
+ * Close codes refusing a participant identity for now (too many new ones from this network, or a
+ * ban holds its address): worth saying, then reconnecting with the usual backoff.
+ */
+export const REFUSED_CODES = Object.freeze([4029, 4030]);
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 15000;
 // Code used locally when the client gives up on a silent socket (never sent by the server).
@@ -101,6 +109,7 @@ export class Connection {
     /** @type {(msg: Message) => void} */ this.onpresence = noop;
     /** @type {(status: ConnectionStatus) => void} */ this.onstatus = noop;
     /** @type {(code: number) => void} */ this.onfatal = noop;
+    /** @type {(code: number) => void} */ this.onrefused = noop;
     /** Errors that answer no pending command (no or unknown `ref`). @type {(msg: Message) => void} */
     this.onerror = noop;
   }
@@ -307,6 +316,7 @@ export class Connection {
       return;
     }
     this._setStatus("offline");
+    if (REFUSED_CODES.includes(code)) this.onrefused(code);
     this._scheduleReconnect();
   }
 

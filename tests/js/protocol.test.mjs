@@ -120,7 +120,7 @@ function setup(options = {}) {
     },
     ...(options.connection || {}),
   });
-  for (const name of ["onwelcome", "onsnapshot", "onevent", "ontally", "onpresence", "onstatus", "onfatal", "onerror"]) {
+  for (const name of ["onwelcome", "onsnapshot", "onevent", "ontally", "onpresence", "onstatus", "onfatal", "onrefused", "onerror"]) {
     conn[name] = (...args) => log.push([name, ...args]);
   }
   return { conn, clock, log, stored: () => stored };
@@ -442,7 +442,21 @@ describe("reconnection", () => {
     });
   }
 
-  for (const code of [4001, 4003, 4004]) {
+  for (const code of [4029, 4030]) {
+    test(`says why after close ${code} (no identity for now), then retries`, () => {
+      const { conn, clock, log } = setup();
+      conn.connect();
+      FakeSocket.last.open();
+      FakeSocket.last.drop(code);
+      assert.equal(conn.status, "offline");
+      assert.deepEqual(log.find(([n]) => n === "onrefused"), ["onrefused", code]);
+      assert.equal(log.find(([n]) => n === "onfatal"), undefined);
+      nextAttempt(clock);
+      assert.equal(FakeSocket.instances.length, 2);
+    });
+  }
+
+  for (const code of [4001, 4003, 4004, 4005]) {
     test(`gives up after close ${code} and rejects waiting commands`, async () => {
       const { conn, clock, log } = setup();
       conn.connect();
