@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
                         metavar="ORIGIN", help="extra allowed WebSocket origin (repeatable)")
     parser.add_argument("--ice-server", action="append", dest="ice_servers", default=None,
                         metavar="URL", help="STUN/TURN server for the video relay and its clients "
-                        "(repeatable; TURN credentials: TRIBUNE_ICE_USERNAME/_CREDENTIAL)")
+                        "(repeatable; TURN credentials are minted from TRIBUNE_TURN_SECRET)")
     parser.add_argument("--media-address", action="append", dest="media_addresses", default=None,
                         metavar="IP", help="address the video relay offers (repeatable; default: "
                         "every interface but loopback; 127.0.0.1 keeps video on this machine)")

@@ -51,8 +51,10 @@ class Settings:
     # Media relay. ICE servers are handed to studios and viewers (WHIP/WHEP Link headers) and used
     # by the relay itself; none by default, so it works on a LAN or on loopback with no internet.
     ice_servers: tuple[str, ...] = ()  # stun:host:port, turn:host:port?transport=udp, turns:…
-    ice_username: str | None = None  # for the turn: servers
-    ice_credential: str | None = None
+    # TURN credentials are minted per peer connection from this secret (coturn's use-auth-secret,
+    # live/media/ice.py) and expire after turn_ttl seconds: never one static password for all.
+    turn_secret: str | None = None
+    turn_ttl: int = 4 * 3600
     # The addresses the relay offers as host candidates (None: every interface but loopback, as
     # aioice does). Loopback only keeps all media traffic on the machine: rehearsals and tests.
     media_addresses: tuple[str, ...] | None = None
@@ -113,8 +115,7 @@ class Settings:
         }
         if env.get("TRIBUNE_ICE_SERVERS"):
             values["ice_servers"] = _csv(env["TRIBUNE_ICE_SERVERS"])
-        values["ice_username"] = env.get("TRIBUNE_ICE_USERNAME") or None
-        values["ice_credential"] = env.get("TRIBUNE_ICE_CREDENTIAL") or None
+        values.update(_turn_values(env))
         if env.get("TRIBUNE_MEDIA_ADDRESSES"):
             values["media_addresses"] = _csv(env["TRIBUNE_MEDIA_ADDRESSES"])
         if env.get("TRIBUNE_MAX_VIEWERS"):
@@ -139,6 +140,10 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.secret is not None and len(settings.secret) < MIN_SECRET:
             raise ValueError(f"TRIBUNE_SECRET must be at least {MIN_SECRET} characters")
+        if any(url.startswith(("turn:", "turns:")) for url in settings.ice_servers) \
+                and not settings.turn_secret:
+            raise ValueError("a turn: server needs TRIBUNE_TURN_SECRET or TRIBUNE_TURN_SECRET_FILE "
+                             "(coturn's static-auth-secret)")
         return settings
 
 
@@ -179,6 +184,29 @@ def read_or_create_secret(path: Path) -> str:
     if len(secret) < MIN_SECRET:
         raise ValueError(f"the secret in {path} must be at least {MIN_SECRET} characters")
     return secret
+
+
+# TURN (live/media/ice.py). A static username and password would be handed, in clear, to anyone
+# holding a viewer link (even the public one): they are refused rather than silently ignored.
+def _turn_values(env: Mapping[str, str]) -> dict[str, object]:
+    if env.get("TRIBUNE_ICE_USERNAME") or env.get("TRIBUNE_ICE_CREDENTIAL"):
+        raise ValueError("TRIBUNE_ICE_USERNAME/TRIBUNE_ICE_CREDENTIAL are gone: a static TURN "
+                         "password reached every viewer. Set TRIBUNE_TURN_SECRET (or _FILE) to "
+                         "coturn's static-auth-secret (use-auth-secret) instead")
+    values: dict[str, object] = {}
+    secret = env.get("TRIBUNE_TURN_SECRET") or None
+    if env.get("TRIBUNE_TURN_SECRET_FILE"):
+        secret = Path(env["TRIBUNE_TURN_SECRET_FILE"]).read_text("utf-8").strip()
+    if secret is not None:
+        if len(secret) < MIN_SECRET:
+            raise ValueError(f"the TURN secret must be at least {MIN_SECRET} characters")
+        values["turn_secret"] = secret
+    if env.get("TRIBUNE_TURN_TTL"):
+        ttl = int(env["TRIBUNE_TURN_TTL"])
+        if not 60 <= ttl <= 7 * 86400:
+            raise ValueError("TRIBUNE_TURN_TTL is in seconds, from 60 to 604800")
+        values["turn_ttl"] = ttl
+    return values
 
 
 # Floods and DNS rebinding (live/web/guard.py, live/web/slowloris.py).

@@ -22,7 +22,7 @@ from live.media import internals
 from live.media.broadcast import Broadcast, ForwardTrack, Source
 from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
-from live.media.ice import rtc_configuration
+from live.media.ice import IceServers
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
 
@@ -128,6 +128,7 @@ class Relay:
             log.warning("the relay offers a private address but ignores clients' private "
                         "candidates: for an event on a LAN, set TRIBUNE_PRIVATE_CANDIDATES=1")
         self.settings = settings
+        self.ice = IceServers(settings.ice_servers, settings.turn_secret, settings.turn_ttl)
         self.broadcasts: dict[str, Broadcast] = {}
         self.resources: dict[str, Resource] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -166,9 +167,7 @@ class Relay:
         return sum(1 for r in self.resources.values() if r.kind == "whep")
 
     def _peer(self) -> RTCPeerConnection:
-        settings = self.settings
-        return RTCPeerConnection(rtc_configuration(
-            settings.ice_servers, settings.ice_username, settings.ice_credential))
+        return RTCPeerConnection(self.ice.rtc_configuration("relay"))  # its own TURN credentials
 
     async def publish(self, session_id: str, body: bytes) -> tuple[Resource, str]:
         """A studio's offer: returns the resource and the answer. Goes on air once connected,

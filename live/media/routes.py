@@ -7,6 +7,8 @@
     GET    /sessions/{session}/broadcast       JSON readout: on air or not for any token; what the
                                                relay receives and the viewer count for the studio,
                                                moderators and the stage
+    GET    /sessions/{session}/ice-servers     any token for the session → JSON iceServers with
+                                               freshly minted TURN credentials (live/media/ice.py)
 
 The token is a Bearer token, never a cookie, so any origin may call these (CORS `*`): that is what
 lets a third-party WHIP encoder or WHEP player work against us.
@@ -27,7 +29,6 @@ from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
 from live.media.edges import UNREACHABLE
-from live.media.ice import link_headers
 from live.media.relay import Relay, RelayError, Resource, Viewer
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
 from live.web.auth import InvalidToken, Signer
@@ -72,6 +73,8 @@ class MediaRoutes:
             Route("/sessions/{session_id}/{kind:str}/{resource_id}", self._guard(self.resource),
                   methods=["PATCH", "DELETE", "OPTIONS"]),
             Route("/sessions/{session_id}/broadcast", self._guard(self.readout),
+                  methods=["GET", "OPTIONS"]),
+            Route("/sessions/{session_id}/ice-servers", self._guard(self.ice_servers),
                   methods=["GET", "OPTIONS"]),
         ]
 
@@ -133,9 +136,9 @@ class MediaRoutes:
         headers = {**CORS, "location": location, "accept-patch": TRICKLE,
                    "etag": f'"{resource.id}"'}
         response = Response(answer, status_code=201, media_type="application/sdp", headers=headers)
-        settings = self.settings
-        for link in link_headers(settings.ice_servers, settings.ice_username, settings.ice_credential):
-            response.headers.append("link", link)
+        for link in self._relay(request).ice.link_headers(
+                "studio" if resource.kind == "whip" else "viewer"):
+            response.headers.append("link", link)  # TURN credentials of this connection's own
         return response
 
     async def publish(self, request: Request) -> Response:
@@ -197,3 +200,11 @@ class MediaRoutes:
         if role not in READOUT_ROLES:
             stats = {"live": stats["live"], "since": stats["since"]}
         return JSONResponse(stats, headers={**CORS, "cache-control": "no-store"})
+
+    async def ice_servers(self, request: Request) -> Response:
+        """For pages that create their peer connection before they have an answer (and its Link
+        headers). As bounded as the WHEP endpoint it precedes: the same tokens, a constant-size
+        answer, an HMAC of work."""
+        role = self._authorise(request, None)
+        body = self._relay(request).ice.for_browser("studio" if role in PUBLISH_ROLES else "viewer")
+        return JSONResponse(body, headers={**CORS, "cache-control": "no-store"})

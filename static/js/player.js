@@ -4,7 +4,7 @@
 
 import { byId, pageData, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
-import { WhipError, hangUp, negotiate, receiverStats, retryDelay, watchConnection } from "./whip.js";
+import { WhipError, hangUp, iceServerSource, negotiate, receiverStats, retryDelay, watchConnection } from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
 const STALL_MS = 3000; // no new frame for that long: "signal lost"
@@ -35,8 +35,8 @@ const numbers = new Intl.NumberFormat(pageLang(), { maximumFractionDigits: 1 });
 /** @type {RTCPeerConnection|null} */
 let pc = null;
 let resource = "";
-/** @type {RTCIceServer[]} */
-let iceServers = [];
+// Fresh TURN credentials for each new connection (the page may stay open longer than they hold).
+const iceServers = iceServerSource(new URL(`/sessions/${encodeURIComponent(session)}/ice-servers`, location.href).href, token);
 let attempt = 0;
 let generation = 0; // bumps on every connection attempt: late answers of older ones are dropped
 /** @type {ReturnType<typeof setTimeout>|null} */
@@ -132,7 +132,9 @@ async function connect(probe = false) {
   retryTimer = null;
   const gen = ++generation;
   if (!probe && !pc) setState(state === "waiting" || state === "busy" ? state : "connecting");
-  const next = new RTCPeerConnection({ iceServers });
+  const servers = await iceServers();
+  if (gen !== generation) return; // another attempt started meanwhile
+  const next = new RTCPeerConnection({ iceServers: servers });
   next.addTransceiver("video", { direction: "recvonly" });
   next.addTransceiver("audio", { direction: "recvonly" });
   const stream = new MediaStream();
@@ -154,7 +156,6 @@ async function connect(probe = false) {
   probing = false;
   if (retryTimer) clearTimeout(retryTimer); // the old connection died meanwhile: this replaces it
   retryTimer = null;
-  if (result.iceServers.length) iceServers = result.iceServers;
   const old = pc;
   const oldResource = resource;
   pc = next;

@@ -6,7 +6,7 @@ import { localizeDates, t } from "./i18n.js";
 import { FRAME_RATE, QUALITIES, cameraError, captureConstraints, fillDeviceSelect } from "./studio-devices.js";
 import { fetchBroadcast, setupEncoderPanel, showSent, showServer } from "./studio-readout.js";
 import {
-  WhipError, hangUp, negotiate, preferredVideoCodecs, retryDelay, senderStats, watchConnection,
+  WhipError, hangUp, iceServerSource, negotiate, preferredVideoCodecs, retryDelay, senderStats, watchConnection,
 } from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
@@ -46,8 +46,8 @@ let media = null;
 /** @type {RTCPeerConnection|null} */
 let pc = null;
 let resource = "";
-/** @type {RTCIceServer[]} */
-let iceServers = [];
+// Fresh TURN credentials for each new connection (the page may stay open longer than they hold).
+const iceServers = iceServerSource(new URL(`${path}/ice-servers`, location.href).href, token);
 let wantLive = false;
 let attempt = 0;
 let generation = 0;
@@ -212,7 +212,9 @@ async function publish() {
   const stream = /** @type {MediaStream} */ (media);
   setOnAir(attempt ? "reconnecting" : "connecting");
   const q = quality();
-  const conn = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+  const servers = await iceServers();
+  if (gen !== generation || !wantLive) return; // stopped, or another attempt started meanwhile
+  const conn = new RTCPeerConnection({ iceServers: servers, bundlePolicy: "max-bundle" });
   const video = conn.addTransceiver(stream.getVideoTracks()[0], {
     direction: "sendonly", streams: [stream], sendEncodings: [{ maxBitrate: q.maxBitrate, maxFramerate: FRAME_RATE }],
   });
@@ -231,7 +233,6 @@ async function publish() {
     hangUp(conn, result.resource, token);
     return;
   }
-  if (result.iceServers.length) iceServers = result.iceServers;
   pc = conn;
   resource = result.resource;
   ownSince = null;

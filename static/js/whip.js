@@ -102,6 +102,45 @@ export function parseIceServers(value) {
 }
 
 /**
+ * Where a page gets the ICE servers to create its peer connection with: GET `url` (the session's
+ * `/ice-servers`), whose TURN credentials are minted for this token and expire after `ttl` seconds.
+ * Kept for half that time, then asked again, so a page open all day never offers stale ones. On any
+ * failure: none (the answer's `Link` headers still bring them), and asked again next time.
+ * @param {string} url
+ * @param {string} token Bearer token
+ * @param {{fetch?: typeof fetch, now?: () => number}} [options] `now` in ms
+ * @returns {() => Promise<{urls: string, username?: string, credential?: string}[]>}
+ */
+export function iceServerSource(url, token, options = {}) {
+  const fetchImpl = options.fetch || globalThis.fetch.bind(globalThis);
+  const now = options.now || (() => Date.now());
+  /** @type {{urls: string, username?: string, credential?: string}[]} */
+  let servers = [];
+  let until = -Infinity;
+  return async () => {
+    if (now() < until) return servers;
+    try {
+      const response = await fetchImpl(url, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+      if (!response.ok) return [];
+      const body = await response.json();
+      const list = Array.isArray(body && body.iceServers) ? body.iceServers : [];
+      servers = list.filter((/** @type {any} */ s) => s && typeof s.urls === "string").map((/** @type {any} */ s) => {
+        /** @type {{urls: string, username?: string, credential?: string}} */
+        const server = { urls: s.urls };
+        if (typeof s.username === "string") server.username = s.username;
+        if (typeof s.credential === "string") server.credential = s.credential;
+        return server;
+      });
+      const ttl = Number(body.ttl);
+      until = now() + (Number.isFinite(ttl) && ttl > 0 ? ttl * 500 : 0);
+      return servers;
+    } catch {
+      return [];
+    }
+  };
+}
+
+/**
  * Resolves when the connection has gathered all its candidates, or after `timeout` ms.
  * @param {any} pc RTCPeerConnection
  * @param {number} timeout

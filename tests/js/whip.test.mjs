@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
-  BACKOFF_MAX_MS, WhipError, backoffDelay, hangUp, negotiate, parseIceServers, parseRetryAfter,
+  BACKOFF_MAX_MS, WhipError, backoffDelay, hangUp, iceServerSource, negotiate, parseIceServers, parseRetryAfter,
   preferredVideoCodecs, receiverStats, retryDelay, sdpFragment, senderStats, stop, waitForGathering,
   watchConnection,
 } from "../../static/js/whip.js";
@@ -249,6 +249,46 @@ describe("negotiate", () => {
     await assert.rejects(negotiate(URL_, "tok", pc, { fetch }), /bad answer/);
     assert.deepEqual(calls.map((c) => c.method), ["POST", "DELETE"]);
     assert.equal(calls[1].url, "http://127.0.0.1:8000/sessions/s1/whip/abc");
+  });
+});
+
+describe("iceServerSource", () => {
+  const TURN = { urls: "turn:turn.example.org:3478?transport=tcp", username: "1700000000:viewer-ab", credential: "c2VjcmV0" };
+
+  function server(bodies) {
+    const calls = [];
+    const fetch = async (url, init) => {
+      calls.push({ url, auth: init.headers.Authorization });
+      const next = bodies.shift();
+      if (next instanceof Error) throw next;
+      return { ok: next.status === undefined, status: next.status ?? 200, json: async () => next };
+    };
+    return { calls, fetch };
+  }
+
+  test("asks with the token, keeps the credentials for half their lifetime, then asks again", async () => {
+    let clock = 0;
+    const { calls, fetch } = server([
+      { iceServers: [TURN, { urls: "stun:stun.example.org", junk: 1 }, { nope: true }], ttl: 100 },
+      { iceServers: [{ ...TURN, username: "1700000100:viewer-cd" }], ttl: 100 },
+    ]);
+    const get = iceServerSource("https://x/sessions/s/ice-servers", "TOKEN", { fetch, now: () => clock });
+    assert.deepEqual(await get(), [TURN, { urls: "stun:stun.example.org" }]);
+    clock = 49_000;
+    assert.equal((await get())[0].username, TURN.username);
+    assert.equal(calls.length, 1);
+    clock = 50_000;
+    assert.equal((await get())[0].username, "1700000100:viewer-cd");
+    assert.deepEqual(calls.map((c) => c.auth), ["Bearer TOKEN", "Bearer TOKEN"]);
+  });
+
+  test("a refusal or a network error gives none, and the next call asks again", async () => {
+    const { calls, fetch } = server([{ status: 401 }, new Error("offline"), { iceServers: [TURN], ttl: 100 }]);
+    const get = iceServerSource("https://x/i", "T", { fetch, now: () => 0 });
+    assert.deepEqual(await get(), []);
+    assert.deepEqual(await get(), []);
+    assert.deepEqual(await get(), [TURN]);
+    assert.equal(calls.length, 3);
   });
 });
 

@@ -1,0 +1,76 @@
+"""coturn from Debian's package, run with the deployment's own deploy/turnserver.conf; only the
+machine-dependent options (addresses, ports, files) are given on the command line, as
+docker-compose.yml does. Meant to run inside a test's network namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.deploy.netns import ROOT
+
+CONFIG = ROOT / "deploy" / "turnserver.conf"
+TURN_SECRET = "deploy-tests-turn-secret-0123456789"
+# Outside Linux's ephemeral range (32768-60999): a browser's or aiortc's own UDP sockets never get
+# one of these ports, so a firewall rule can tell coturn's relayed traffic from theirs.
+RELAY_PORTS = (20000, 20099)
+
+
+@dataclass(frozen=True)
+class Turn:
+    address: str
+    port: int
+    relay_address: str
+    log: Path
+
+    def url(self, transport: str) -> str:
+        return f"turn:{self.address}:{self.port}?transport={transport}"
+
+
+@contextlib.contextmanager
+def coturn(address: str, allowed_peer: str, port: int = 3478) -> Iterator[Turn]:
+    """coturn on `address`, relaying from it, allowed to reach `allowed_peer` and no other private
+    address. --allow-loopback-peers lifts coturn's built-in loopback ban (everything here is
+    loopback), so the config's denied-peer-ip=127.0.0.0-127.255.255.255 is what refuses the rest."""
+    binary = shutil.which("turnserver")
+    assert binary is not None, "coturn is missing: apt-get install coturn (scripts/test does)"
+    workdir = Path(tempfile.mkdtemp(prefix="coturn-"))
+    log = workdir / "turnserver.log"
+    command = [
+        binary, "-c", str(CONFIG), f"--static-auth-secret={TURN_SECRET}",
+        f"--listening-ip={address}", f"--relay-ip={address}", f"--listening-port={port}",
+        f"--allowed-peer-ip={allowed_peer}", "--allow-loopback-peers",
+        f"--min-port={RELAY_PORTS[0]}", f"--max-port={RELAY_PORTS[1]}", "--no-tls",
+        f"--pidfile={workdir / 'pid'}", f"--userdb={workdir / 'turndb'}", f"--log-file={log}",
+        "--no-stdout-log", "--simple-log", "--verbose",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening(address, port, process)
+        yield Turn(address, port, address, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_listening(address: str, port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"turnserver exited with {process.returncode}"
+        with socket.socket() as probe:
+            if probe.connect_ex((address, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"turnserver did not listen on {address}:{port} within 10 s")
