@@ -61,6 +61,15 @@ class Grant:
         return self.scope in (EVENT_SCOPE, session_id) and session_id not in self.excluded
 
 
+# Personal (registrant) links share the public link's role and scope, but are revoked apart from
+# it: revoking a leaked public link must not cut every registrant off.
+REGISTRANT_GENERATION = "registrant"
+
+
+def _generation_role(role: Role, registrant: str | None) -> str:
+    return REGISTRANT_GENERATION if registrant is not None else role.value
+
+
 class Signer:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(("tribune-links:" + secret).encode()).digest()
@@ -71,7 +80,7 @@ class Signer:
 
     def issue(self, role: Role, scope: str, expires: int, *, registrant: str | None = None) -> str:
         fields: dict[str, object] = {"r": role.value, "s": scope, "x": expires}
-        generation = self.generations.of(role.value, scope)
+        generation = self.generations.of(_generation_role(role, registrant), scope)
         if generation:  # absent while 0: the links signed before any revocation stay the same
             fields["g"] = generation
         if registrant is not None:
@@ -104,17 +113,19 @@ class Signer:
         """The grant with its generation, unless its links were revoked since it was signed."""
         if not isinstance(generation, int) or isinstance(generation, bool):
             raise InvalidToken("malformed token")
-        if generation < self.generations.of(grant.role.value, grant.scope):
+        role = _generation_role(grant.role, grant.registrant)
+        if generation < self.generations.of(role, grant.scope):
             raise InvalidToken("revoked link")
-        excluded = (self.generations.sessions_with_own(grant.role.value)
+        excluded = (self.generations.sessions_with_own(role)
                     if grant.scope == EVENT_SCOPE else frozenset())
         return replace(grant, generation=generation, excluded=excluded)
 
     def revoked(self, grant: Grant, session_id: str) -> bool:
         """Whether a grant checked earlier no longer holds for `session_id` (revoked since)."""
-        return (grant.generation < self.generations.of(grant.role.value, grant.scope)
+        role = _generation_role(grant.role, grant.registrant)
+        return (grant.generation < self.generations.of(role, grant.scope)
                 or (grant.scope == EVENT_SCOPE
-                    and session_id in self.generations.sessions_with_own(grant.role.value)))
+                    and session_id in self.generations.sessions_with_own(role)))
 
     def watch(self, owner: object, grant: Grant, session_id: str,
               on_revoked: Callable[[], None]) -> None:

@@ -109,6 +109,13 @@ def test_printed_links_carry_the_current_generations() -> None:
     assert signer.verify(token_of(links.link("moderator", SESSION)), time.time()).generation == 2
 
 
+def test_registrants_links_are_not_revoked_with_the_public_link() -> None:
+    signer = Signer("s" * 32)
+    personal = signer.issue(Role.PARTICIPANT, EVENT_SCOPE, LATER, registrant="r-claire")
+    signer.generations.update({"participant:*": 1, f"participant:{SESSION}": 1})
+    assert signer.verify(personal, time.time()).covers(SESSION)
+
+
 # -- end to end ------------------------------------------------------------------------------------
 
 
