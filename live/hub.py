@@ -41,7 +41,7 @@ class Applied:
 
 @dataclass(slots=True)
 class FreeAppend:
-    """A vote waiting to be appended with the others that came meanwhile (`Service._flush_free`)."""
+    """A vote waiting to be appended with the others that came meanwhile (`live.votes`)."""
 
     body: str
     gate: str

@@ -21,24 +21,24 @@ from typing import Any
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
 from live.domain.commands import AskQuestion, Command
-from live.domain.events import TALLY_EVENTS, BallotCast, Event, ParticipantBanned
-from live.domain.gates import gate_changes, is_free, required_gate
+from live.domain.events import TALLY_EVENTS, ParticipantBanned
+from live.domain.gates import gate_changes, is_free
 from live.domain.programme import Programme
-from live.hub import Applied, FreeAppend, Hub, Subscriber
+from live.hub import Applied, Hub, Subscriber
 from live.limits import AddressLimits, question_limits, vote_quota
 from live.protocol import encode
 from live.pulse import Pulse
 from live.records import applied_from, body, decode, own_record
-from live.store import Conflict, EpochChanged, Quota, RateLimited, Refusal, Store
+from live.store import Conflict, EpochChanged, RateLimited, Store
 from live.store.base import SNAPSHOT_EVERY
 from live.views import encode_fanout, message_for, project, session_view, state_view, tally_view
+from live.votes import FreeAppends
 
 log = logging.getLogger(__name__)
 
 APPEND_ATTEMPTS = 40  # appends a command may lose to other processes before it gives up
 CONFLICT_PAUSE = 0.005  # longest random pause (s) after a lost append
 GAP_WAIT = 0.05  # how long a record missing from the sequence may take to come before a store read
-FREE_BATCH = 500  # votes in one store call at most
 APPLY_WAIT = 5.0  # longest wait for a command's own records to be applied before its Ack
 
 
@@ -59,6 +59,7 @@ class Service:
         self._background: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()  # for the health check: a stuck loop stops ticking
         self.applied_total = 0  # records applied (for /metrics: events per second)
+        self.votes = FreeAppends(store, self._spawn, self._ingest, self._publish)
 
     async def start(self) -> None:
         self.bus.on_reconnect = self._on_bus_reconnect
@@ -163,7 +164,7 @@ class Service:
             try:
                 if is_free(events):
                     quota = vote_quota(events[0], actor, client, self.limits)
-                    applied = [await self._append_free(hub, events[0], actor, now, quota)]
+                    applied = [await self.votes.append(hub, events[0], actor, now, quota)]
                 else:
                     applied = await self._append_guarded(
                         hub, command, actor, question_limits(actor, client)
@@ -185,61 +186,6 @@ class Service:
                     await asyncio.wait_for(waiting, APPLY_WAIT)
             return applied[-1].seq
         raise DomainError("unavailable", "the session is too busy: try again")
-
-    async def _append_free(self, hub: Hub, event: Event, actor: Actor, now: int,
-                           quota: Quota | None = None) -> Applied:
-        item = FreeAppend(body(event, actor, now), required_gate(event), event, now,
-                          asyncio.get_running_loop().create_future(), quota)
-        hub.free_queue.append(item)
-        if not hub.free_flushing:
-            hub.free_flushing = True
-            self._spawn(self._flush_free(hub))
-        return await item.done
-
-    async def _flush_free(self, hub: Hub) -> None:
-        """Group commit: one store call and one publish for the votes that came while the
-        previous call was in flight. A lone vote goes at once; in a burst, each round trip
-        carries many, and the votes never queue for the store's connections."""
-        try:
-            while hub.free_queue:
-                batch = hub.free_queue[:FREE_BATCH]
-                del hub.free_queue[:FREE_BATCH]
-                quotas = [item.quota for item in batch]
-                try:
-                    records = await self.store.append_free(
-                        hub.session_id, hub.epoch, [(item.body, item.gate) for item in batch],
-                        quotas if any(quotas) else None)
-                except Exception as exc:  # EpochChanged, Redis away: each command decides
-                    for item in batch:
-                        if not item.done.done():
-                            item.done.set_exception(exc)
-                    continue
-                applied = []
-                for item, record in zip(batch, records, strict=True):
-                    ballot = isinstance(item.event, BallotCast)
-                    if record is None:
-                        outcome: Applied | DomainError = DomainError(
-                            "conflict", "the poll is not open" if ballot
-                            else "the question is not open to votes")
-                    elif isinstance(record, Refusal):  # over its address's share
-                        outcome = DomainError("address_limited", (
-                            "too many ballots in this poll come from your network address"
-                            if ballot else
-                            "too many upvotes of this question come from your network address"))
-                    else:
-                        outcome = own_record(record, item.event, item.now)
-                        applied.append(outcome)
-                    if item.done.done():  # its client went away: the vote stands all the same
-                        continue
-                    if isinstance(outcome, DomainError):
-                        item.done.set_exception(outcome)
-                    else:
-                        item.done.set_result(outcome)
-                if applied:
-                    self._ingest(hub, applied)
-                    await self._publish(hub, applied)
-        finally:
-            hub.free_flushing = False
 
     async def _append_guarded(self, hub: Hub, command: Command, actor: Actor,
                               limits: list[tuple[str, float, float]] | None) -> list[Applied]:

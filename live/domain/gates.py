@@ -12,6 +12,7 @@ after the poll's close, whatever process decided it.
 from __future__ import annotations
 
 from live.domain import events as e
+from live.domain.errors import DomainError
 from live.domain.state import OPEN, PUBLIC_STATUSES, RoomState
 
 # Events appended without the version check: each changes only its own voter's entry.
@@ -38,6 +39,18 @@ def required_gate(event: e.Event) -> str:
         case e.QuestionUpvoted() | e.UpvoteWithdrawn():
             return question_gate(event.question_id)
     raise ValueError(f"{type(event).__name__} is not a free event")
+
+
+def refusal(event: e.Event, *, over_limit: bool = False) -> DomainError:
+    """Why a free event was not appended: its gate was closed, or (`over_limit`) its network
+    address's share of the poll or question was spent (`live.limits.vote_quota`)."""
+    ballot = isinstance(event, e.BallotCast)
+    if over_limit:
+        return DomainError("address_limited", "too many ballots in this poll come from your "
+                           "network address" if ballot else "too many upvotes of this question "
+                           "come from your network address")
+    return DomainError("conflict", "the poll is not open" if ballot
+                       else "the question is not open to votes")
 
 
 def gate_changes(events: list[e.Event]) -> list[tuple[str, bool]]:

@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from live.config import Settings
-from tests.conftest import RunningServer, ServerThread, free_port
+from tests.conftest import REDIS_URL, RunningServer, ServerThread, free_port
 from tests.e2e.test_ws_flow import SESSION, token
 from tests.wsclient import Client
 
@@ -203,3 +203,23 @@ async def test_a_ban_does_not_tie_an_anonymous_question_to_a_named_one(
     assert late.question("Anonyme")["status"] == "pending"
     for client in (author, mod, late):
         await client.close()
+
+
+async def test_the_budgets_hold_across_services_sharing_redis(key_prefix: str) -> None:
+    """Two services (each its own event loop, as two workers) on one Redis share the budgets."""
+    common: dict[str, Any] = dict(redis_url=REDIS_URL, key_prefix=key_prefix,
+                                  secret="a-secret-shared-by-both-workers", address_ballots=10,
+                                  identity_burst=24, identities_per_minute=0.001)
+    with ServerThread(Settings(port=free_port(), **common)) as one, \
+            ServerThread(Settings(port=free_port(), **common)) as two:
+        mod = await moderator(one)
+        poll_id = await open_poll(mod)
+        voters = await asyncio.gather(*(connect(server, ADDRESS)
+                                        for server in (one, two) for _ in range(12)))
+        assert await refused(two, ADDRESS) == 4029  # 24 identities taken, on both together
+        replies = await asyncio.gather(*(
+            v.send("CastBallot", poll_id=poll_id, choices=[0]) for v in voters))
+        assert [r["type"] for r in replies].count("Ack") == 10
+        await mod.wait_for(lambda: poll_of(mod, poll_id)["ballots"] == 10)
+        for client in (*voters, mod):
+            await client.close()
