@@ -89,8 +89,8 @@ def parse_registrants(text: str, registrant_id: Callable[[str], str]) -> Registr
     for line, row in enumerate(rows, start=first_line):
         cells = {column: cell.strip() for column, cell in zip(order, row, strict=False) if column}
         registrant = _registrant(cells, line, registrant_id)
-        if registrant.email.lower() in seen:
-            raise RegistrantsError(f"line {line}: {registrant.email!r} is already on line "
+        if registrant.email.lower() in seen:  # the message names lines, never an email
+            raise RegistrantsError(f"line {line}: the same email as line "
                                    f"{seen[registrant.email.lower()]}")
         seen[registrant.email.lower()] = line
         registrants.append(registrant)
@@ -107,7 +107,7 @@ def _registrant(cells: dict[str, str], line: int, registrant_id: Callable[[str],
         raise RegistrantsError(f"line {line}: the organisation is longer than "
                                f"{ORGANISATION_CHARS} characters")
     if "@" not in email or len(email) > EMAIL_CHARS or any(c.isspace() for c in email):
-        raise RegistrantsError(f"line {line}: {email!r} is not an email address")
+        raise RegistrantsError(f"line {line}: the email column holds no email address")
     if language not in ("", *LANGUAGES):
         raise RegistrantsError(f"line {line}: language {language!r} is not one of "
                                f"{', '.join(LANGUAGES)}")

@@ -39,9 +39,9 @@ def test_ids_are_stable_per_secret_case_blind_and_reveal_no_email() -> None:
 
 @pytest.mark.parametrize(("text", "why"), [
     ("name,email\n,a@example.org\n", "line 2: a name"),
-    ("name,email\nMarie,pas-un-courriel\n", "line 2: 'pas-un-courriel' is not an email"),
+    ("name,email\nMarie,pas-un-courriel\n", "line 2: the email column holds no email"),
     ("Marie,,a@example.org,de\n", "language 'de'"),
-    ("Marie,,a@example.org,fr\nPaul,,A@example.org,fr\n", "already on line 1"),
+    ("Marie,,a@example.org,fr\nPaul,,A@example.org,fr\n", "line 2: the same email as line 1"),
     ("nom,organisation\nMarie,Lyon\n", "no email column"),
     ("Ma\u0007rie,,a@example.org,fr\n", "control characters"),
     ("M" * 61 + ",,a@example.org,fr\n", "a name of 1 to 60"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -85,7 +86,8 @@ async def test_personal_links_are_written_for_a_mail_merge_without_the_email_in_
 
 
 async def test_a_registrant_on_two_devices_is_one_voter_with_the_name_prefilled(
-        registered: tuple[RunningServer, Path]) -> None:
+        registered: tuple[RunningServer, Path], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     running, out = registered
     link = token(links_of(out)["marie.dupont@example.org"]["link"])
     mod = await moderator(running)
@@ -104,10 +106,11 @@ async def test_a_registrant_on_two_devices_is_one_voter_with_the_name_prefilled(
     await mod.wait_for(lambda: poll_of(mod, poll_id)["counts"] == [0, 1])
     assert poll_of(mod, poll_id)["ballots"] == 1
     await phone.wait_for(lambda: phone.view["me"]["ballots"] == {poll_id: [1]})
-    # no registrant's email on any socket
+    # no registrant's email on any socket, nor in any log line
     for client in (mod, public, phone, laptop):
         assert not any(email in str(client.messages) for email in EMAILS)
         await client.close()
+    assert caplog.records and not any(email in caplog.text for email in EMAILS)
 
 
 async def test_a_banned_registrant_stays_banned_on_a_fresh_device(
