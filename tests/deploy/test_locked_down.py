@@ -1,0 +1,30 @@
+"""A participant in a network that blocks UDP (a town hall, a ministry) still gets the video: Debian's
+Chromium, all its UDP dropped by nftables, plays the stream through coturn over TCP, with TURN
+credentials tribune minted for its page before the first offer. Runs in a network namespace made
+for the test (tests/deploy/scenario_locked_down.py)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.deploy.netns import namespace, require, run_scenario
+from tests.e2e.chromium import CHROMIUM
+
+
+def test_a_viewer_without_udp_plays_through_turn_over_tcp() -> None:
+    require("turnserver", "nft", CHROMIUM)
+    with namespace() as ns:
+        verdict = run_scenario(ns, "scenario_locked_down", timeout=60)
+    peers = verdict["peers"]
+    assert peers, "the page made no peer connection"
+    first = peers[0]
+    # The page's first connection already had TURN, with credentials minted for it.
+    (server,) = first["servers"]
+    assert server["urls"] == "turn:127.0.0.3:3478?transport=tcp" and server["credential"]
+    expiry, _, user = server["username"].partition(":")
+    assert int(expiry) > time.time() and user.startswith("viewer-"), server
+    # It connected, through a relay candidate allocated over TCP, and decoded frames.
+    assert first["state"] == "connected" and first["frames"] > 0, peers
+    assert first["local"] == {"type": "relay", "relayProtocol": "tcp", "address": "127.0.0.3"}
+    assert first["remote"]["address"] == "127.0.0.2"  # the relay's media address
+    assert verdict["dropped_udp_packets"] > 0, "the browser did try UDP, and it was dropped"
