@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from live.config import Settings
+from live.limits import address_group as budget_group
+from live.limits import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +71,11 @@ def allowed_hosts(settings: Settings) -> frozenset[str] | None:
 
 
 def address_group(host: str | None) -> str | None:
-    """Whom a client counts as: its IPv4 address, its IPv6 /64; None for loopback (not limited)."""
-    if not host:
+    """Whom a client counts as: its IPv4 address, its IPv6 /64, as for the vote budgets
+    (live.limits); None for loopback (not limited per address)."""
+    if not host or is_loopback(host):
         return None
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host  # not an address (a Unix socket's peer): counted as it is
-    if ip.is_loopback:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return address_group(str(ip.ipv4_mapped))
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
+    return budget_group(host)
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str,
