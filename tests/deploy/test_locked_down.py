@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.deploy.netns import namespace, require, run_scenario
 from tests.e2e.chromium import CHROMIUM
+
+pytestmark = pytest.mark.browser  # selectable with -m; never skipped: require() fails instead
 
 
 def test_a_viewer_without_udp_plays_through_turn_over_tcp() -> None:
