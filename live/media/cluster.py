@@ -172,8 +172,8 @@ class Cluster:
             self._leaving.add(session_id)
             self.spawn(self._unregister(session_id))
         for sub in self.subscribers.pop(session_id, set()):
-            sub.writer.write(feed.pack(feed.OFF))
-            sub.writer.close()
+            sub.channel.send(feed.OFF)
+            sub.channel.close()
         if self.relay.local_viewers(session_id):
             self._follow(session_id)  # the studio may come back on another worker
 
@@ -258,20 +258,20 @@ class Cluster:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         try:
-            request = await feed.accept_request(reader, writer, self.key)
+            request, channel = await feed.accept_request(reader, writer, self.key)
             op, session_id = request["op"], str(request.get("session", ""))
             if op == "subscribe":
-                await self._serve_feed(session_id, str(request.get("node", "?")), reader, writer)
+                await self._serve_feed(session_id, str(request.get("node", "?")), channel)
             elif op == "resource":
                 status, message = await self._resource(request)
-                writer.write(feed.pack_json(feed.REPLY, {"status": status, "message": message}))
+                channel.send_json(feed.REPLY, {"status": status, "message": message})
             elif op == "release":
                 for resource in list(self.relay.resources.values()):
                     if resource.kind == "whip" and resource.session_id == session_id:
                         await self.relay.end(resource.id)
-                writer.write(feed.pack_json(feed.REPLY, {"status": 200}))
+                channel.send_json(feed.REPLY, {"status": 200})
             elif op == "stats":
-                writer.write(feed.pack_json(feed.REPLY, self._local_stats(session_id)))
+                channel.send_json(feed.REPLY, self._local_stats(session_id))
             else:
                 raise FeedError(f"unknown op {op!r}")
             await writer.drain()
@@ -284,20 +284,19 @@ class Cluster:
         finally:
             writer.close()
 
-    async def _serve_feed(self, session_id: str, node: str, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _serve_feed(self, session_id: str, node: str, channel: feed.Channel) -> None:
         broadcast = self.relay.broadcasts.get(session_id)
         if session_id not in self.origins or broadcast is None or broadcast.source is None:
-            writer.write(feed.pack(feed.OFF))  # not (or no longer) the origin: look again
+            channel.send(feed.OFF)  # not (or no longer) the origin: look again
             return
-        sub = Subscriber(broadcast, node, writer)
+        sub = Subscriber(broadcast, node, channel)
         self.subscribers.setdefault(session_id, set()).add(sub)
         broadcast.taps.add(sub.push)
         sub.codecs(broadcast.source.codecs)
         log.info("%s: edge %s subscribed", session_id, node)
         try:
             while True:
-                kind, payload = await feed.read_message(reader, feed.MAX_REQUEST)
+                kind, payload = await channel.receive(feed.MAX_REQUEST)
                 if kind == feed.KEYFRAME:
                     broadcast.request_keyframe()
                 elif kind == feed.VIEWERS and len(payload) == feed.COUNT.size:

@@ -32,15 +32,16 @@ UNREACHABLE = (OSError, EOFError, FeedError, TimeoutError, aioredis.RedisError)
 class Subscriber:
     """An edge's feed connection, at the origin: a tap on the broadcast, frames sent once."""
 
-    def __init__(self, broadcast: Broadcast, node: str, writer: asyncio.StreamWriter) -> None:
-        self.broadcast, self.node, self.writer = broadcast, node, writer  # node: the edge's
+    def __init__(self, broadcast: Broadcast, node: str, channel: feed.Channel) -> None:
+        self.broadcast, self.node, self.channel = broadcast, node, channel  # node: the edge's
+        self.writer = channel.writer
         self.waiting_for_keyframe = True
         self.viewers = 0
         self.frames_sent = 0
         self.dropped = 0
 
     def codecs(self, codecs: dict[str, RTCRtpCodecParameters]) -> None:
-        self.writer.write(feed.pack_json(feed.CODECS, {"codecs": feed.codecs_to_json(codecs)}))
+        self.channel.send_json(feed.CODECS, {"codecs": feed.codecs_to_json(codecs)})
         self.waiting_for_keyframe = True
 
     def push(self, kind: str, data: bytes, timestamp: int, keyframe: bool) -> None:
@@ -59,7 +60,7 @@ class Subscriber:
                 self.waiting_for_keyframe = True
                 self.broadcast.request_keyframe()
             return
-        self.writer.writelines([feed.frame_header(kind, keyframe, timestamp, len(data)), data])
+        self.channel.send_frame(kind, keyframe, timestamp, data)  # its MAC: feed.Channel
         self.frames_sent += 1
 
 
@@ -69,7 +70,7 @@ class Follower:
     def __init__(self, cluster: Cluster, session_id: str) -> None:
         self.cluster, self.session_id = cluster, session_id
         self.source: Source | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._channel: feed.Channel | None = None
         self.task = cluster.spawn(self._run())
 
     async def _run(self) -> None:
@@ -88,14 +89,15 @@ class Follower:
         origin = await self.cluster.origin(self.session_id)
         if origin is None or origin[0] == self.cluster.node:
             return
-        reader, writer = await feed.open_request(origin[1], self.cluster.key, {
+        # The origin proves it holds the key before anything it sends is believed.
+        channel = await feed.open_request(origin[1], self.cluster.key, {
             "op": "subscribe", "session": self.session_id, "node": self.cluster.node})
-        self._writer = writer
-        reporter = asyncio.ensure_future(self._report_viewers(writer))
+        self._channel = channel
+        reporter = asyncio.ensure_future(self._report_viewers(channel))
         broadcast = self.cluster.relay.broadcast(self.session_id)
         try:
             while True:
-                kind, payload = await feed.read_message(reader)
+                kind, payload = await channel.receive()
                 if kind == feed.FRAME:
                     media, keyframe, timestamp, data = feed.unpack_frame(payload)
                     if self.source is not None and broadcast.source is self.source:
@@ -113,20 +115,20 @@ class Follower:
             return  # the origin went away: look again
         finally:
             reporter.cancel()
-            writer.close()
-            self._writer = None
+            channel.close()
+            self._channel = None
 
     def _request_keyframe(self) -> None:
         # Already coalesced by this edge's broadcast; the origin's coalesces all edges again.
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(feed.pack(feed.KEYFRAME))
+        if self._channel is not None and not self._channel.writer.is_closing():
+            self._channel.send(feed.KEYFRAME)
 
-    async def _report_viewers(self, writer: asyncio.StreamWriter) -> None:
+    async def _report_viewers(self, channel: feed.Channel) -> None:
         last, idle = -1, 0
-        while not writer.is_closing():
+        while not channel.writer.is_closing():
             viewers = self.cluster.relay.broadcast(self.session_id).viewers
             if viewers != last:
-                writer.write(feed.pack(feed.VIEWERS, feed.COUNT.pack(viewers)))
+                channel.send(feed.VIEWERS, feed.COUNT.pack(viewers))
                 last = viewers
             # Viewers leaving end the feed at once (Relay.end); this catches a WHEP that started
             # following and then failed before it had a resource.
