@@ -48,10 +48,10 @@ def coturn(address: str, allowed_peer: str, port: int = 3478) -> Iterator[Turn]:
         f"--listening-ip={address}", f"--relay-ip={address}", f"--listening-port={port}",
         f"--allowed-peer-ip={allowed_peer}", "--allow-loopback-peers",
         f"--min-port={RELAY_PORTS[0]}", f"--max-port={RELAY_PORTS[1]}", "--no-tls",
-        f"--pidfile={workdir / 'pid'}", f"--userdb={workdir / 'turndb'}", f"--log-file={log}",
-        "--no-stdout-log", "--simple-log", "--verbose",
+        f"--pidfile={workdir / 'pid'}", f"--userdb={workdir / 'turndb'}", "--verbose",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as out:  # the config logs to stdout, as in a container
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_listening(address, port, process)
         yield Turn(address, port, address, log)

@@ -97,7 +97,7 @@ async def main() -> None:
                         ice_servers=(f"turn:{TURN}:3478?transport=tcp",), turn_secret=TURN_SECRET)
     signer = Signer(SECRET)
     studio_token = signer.issue(Role.STUDIO, SESSION, int(time.time()) + 600)
-    with coturn(TURN, allowed_peer=RELAY), ServerThread(settings) as server:
+    with coturn(TURN, allowed_peer=RELAY) as turn, ServerThread(settings) as server:
         studio = await publish(f"{server.base_url}/sessions/{SESSION}/whip", studio_token,
                                [TestPatternTrack(320, 240)])
         try:
@@ -117,6 +117,11 @@ async def main() -> None:
                 await context.close()
         finally:
             await studio.close()
+        # Whose minted credentials coturn accepted: the page's, and the relay's own.
+        log = turn.log.read_text()
+        for who in ("viewer", "relay"):
+            verdict[f"{who}_allocated"] = bool(re.search(
+                rf"user <\d+:{who}-[0-9a-f]+>: incoming packet ALLOCATE processed, success", log))
     verdict["dropped_udp_packets"] = dropped_udp_packets()
     print(json.dumps(verdict))
 

@@ -31,4 +31,6 @@ def test_a_viewer_without_udp_plays_through_turn_over_tcp() -> None:
     assert first["state"] == "connected" and first["frames"] > 0, peers
     assert first["local"] == {"type": "relay", "relayProtocol": "tcp", "address": "127.0.0.3"}
     assert first["remote"]["address"] == "127.0.0.2"  # the relay's media address
+    # coturn accepted the page's minted credentials, and the relay's own.
+    assert verdict["viewer_allocated"] and verdict["relay_allocated"], verdict
     assert verdict["dropped_udp_packets"] > 0, "the browser did try UDP, and it was dropped"
