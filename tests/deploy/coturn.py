@@ -21,6 +21,17 @@ TURN_SECRET = "deploy-tests-turn-secret-0123456789"
 # Outside Linux's ephemeral range (32768-60999): a browser's or aiortc's own UDP sockets never get
 # one of these ports, so a firewall rule can tell coturn's relayed traffic from theirs.
 RELAY_PORTS = (20000, 20099)
+TLS_PORT = 5349  # deploy/turnserver.conf's tls-listening-port
+
+
+def self_signed(address: str, directory: Path) -> tuple[Path, Path]:
+    """A certificate for `address` (its own CA: a client can verify it), and its key."""
+    cert, key = directory / "turn.crt", directory / "turn.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    f"/CN={address}", "-addext", f"subjectAltName=IP:{address}", "-keyout",
+                    str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,12 @@ class Turn:
 
 
 @contextlib.contextmanager
-def coturn(address: str, allowed_peer: str, port: int = 3478) -> Iterator[Turn]:
+def coturn(address: str, allowed_peer: str, port: int = 3478,
+           tls: tuple[Path, Path] | None = None) -> Iterator[Turn]:
     """coturn on `address`, relaying from it, allowed to reach `allowed_peer` and no other private
     address. --allow-loopback-peers lifts coturn's built-in loopback ban (everything here is
-    loopback), so the config's denied-peer-ip=127.0.0.0-127.255.255.255 is what refuses the rest."""
+    loopback), so the config's denied-peer-ip=127.0.0.0-127.255.255.255 is what refuses the rest.
+    With `tls` (certificate, key), TURN over TLS too, on the config's tls-listening-port (5349)."""
     binary = shutil.which("turnserver")
     assert binary is not None, "coturn is missing: apt-get install coturn (scripts/test does)"
     workdir = Path(tempfile.mkdtemp(prefix="coturn-"))
@@ -47,13 +60,16 @@ def coturn(address: str, allowed_peer: str, port: int = 3478) -> Iterator[Turn]:
         binary, "-c", str(CONFIG), f"--static-auth-secret={TURN_SECRET}",
         f"--listening-ip={address}", f"--relay-ip={address}", f"--listening-port={port}",
         f"--allowed-peer-ip={allowed_peer}", "--allow-loopback-peers",
-        f"--min-port={RELAY_PORTS[0]}", f"--max-port={RELAY_PORTS[1]}", "--no-tls",
+        f"--min-port={RELAY_PORTS[0]}", f"--max-port={RELAY_PORTS[1]}",
         f"--pidfile={workdir / 'pid'}", f"--userdb={workdir / 'turndb'}", "--verbose",
+        *([f"--cert={tls[0]}", f"--pkey={tls[1]}"] if tls else ["--no-tls"]),
     ]
     with log.open("wb") as out:  # the config logs to stdout, as in a container
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_listening(address, port, process)
+        if tls:
+            _wait_listening(address, TLS_PORT, process)
         yield Turn(address, port, address, log)
     finally:
         process.terminate()

@@ -3,17 +3,21 @@ minted by tribune (live/media/ice.py). Prints one JSON line: what coturn granted
 
 Addresses: coturn listens and relays on 127.0.0.3; the relay's media address (the one peer coturn
 may reach) is 127.0.0.2; 127.0.0.1:6379 is where Redis would listen; 127.0.0.4 is any other
-loopback host. Run by tests/deploy/test_turn.py, never on the machine's own network.
+loopback host; TURN over TLS uses a certificate made for 127.0.0.3. Run by tests/deploy/test_turn.py,
+never on the machine's own network.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from live.media.ice import IceServers
-from tests.deploy.coturn import RELAY_PORTS, TURN_SECRET, coturn
+from tests.deploy.coturn import RELAY_PORTS, TLS_PORT, TURN_SECRET, coturn, self_signed
 from tests.deploy.turnclient import TurnClient, TurnRefused
 
 TURN, RELAY, REDIS, OTHER = "127.0.0.3", "127.0.0.2", ("127.0.0.1", 6379), "127.0.0.4"
@@ -33,9 +37,10 @@ def received(sock: socket.socket) -> bytes | None:
         return None
 
 
-def outcome(action: object) -> str:
+def outcome(action: Callable[[], object]) -> str:
+    """"ok", or the error code coturn answered."""
     try:
-        action() if callable(action) else None
+        action()
     except TurnRefused as exc:
         return str(exc.code)
     return "ok"
@@ -45,7 +50,15 @@ def main() -> None:
     verdict: dict[str, object] = {}
     servers = IceServers((f"turn:{TURN}:3478?transport=udp",), TURN_SECRET, turn_ttl=300)
     expired = IceServers(servers.urls, TURN_SECRET, turn_ttl=60, clock=lambda: time.time() - 120)
-    with coturn(TURN, allowed_peer=RELAY), listener((RELAY, 0)) as media, \
+    with tempfile.TemporaryDirectory(prefix="turn-tls-") as tls_dir:
+        check(verdict, servers, expired, self_signed(TURN, Path(tls_dir)))
+    print(json.dumps(verdict))
+
+
+def check(verdict: dict[str, object], servers: IceServers, expired: IceServers,
+          tls: tuple[Path, Path]) -> None:
+    cert = tls[0]
+    with coturn(TURN, allowed_peer=RELAY, tls=tls), listener((RELAY, 0)) as media, \
             listener(REDIS) as redis, listener((OTHER, 6379)) as other:
         fresh = servers.credentials("viewer")
         old = expired.credentials("viewer")
@@ -70,7 +83,11 @@ def main() -> None:
             for target in (REDIS, (OTHER, 6379)):
                 client.send(target, b"*1\r\n$4\r\nPING\r\n")
             verdict["redis_received"] = received(redis) is not None or received(other) is not None
-    print(json.dumps(verdict))
+        # TURN over TLS, for networks that let only TLS out: the same credentials work there.
+        tls_fresh = servers.credentials("viewer")
+        assert tls_fresh is not None
+        with TurnClient((TURN, TLS_PORT), *tls_fresh, tls_ca=cert) as client:
+            verdict["tls_allocated"] = list(client.allocate())
 
 
 if __name__ == "__main__":

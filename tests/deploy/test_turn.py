@@ -25,3 +25,5 @@ def test_coturn_refuses_expired_credentials_and_relays_to_the_relay_only() -> No
     assert verdict["permit_redis"] == "403"
     assert verdict["permit_other_loopback"] == "403"
     assert verdict["redis_received"] is False
+    # TURN over TLS on 5349 (networks that let only TLS out) takes the same minted credentials.
+    assert verdict["tls_allocated"][0] == "127.0.0.3"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from aioice import stun
 
@@ -24,14 +26,20 @@ class TurnClient:
     server: tuple[str, int]
     username: str
     password: str
+    tls_ca: Path | None = None  # TURN over TLS, the server's certificate checked against this
     sock: socket.socket | None = None
     realm: str = ""
     nonce: bytes = b""
 
     def __enter__(self) -> TurnClient:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((self.server[0], 0))
-        self.sock.settimeout(0.5)
+        if self.tls_ca is None:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind((self.server[0], 0))
+            self.sock.settimeout(0.5)
+        else:
+            context = ssl.create_default_context(cafile=str(self.tls_ca))
+            raw = socket.create_connection(self.server, timeout=3)
+            self.sock = context.wrap_socket(raw, server_hostname=self.server[0])
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -45,6 +53,10 @@ class TurnClient:
     def _exchange(self, message: stun.Message) -> stun.Message:
         assert self.sock is not None
         data = bytes(message)
+        if self.tls_ca is not None:  # a stream: STUN messages one after the other (RFC 5389 7.2.2)
+            self.sock.sendall(data)
+            header = self._read(20)
+            return stun.parse_message(header + self._read(int.from_bytes(header[2:4], "big")))
         for _ in range(6):  # UDP: a lost datagram is retried, an answer is never waited for long
             self.sock.sendto(data, self.server)
             try:
@@ -55,6 +67,16 @@ class TurnClient:
             except TimeoutError:
                 continue
         raise TimeoutError(f"no answer from {self.server}")
+
+    def _read(self, size: int) -> bytes:
+        assert self.sock is not None
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the TURN server closed the connection")
+            data += chunk
+        return data
 
     def request(self, method: stun.Method, attributes: dict[str, object]) -> stun.Message:
         """One authenticated request; a first 401 (or 438, stale nonce) brings the realm and nonce."""
