@@ -60,8 +60,8 @@ class Settings:
     media_addresses: tuple[str, ...] | None = None
     max_viewers: int = 400  # per process; beyond it WHEP answers 503 with Retry-After
     # Media floods and leaks (docs/media.md, "Limits"). WHEP viewers per process from one network
-    # address (IPv6: one /64; a venue's NAT puts many behind one) and per private link (studio,
-    # moderator, stage, admin: never the public participant link, which everyone shares); beyond
+    # address (IPv6: one /64; a venue's NAT puts many behind one) and per personal link (studio,
+    # moderator, stage, admin, registrant: never the public participant link, everyone's); beyond
     # either, 429 with Retry-After. Clients' ICE candidates in private, CGNAT, link-local (and
     # loopback) ranges are never tried unless `private_candidates` (an event on a LAN).
     max_viewers_per_address: int = 200

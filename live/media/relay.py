@@ -71,8 +71,8 @@ class Viewer:
 
     `address`: the client's network (uvicorn's client address, X-Forwarded-For believed from the
     trusted proxies only; an IPv6 client is its /64, which it may hold entirely). `link`: a digest
-    of a private role's token (studio, moderator, stage, admin), None for the public participant
-    link, which the whole audience shares and so cannot bound anyone."""
+    of a personal token (studio, moderator, stage, admin, a registrant's participant link), None
+    for the public participant link, which the whole audience shares and so cannot bound anyone."""
 
     address: str | None = None
     link: str | None = None

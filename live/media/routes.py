@@ -31,7 +31,7 @@ from live.domain.programme import Programme
 from live.media.edges import UNREACHABLE
 from live.media.relay import Relay, RelayError, Resource, Viewer
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
-from live.web.auth import InvalidToken, Signer
+from live.web.auth import Grant, InvalidToken, Signer
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ class MediaRoutes:
         if not grant.covers(session_id) or (roles is not None and grant.role not in roles):
             # 401 as for a bad token (what WHIP clients expect to show as "wrong key"), saying why.
             raise RelayError(401, "this token is for another role or session")
+        request.state.grant = grant  # for play()'s per-link bound
         return grant.role
 
     async def _sdp_body(self, request: Request, content_type: str) -> bytes:
@@ -148,13 +149,15 @@ class MediaRoutes:
         return self._created(request, resource, answer)
 
     async def play(self, request: Request) -> Response:
-        role = self._authorise(request, None)
+        self._authorise(request, None)
         body = await self._sdp_body(request, "application/sdp")
-        # Bounded per client address and per private link (the public participant link is
-        # everyone's): docs/media.md, "Limits".
+        # Bounded per client address and per personal link: every role's but the public
+        # participant link, which is everyone's (docs/media.md, "Limits").
+        grant: Grant = request.state.grant
         token = request.headers.get("authorization", "").partition(" ")[2].strip()
         viewer = Viewer.of(request.client.host if request.client else None, token,
-                           private_role=role is not Role.PARTICIPANT)
+                           private_role=grant.role is not Role.PARTICIPANT
+                           or grant.registrant is not None)
         resource, answer = await self._relay(request).play(request.path_params["session_id"], body,
                                                            viewer)
         return self._created(request, resource, answer)

@@ -21,7 +21,7 @@ import pytest
 from live.config import Settings
 from live.domain import Role
 from live.media.client import Peer, TestPatternTrack, publish, watch
-from live.web.auth import Signer
+from live.web.auth import EVENT_SCOPE, Signer
 from tests.conftest import ServerThread, free_port
 from tests.media.conftest import SECRET, MediaServer
 from tests.media.test_endpoints import make_offer
@@ -108,7 +108,7 @@ async def test_viewers_per_network_address_are_bounded(limited: Limited, silent_
     assert (await limited.post(offer, participant, "203.0.113.7")).status_code == 201
 
 
-async def test_viewers_per_private_link_are_bounded_not_the_public_one(limited: Limited,
+async def test_viewers_per_personal_link_are_bounded_not_the_public_one(limited: Limited,
                                                                         silent_port: int) -> None:
     offer = await silent_offer(silent_port)
     moderator = limited.server.token(Role.MODERATOR)
@@ -127,6 +127,12 @@ async def test_viewers_per_private_link_are_bounded_not_the_public_one(limited: 
     statuses = [(await limited.post(offer, participant, f"198.51.100.{i}")).status_code
                 for i in range(1, PER_LINK + 3)]
     assert statuses == [201] * (PER_LINK + 2)
+    # A registrant's personal participant link is one person's: bounded as a link.
+    personal = limited.server.signer.issue(Role.PARTICIPANT, EVENT_SCOPE, int(time.time()) + 7200,
+                                           registrant="r-0001")
+    statuses = [(await limited.post(offer, personal, f"192.0.2.{i}")).status_code
+                for i in range(1, PER_LINK + 2)]
+    assert statuses == [201] * PER_LINK + [429]
 
 
 async def test_a_viewer_that_never_answers_ice_frees_its_slot_within_10_s(
