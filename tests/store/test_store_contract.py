@@ -11,25 +11,10 @@ import redis
 
 from live.store import Conflict, EpochChanged, RateLimited, Record, Store
 from live.store.base import HISTORY
-from live.store.memory import MemoryStore
 from live.store.redis import RedisStore
-from tests.conftest import REDIS_URL, delete_prefix, redis_prefix
+from tests.conftest import REDIS_URL, delete_prefix
 
 SESSION = "pleniere-geopolitique"
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    prefix = redis_prefix()
-    the_store = RedisStore(REDIS_URL, prefix=prefix)
-    try:
-        yield the_store
-    finally:
-        await the_store.close()
-        delete_prefix(prefix)
 
 
 def texts(records: list[Record] | None) -> list[str]:

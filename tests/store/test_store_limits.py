@@ -6,32 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-
-import pytest
 
 from live.store import OVER_LIMIT, Quota, Record, Refusal, Store
-from live.store.memory import MemoryStore
-from live.store.redis import RedisStore
-from tests.conftest import REDIS_URL, delete_prefix, redis_prefix
 
 SESSION = "pleniere-geopolitique"
 POLL, QUESTION = "poll:p1", "q:q1"
 A, B = "203.0.113.7", "2001:db8:1:2::/64"
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    prefix = redis_prefix()
-    the_store = RedisStore(REDIS_URL, prefix=prefix)
-    try:
-        yield the_store
-    finally:
-        await the_store.close()
-        delete_prefix(prefix)
 
 
 async def opened(store: Store, *gates: str) -> str:
