@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 from live.config import Settings
 from live.domain import Role
-from live.domain.programme import Programme
+from live.domain.programme import Programme, Session
 from live.registrants import Registrant, Registry, links_csv
 from live.web.auth import EVENT_SCOPE, Signer
 
@@ -35,7 +35,7 @@ class Links:
             lines.append(f"{self.titles[session_id]}  [{session_id}]")
             for role, url in roles.items():
                 note = "  (public)" if role == "participant" else "  (keep private)"
-                lines.append(f"  {role:<12}{url}{note}")
+                lines.append(f"  {role:<15}{url}{note}")
             lines.append("")
         return "\n".join(lines)
 
@@ -70,7 +70,20 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
             roles["studio"] = f"{base}/studio/{s.id}?t={quote(studio)}"
             # For OBS or a hardware encoder: the WHIP URL, with the studio token as Bearer token.
             roles["whip"] = f"{base}/sessions/{s.id}/whip  Bearer {studio}"
+            roles.update(language_links(s, base, signer, expires))
     return links
+
+
+def language_links(session: Session, base: str, signer: Signer, expires: int) -> dict[str, str]:
+    """A streamed session's interpreter links (one per interpretation language, each for its
+    own channel) and its captioner link."""
+    roles: dict[str, str] = {}
+    for lang in session.interpretations:
+        token = signer.issue(Role.INTERPRETER, session.id, expires, language=lang)
+        roles[f"interpreter {lang}"] = f"{base}/interpret/{session.id}?t={quote(token)}"
+    token = signer.issue(Role.CAPTIONER, session.id, expires)
+    roles["captioner"] = f"{base}/caption/{session.id}?t={quote(token)}"
+    return roles
 
 
 def registrant_link(registrant: Registrant, settings: Settings, signer: Signer,

@@ -28,12 +28,14 @@ from urllib.parse import quote
 from live.config import DEFAULT_SECRET_FILE, Settings, load_programme
 from live.domain import Role
 from live.domain.programme import Programme
+from live.links import language_links
 from live.store import open_store
 from live.web.auth import EVENT_SCOPE, Signer
 from live.web.revocation import generation_key
 
 PAGES = {Role.PARTICIPANT: "s", Role.MODERATOR: "moderate", Role.STAGE: "stage",
-         Role.STUDIO: "studio", Role.ADMIN: "moderate"}
+         Role.STUDIO: "studio", Role.ADMIN: "moderate", Role.INTERPRETER: "interpret",
+         Role.CAPTIONER: "caption"}
 
 
 class RevokeError(Exception):
@@ -51,14 +53,23 @@ def check_target(programme: Programme, session_id: str, role: Role) -> None:
         raise RevokeError(f"no session {session_id!r} in the programme")
     if role in (Role.PARTICIPANT, Role.MODERATOR, Role.STAGE) and not session.interactive:
         raise RevokeError(f"{session_id} has no questions or polls: no {role.value} links")
-    if role is Role.STUDIO and not session.streamed:
-        raise RevokeError(f"{session_id} is not streamed: no studio links")
+    if role in (Role.STUDIO, Role.CAPTIONER) and not session.streamed:
+        raise RevokeError(f"{session_id} is not streamed: no {role.value} links")
+    if role is Role.INTERPRETER and not (session.streamed and session.interpretations):
+        raise RevokeError(f"{session_id} has no interpretation languages: no interpreter links")
 
 
-def new_links(settings: Settings, signer: Signer, session_id: str, role: Role) -> list[str]:
-    """The lines to hand out: the new link (and, for a studio, its WHIP Bearer token)."""
-    token = signer.issue(role, session_id, int(time.time()) + settings.token_days * 86400)
+def new_links(settings: Settings, signer: Signer, session_id: str, role: Role,
+              programme: Programme | None = None) -> list[str]:
+    """The lines to hand out: the new link (for a studio with its WHIP Bearer token; for
+    interpreters one link per language)."""
+    expires = int(time.time()) + settings.token_days * 86400
+    token = signer.issue(role, session_id, expires)
     base = settings.base_url
+    session = programme.session(session_id) if programme is not None else None
+    if role is Role.INTERPRETER and session is not None:
+        return [f"{name}: {url}" for name, url in language_links(session, base, signer, expires).items()
+                if name.startswith("interpreter ")]
     if session_id == EVENT_SCOPE:
         if role is Role.PARTICIPANT:
             return [f"programme (public): {base}/?t={quote(token)}"]
@@ -88,7 +99,8 @@ async def revoke(settings: Settings, session_id: str, role: Role) -> tuple[int, 
         raise RevokeError("without Redis the service's links live in its own memory, out of "
                           "reach: restart it to revoke every link (a new secret), or run it with "
                           "--redis to revoke one role at a time")
-    check_target(load_programme(settings.programme_path), session_id, role)
+    programme = load_programme(settings.programme_path)
+    check_target(programme, session_id, role)
     signer = Signer(read_secret(settings))
     store = open_store(settings.store_url, prefix=settings.key_prefix)
     try:
@@ -96,7 +108,7 @@ async def revoke(settings: Settings, session_id: str, role: Role) -> tuple[int, 
         signer.generations.update(await store.generations())
     finally:
         await store.close()
-    return generation, new_links(settings, signer, session_id, role)
+    return generation, new_links(settings, signer, session_id, role, programme)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                                      description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("session", metavar="SESSION", help="session id, or * for event-wide links")
     parser.add_argument("role", metavar="ROLE", choices=[r.value for r in Role],
-                        help="participant, moderator, stage, studio or admin")
+                        help="participant, moderator, stage, studio, admin, interpreter or captioner")
     parser.add_argument("--redis", dest="redis_url", metavar="URL",
                         help="the service's Redis (default: TRIBUNE_REDIS_URL)")
     parser.add_argument("--programme", dest="programme_path", type=Path, metavar="FILE")

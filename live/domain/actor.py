@@ -12,6 +12,10 @@ class Role(StrEnum):
     STAGE = "stage"
     STUDIO = "studio"
     ADMIN = "admin"
+    # Scoped to a session and one language (the token says which): the interpreters of that
+    # language's channel, and the live captioner (who may write several languages).
+    INTERPRETER = "interpreter"
+    CAPTIONER = "captioner"
 
 
 class Capability(StrEnum):
@@ -21,6 +25,8 @@ class Capability(StrEnum):
     MODERATE = "moderate"
     MANAGE_POLLS = "manage_polls"
     BAN = "ban"
+    BOOTH = "booth"  # talk with one's booth partner
+    CAPTION = "caption"  # write live captions
 
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -29,6 +35,8 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}),
     Role.STAGE: frozenset(),
     Role.STUDIO: frozenset(),
+    Role.INTERPRETER: frozenset({Capability.BOOTH}),
+    Role.CAPTIONER: frozenset({Capability.CAPTION}),
 }
 
 

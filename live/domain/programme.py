@@ -9,6 +9,10 @@ from typing import Any
 
 KINDS = frozenset({"plenary", "workshop", "micro-workshop", "meeting", "interview", "break"})
 _SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639 code: "fr", "en", "es", "ar"…
+MAX_LANGUAGES = 8  # the floor and up to seven interpretation channels
+# Titles and descriptions may be given in these languages beside French (`title_en`, `title_es`).
+TEXT_LANGUAGES = ("en", "es")
 
 
 class ProgrammeError(ValueError):
@@ -28,6 +32,16 @@ class Session:
     interactive: bool
     streamed: bool
     premoderation: bool
+    # The floor language first, then the languages interpreted into (one audio channel each).
+    languages: tuple[str, ...] = ("fr",)
+
+    @property
+    def floor_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def interpretations(self) -> tuple[str, ...]:
+        return self.languages[1:]
 
     def live_at(self, moment: datetime) -> bool:
         """Whether the session is running at `moment` (local time of the event, naive)."""
@@ -67,10 +81,25 @@ def localized(data: dict[str, Any], key: str, where: str, *, required: bool = Tr
     if not isinstance(value, str):
         raise ProgrammeError(f"{where}: '{key}' must be text")
     texts = {"fr": value}
-    english = data.get(f"{key}_en")
-    if isinstance(english, str):
-        texts["en"] = english
+    for lang in TEXT_LANGUAGES:
+        other = data.get(f"{key}_{lang}")
+        if isinstance(other, str):
+            texts[lang] = other
     return texts
+
+
+def _parse_languages(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ("fr",)
+    if not isinstance(raw, list) or not raw or not all(
+            isinstance(x, str) and _LANGUAGE.match(x) for x in raw):
+        raise ProgrammeError(f"{where}: 'languages' must be a list of language codes like "
+                             '["fr", "en"], the floor language first')
+    if len(set(raw)) != len(raw):
+        raise ProgrammeError(f"{where}: a language is listed twice in 'languages'")
+    if len(raw) > MAX_LANGUAGES:
+        raise ProgrammeError(f"{where}: at most {MAX_LANGUAGES} languages")
+    return tuple(raw)
 
 
 def _parse_time(value: Any, where: str) -> time:
@@ -108,6 +137,7 @@ def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
         day=day, start=start, end=end, kind=kind, room=str(raw.get("room", "")),
         interactive=bool(raw.get("interactive", True)), streamed=bool(raw.get("streamed", False)),
         premoderation=bool(raw.get("premoderation", True)),
+        languages=_parse_languages(raw.get("languages"), where),
     )
 
 

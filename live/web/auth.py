@@ -28,6 +28,9 @@ AUDIENCE_OF_ROLE = {
     Role.ADMIN: Audience.MODERATOR,
     Role.STAGE: Audience.STAGE,
     Role.STUDIO: Audience.STAGE,
+    # They read what the stage shows (the question being answered, the poll) to speak or write it.
+    Role.INTERPRETER: Audience.STAGE,
+    Role.CAPTIONER: Audience.STAGE,
 }
 
 
@@ -51,6 +54,8 @@ class Grant:
     # A personal participant link's registrant (`live.registrants`): the participant is that
     # registrant, whatever the device. None for the public link and every other role.
     registrant: str | None = None
+    # An interpreter link's language: the channel it may publish and the booth it belongs to.
+    language: str | None = None
 
     # The link generation it was signed with, and for an event-wide link the sessions it no
     # longer covers (their links of this role were revoked on their own).
@@ -78,13 +83,16 @@ class Signer:
     def _mac(self, purpose: str, payload: bytes) -> bytes:
         return hmac.new(self._key, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
 
-    def issue(self, role: Role, scope: str, expires: int, *, registrant: str | None = None) -> str:
+    def issue(self, role: Role, scope: str, expires: int, *, registrant: str | None = None,
+              language: str | None = None) -> str:
         fields: dict[str, object] = {"r": role.value, "s": scope, "x": expires}
         generation = self.generations.of(_generation_role(role, registrant), scope)
         if generation:  # absent while 0: the links signed before any revocation stay the same
             fields["g"] = generation
         if registrant is not None:
             fields["p"] = registrant
+        if language is not None:
+            fields["l"] = language
         payload = json.dumps(fields, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._mac('token', payload))}"
 
@@ -100,9 +108,10 @@ class Signer:
             raise InvalidToken("bad signature")
         try:
             data = json.loads(payload)
-            registrant = data.get("p")
+            registrant, language = data.get("p"), data.get("l")
             grant = Grant(Role(data["r"]), str(data["s"]), int(data["x"]),
-                          None if registrant is None else str(registrant))
+                          None if registrant is None else str(registrant),
+                          None if language is None else str(language))
         except (ValueError, KeyError, TypeError, AttributeError):  # AttributeError: not an object
             raise InvalidToken("malformed token") from None
         if grant.expires < now:

@@ -26,7 +26,8 @@ def demo() -> Programme:
 def test_demo_event(demo: Programme) -> None:
     assert demo.id == "rencontres-cuf-2020"
     assert demo.title == {"fr": "Rencontres 2020 de Cités Unies France",
-                          "en": "Cités Unies France 2020 Meetings"}
+                          "en": "Cités Unies France 2020 Meetings",
+                          "es": "Encuentros 2020 de Cités Unies France"}
     assert demo.timezone == "Europe/Paris"
     assert "Cité des Sciences" in demo.venue
 
@@ -137,12 +138,27 @@ def test_minimal_programme_and_defaults() -> None:
         "plenary", True, False, True, "")
     assert (b.kind, b.interactive, b.premoderation) == ("workshop", False, False)
     assert a.title == {"fr": "A"} and a.description == {}
+    assert a.languages == ("fr",) and a.floor_language == "fr" and a.interpretations == ()
     assert programme.venue == "" and programme.days[0].title == {}
 
 
 def test_days_are_sorted() -> None:
     programme = parse_programme(variant(days=[{"date": "2020-09-22"}, {"date": "2020-09-21"}]))
     assert [d.day for d in programme.days] == [DAY1, DAY2]
+
+
+def test_languages_floor_first_and_spanish_texts() -> None:
+    programme = parse_programme(variant(session_0={
+        "languages": ["en", "fr", "es"], "title_es": "A (es)", "description": "d",
+        "description_es": "d (es)"}))
+    a = programme.sessions[0]
+    assert (a.floor_language, a.interpretations) == ("en", ("fr", "es"))
+    assert a.title == {"fr": "A", "es": "A (es)"} and a.description == {"fr": "d", "es": "d (es)"}
+
+
+def test_demo_plenaries_are_interpreted(demo: Programme) -> None:
+    assert {s.id: s.languages for s in demo.sessions if s.interpretations} == {
+        "pleniere-geopolitique": ("fr", "en", "es"), "pleniere-aict": ("fr", "en", "es")}
 
 
 def test_toml_native_dates_and_times() -> None:
@@ -186,6 +202,12 @@ def test_toml_native_dates_and_times() -> None:
     (variant(days=["2020-09-22"]), "every entry of [[days]] must be a table"),
     (variant(days=[{"date": "2020-09-22"}, {"date": "2020-09-22"}]), "a day is listed twice"),
     ({**variant(), "sessions": "plenary"}, "every entry of [[sessions]] must be a table"),
+    (variant(session_0={"languages": "fr"}), "session 'a': 'languages' must be a list"),
+    (variant(session_0={"languages": []}), "session 'a': 'languages' must be a list"),
+    (variant(session_0={"languages": ["fr", "EN"]}), "session 'a': 'languages' must be a list"),
+    (variant(session_0={"languages": ["fr", "en", "fr"]}), "a language is listed twice"),
+    (variant(session_0={"languages": ["fr", "en", "es", "de", "it", "ar", "pt", "ru", "zh"]}),
+     "at most 8 languages"),
 ])
 def test_programme_errors(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ProgrammeError) as info:

@@ -109,6 +109,23 @@ def test_printed_links_carry_the_current_generations() -> None:
     assert signer.verify(token_of(links.link("moderator", SESSION)), time.time()).generation == 2
 
 
+def test_interpreter_links_one_per_language_each_naming_its_channel() -> None:
+    signer = Signer("s" * 32)
+    links = role_links(load_programme(None), Settings(), signer)
+    roles = links.by_session[SESSION]
+    assert [r for r in roles if r.startswith("interpreter")] == ["interpreter en", "interpreter es"]
+    for lang in ("en", "es"):
+        grant = signer.verify(token_of(roles[f"interpreter {lang}"]), time.time())
+        assert (grant.role, grant.scope, grant.language) == (Role.INTERPRETER, SESSION, lang)
+        assert f"/interpret/{SESSION}?t=" in roles[f"interpreter {lang}"]
+    captioner = signer.verify(token_of(roles["captioner"]), time.time())
+    assert (captioner.role, captioner.scope, captioner.language) == (Role.CAPTIONER, SESSION, None)
+    assert "interpreter en" not in links.by_session["atelier-1"]  # no interpretation there
+    assert "captioner" in links.by_session["atelier-1"]  # but captions, as every streamed session
+    assert "captioner" not in links.by_session["groupes-pays"]  # not streamed
+    assert "interpreter en" in links.as_text() and "(keep private)" in links.as_text()
+
+
 def test_registrants_links_are_not_revoked_with_the_public_link() -> None:
     signer = Signer("s" * 32)
     personal = signer.issue(Role.PARTICIPANT, EVENT_SCOPE, LATER, registrant="r-claire")
@@ -248,7 +265,10 @@ def test_the_command_refuses_what_has_no_links(capsys: pytest.CaptureFixture[str
                           (["nope", "moderator", "--redis", REDIS_URL], "no session 'nope'"),
                           (["*", "moderator", "--redis", REDIS_URL], "per session"),
                           (["copil-assises", "stage", "--redis", REDIS_URL], "no questions"),
-                          (["groupes-pays", "studio", "--redis", REDIS_URL], "not streamed")):
+                          (["groupes-pays", "studio", "--redis", REDIS_URL], "not streamed"),
+                          (["groupes-pays", "captioner", "--redis", REDIS_URL], "not streamed"),
+                          (["atelier-1", "interpreter", "--redis", REDIS_URL],
+                           "no interpretation languages")):
         with pytest.raises(SystemExit) as exit_:
             revoke_main(args)
         assert message in str(exit_.value), (args, exit_.value)
