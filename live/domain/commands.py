@@ -129,11 +129,30 @@ class UnbanParticipant:
     ban_id: str  # the question the ban was made through
 
 
+@dataclass(frozen=True, slots=True)
+class PostCaption:
+    """A caption line in one of the session's languages (live/domain/captions.py)."""
+
+    language: str
+    text: str
+    # False: a speech-to-text service's partial result, shown live but replaced by the next one
+    # and never kept in the transcript; True: a finished line.
+    final: bool = True
+    client_key: str | None = None  # a final line re-sent with the same key is kept once
+
+
+@dataclass(frozen=True, slots=True)
+class SetStageCaptions:
+    enabled: bool
+    language: str | None = None  # which language the stage shows; None: the floor language
+
+
 Command = (
     AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
     | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
     | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
-    | RevealResults | HideResults | BanParticipant | UnbanParticipant
+    | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
+    | SetStageCaptions
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -142,6 +161,7 @@ COMMANDS: dict[str, type[Command]] = {
         AskQuestion, UpvoteQuestion, WithdrawUpvote, CastBallot, ApproveQuestion, EditQuestion,
         DismissQuestion, StarQuestion, PutOnStage, ClearStage, MarkAnswered, ArchiveQuestion,
         RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
-        RevealResults, HideResults, BanParticipant, UnbanParticipant,
+        RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
+        SetStageCaptions,
     )
 }

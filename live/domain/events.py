@@ -152,12 +152,26 @@ class ParticipantUnbanned:
     participant_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class CaptionPosted:
+    language: str
+    text: str
+    final: bool
+    posted_at: int
+    client_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageCaptionsSet:
+    language: str | None  # the language the stage screen shows; None: no captions there
+
+
 Event = (
     QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
     | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
-    | ParticipantUnbanned
+    | ParticipantUnbanned | CaptionPosted | StageCaptionsSet
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -167,7 +181,7 @@ EVENTS: dict[str, type[Event]] = {
         QuestionPutOnStage, StageCleared, QuestionAnswered, QuestionArchived, QuestionRestored,
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
-        ParticipantUnbanned,
+        ParticipantUnbanned, CaptionPosted, StageCaptionsSet,
     )
 }
 

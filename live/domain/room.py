@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from live.domain import captions
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
@@ -37,38 +38,30 @@ from live.domain.state import (
     Question,
     RoomState,
 )
-from live.domain.text import without_invisible
+from live.domain.text import clean_text
 
 NewId = Callable[[str], str]
-
-
-def clean_text(value: str | None, limit: int, what: str, *, required: bool = True) -> str | None:
-    """Drop invisible characters (bidi controls, zero-width: see live.domain.text), trim, refuse
-    control characters and enforce the length limit."""
-    text = without_invisible(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
-        if required:
-            raise DomainError("invalid", f"{what} is empty")
-        return None
-    if len(text) > limit:
-        raise DomainError("invalid", f"{what} is longer than {limit} characters")
-    # C0 controls (but newline and tab), DEL and C1 controls (U+0080-U+009F: CSI, NEL, ...)
-    if any((ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) and ch not in "\n\t" for ch in text):
-        raise DomainError("invalid", f"{what} contains control characters")
-    return text
+# Captions belong to the session's video and stage, not to its questions and polls: a session
+# without questions and polls may still be captioned.
+_ANY_SESSION = (c.PostCaption, c.SetStageCaptions)
 
 
 class Room:
-    def __init__(self, state: RoomState) -> None:
+    def __init__(self, state: RoomState, *, languages: tuple[str, ...] = ("fr",)) -> None:
         self.state = state
+        # The session's languages, the floor first (from the programme, not the snapshot: the
+        # organiser may change them between two runs); captions are written in them.
+        self.languages = languages
 
     @classmethod
-    def new(cls, session_id: str, *, interactive: bool = True, premoderation: bool = True) -> Room:
-        return cls(RoomState(session_id, interactive=interactive, premoderation=premoderation))
+    def new(cls, session_id: str, *, interactive: bool = True, premoderation: bool = True,
+            languages: tuple[str, ...] = ("fr",)) -> Room:
+        return cls(RoomState(session_id, interactive=interactive, premoderation=premoderation),
+                   languages=languages)
 
     @classmethod
-    def from_snapshot(cls, data: dict[str, Any]) -> Room:
-        return cls(RoomState.from_dict(data))
+    def from_snapshot(cls, data: dict[str, Any], *, languages: tuple[str, ...] = ("fr",)) -> Room:
+        return cls(RoomState.from_dict(data), languages=languages)
 
     def snapshot(self) -> dict[str, Any]:
         return self.state.to_dict()
@@ -80,7 +73,7 @@ class Room:
         capability, handler = _HANDLERS[type(command)]
         if capability not in actor.capabilities:
             raise DomainError("forbidden", f"your role may not {type(command).__name__}")
-        if not self.state.interactive:
+        if not self.state.interactive and not isinstance(command, _ANY_SESSION):
             raise DomainError("not_interactive", "this session has no questions or polls")
         if actor.participant_id is not None and actor.participant_id in self.state.banned:
             raise DomainError("banned", "you have been banned from this session")
@@ -370,6 +363,8 @@ class Room:
                     self._leave(question_id, DISMISSED)
             case e.ParticipantUnbanned():
                 s.banned.pop(event.participant_id, None)
+            case e.CaptionPosted() | e.StageCaptionsSet():
+                captions.apply(s, event)
 
     def _leave(self, question_id: str, status: str) -> None:
         """Move a question to a status that takes it off the stage."""
@@ -402,4 +397,10 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.HideResults: (Capability.MANAGE_POLLS, Room._hide),
     c.BanParticipant: (Capability.BAN, Room._ban),
     c.UnbanParticipant: (Capability.BAN, Room._unban),
+    c.PostCaption: (Capability.CAPTION,
+                    lambda room, cmd, actor, now, new_id: captions.post(
+                        room.state, room.languages, cmd, now)),
+    c.SetStageCaptions: (Capability.MODERATE,
+                         lambda room, cmd, actor, now, new_id: captions.set_stage(
+                             room.state, room.languages, cmd)),
 }

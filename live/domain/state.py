@@ -22,6 +22,7 @@ MAX_PENDING = 1000  # questions waiting for moderation: past this, new ones wait
 POLL_QUESTION_CHARS = 200
 POLL_OPTION_CHARS = 100
 POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
+CAPTION_CHARS = 300  # one caption line: about two lines of a subtitle
 
 
 @dataclass(slots=True)
@@ -102,6 +103,23 @@ class Ban:
     name: str | None  # that question's author name, None if it was anonymous
 
 
+@dataclass(frozen=True, slots=True)
+class Caption:
+    language: str
+    text: str
+    at: int
+    final: bool = True
+    client_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"language": self.language, "text": self.text, "at": self.at, "final": self.final,
+                "client_key": self.client_key}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Caption:
+        return cls(**data)
+
+
 @dataclass(slots=True)
 class RoomState:
     session_id: str
@@ -115,6 +133,11 @@ class RoomState:
     # (author, client_key) -> question id, ("", client_key) -> poll id: a question or poll re-sent
     # after a reconnect is accepted once.
     client_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The transcript: final caption lines in the order they came, the oldest dropped past
+    # live.domain.captions.TRANSCRIPT_LINES; and each language's line in progress (partial).
+    captions: list[Caption] = field(default_factory=list)
+    partials: dict[str, Caption] = field(default_factory=dict)
+    stage_captions: str | None = None  # the language the stage screen shows captions in
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +148,9 @@ class RoomState:
             "stage_question_id": self.stage_question_id, "stage_poll_id": self.stage_poll_id,
             "banned": {pid: {"ban_id": b.ban_id, "name": b.name}
                        for pid, b in sorted(self.banned.items())},
+            "captions": [c.to_dict() for c in self.captions],
+            "partials": {lang: c.to_dict() for lang, c in sorted(self.partials.items())},
+            "stage_captions": self.stage_captions,
         }
 
     @classmethod
@@ -143,4 +169,7 @@ class RoomState:
             client_keys={
                 (q.author_id, q.client_key): q.id for q in questions if q.client_key is not None
             } | {("", p.client_key): p.id for p in polls if p.client_key is not None},
+            captions=[Caption.from_dict(c) for c in data.get("captions", [])],
+            partials={lang: Caption.from_dict(c) for lang, c in data.get("partials", {}).items()},
+            stage_captions=data.get("stage_captions"),
         )

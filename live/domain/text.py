@@ -1,4 +1,5 @@
-"""Invisible characters that can disguise user text, and their removal.
+"""Invisible characters that can disguise user text, their removal, and the cleaning every typed
+text goes through (`clean_text`).
 
 Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what follows them on
 screen: a question can display one thing and say another, and a name can spill its direction into
@@ -15,6 +16,8 @@ flag, a profession with a skin tone); it is kept there, where it can hide nothin
 from __future__ import annotations
 
 import unicodedata
+
+from live.domain.errors import DomainError
 
 ZWJ = "\u200d"
 # Render as nothing but are not in Cf: the combining grapheme joiner and the Hangul fillers.
@@ -43,3 +46,20 @@ def without_invisible(text: str) -> str:
     if text.isascii():  # the common case: nothing to look at
         return text
     return "".join(ch for i, ch in enumerate(text) if not _invisible(text, i))
+
+
+def clean_text(value: str | None, limit: int, what: str, *, required: bool = True) -> str | None:
+    """Drop invisible characters (`without_invisible`), trim, refuse control characters and
+    enforce the length limit: the rules for every text a person types (questions, names, polls,
+    captions)."""
+    text = without_invisible(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        if required:
+            raise DomainError("invalid", f"{what} is empty")
+        return None
+    if len(text) > limit:
+        raise DomainError("invalid", f"{what} is longer than {limit} characters")
+    # C0 controls (but newline and tab), DEL and C1 controls (U+0080-U+009F: CSI, NEL, ...)
+    if any((ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) and ch not in "\n\t" for ch in text):
+        raise DomainError("invalid", f"{what} contains control characters")
+    return text

@@ -16,6 +16,7 @@ MOD = Actor(Role.MODERATOR)
 ADMIN = Actor(Role.ADMIN)
 STAGE = Actor(Role.STAGE)
 STUDIO = Actor(Role.STUDIO)
+CAPTIONER = Actor(Role.CAPTIONER)
 P1, P2, P3, P4 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 5))
 
 

@@ -10,7 +10,7 @@ from live.domain import Actor, Capability, DomainError, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import APPROVED, DISMISSED, PENDING, Ban
-from tests.domain.harness import ADMIN, MOD, P1, P2, P3, STAGE, STUDIO, Harness
+from tests.domain.harness import ADMIN, CAPTIONER, MOD, P1, P2, P3, STAGE, STUDIO, Harness
 
 
 def populated() -> tuple[Harness, dict[str, str]]:
@@ -54,9 +54,14 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "HideResults": lambda ids: c.HideResults(ids["poll"]),
     "BanParticipant": lambda ids: c.BanParticipant(ids["pending"]),
     "UnbanParticipant": lambda ids: c.UnbanParticipant(ids["approved"]),
+    "PostCaption": lambda ids: c.PostCaption("fr", "Bienvenue à toutes et à tous."),
+    "SetStageCaptions": lambda ids: c.SetStageCaptions(True),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
-MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS
+CAPTIONER_COMMANDS = frozenset({"PostCaption"})
+MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - CAPTIONER_COMMANDS
+# Captions go with the session's video and stage: a session without questions and polls takes them.
+ANY_SESSION_COMMANDS = frozenset({"PostCaption", "SetStageCaptions"})
 
 
 # What each sample must do: an accepted command that changes nothing would prove nothing.
@@ -71,7 +76,8 @@ EFFECT = {
     "CreatePoll": e.PollCreated, "OpenPoll": e.PollOpened, "ClosePoll": e.PollClosed,
     "RevealResults": e.ResultsRevealed, "PutPollOnStage": e.PollPutOnStage,
     "HideResults": e.ResultsHidden, "BanParticipant": e.ParticipantBanned,
-    "UnbanParticipant": e.ParticipantUnbanned,
+    "UnbanParticipant": e.ParticipantUnbanned, "PostCaption": e.CaptionPosted,
+    "SetStageCaptions": e.StageCaptionsSet,
 }
 
 
@@ -107,6 +113,7 @@ def test_capability_table() -> None:
     moderation = {Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}
     assert MOD.capabilities == moderation and ADMIN.capabilities == moderation
     assert STAGE.capabilities == frozenset() and STUDIO.capabilities == frozenset()
+    assert CAPTIONER.capabilities == {Capability.CAPTION}
     assert P1.label == "p1" and MOD.label == "moderator"
 
 
@@ -123,28 +130,50 @@ def test_moderator_commands_are_accepted_from_moderators(name: str, actor: Actor
     assert_takes_effect(name, h.send(SAMPLES[name](ids), actor))  # raises if refused
 
 
+@pytest.mark.parametrize("name", sorted(CAPTIONER_COMMANDS))
+def test_captioner_commands_are_accepted_from_the_captioner(name: str) -> None:
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), CAPTIONER))  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(CAPTIONER_COMMANDS))
+@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, MOD, ADMIN],
+                         ids=["participant", "stage", "studio", "moderator", "admin"])
+def test_captioner_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
 @pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
-@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO], ids=["participant", "stage", "studio"])
+@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, CAPTIONER],
+                         ids=["participant", "stage", "studio", "captioner"])
 def test_moderator_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
     h, ids = populated()
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
 
 
 @pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
-@pytest.mark.parametrize("actor", [STAGE, STUDIO, MOD, ADMIN],
-                         ids=["stage", "studio", "moderator", "admin"])
+@pytest.mark.parametrize("actor", [STAGE, STUDIO, MOD, ADMIN, CAPTIONER],
+                         ids=["stage", "studio", "moderator", "admin", "captioner"])
 def test_participant_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
     h, ids = populated()
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
 
 
-@pytest.mark.parametrize("name", sorted(c.COMMANDS))
-def test_non_interactive_session_refuses_everything(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(set(c.COMMANDS) - ANY_SESSION_COMMANDS))
+def test_non_interactive_session_refuses_everything_but_captions(name: str) -> None:
     h = Harness(interactive=False)
     actor = P1 if name in PARTICIPANT_COMMANDS else MOD
     ids = {"pending": "q_1", "approved": "q_2", "dismissed": "q_3", "poll": "p_1", "draft": "p_2"}
     assert h.refused(SAMPLES[name](ids), actor) == "not_interactive"
     assert h.room.snapshot() == Room.new("s1", interactive=False).snapshot()
+
+
+@pytest.mark.parametrize("name", sorted(ANY_SESSION_COMMANDS))
+def test_non_interactive_session_takes_captions(name: str) -> None:
+    h = Harness(interactive=False)
+    actor = CAPTIONER if name in CAPTIONER_COMMANDS else MOD
+    assert_takes_effect(name, h.send(SAMPLES[name]({}), actor))
 
 
 # -- bans -----------------------------------------------------------------------------------------
