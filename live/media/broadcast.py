@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 TIME_BASE = {"video": fractions.Fraction(1, 90000), "audio": fractions.Fraction(1, 48000)}
 FRAME_STEP = {"video": 3000, "audio": 960}  # a frame's duration, to join two studio sessions
 QUEUE_LIMIT = {"video": 30, "audio": 50}  # 1 s: live video; a viewer further behind starts afresh
+AUDIO_RATE = 48000
 KEYFRAME_INTERVAL = 0.5  # at most one keyframe request to the studio per this many seconds
 
 
@@ -47,6 +48,11 @@ class ForwardTrack(MediaStreamTrack):
         self._ready = asyncio.Event()
         self.waiting_for_keyframe = kind == "video"
         self.dropped = 0
+
+    def clear(self) -> None:
+        """Forget what is queued: the track is about to carry another broadcast (a listener
+        switching language), whose packets must not follow the old one's."""
+        self._queue.clear()
 
     def push(self, packet: av.Packet[Any], keyframe: bool) -> None:
         if self.waiting_for_keyframe:
@@ -105,6 +111,9 @@ class Source:
     video_ssrc: int | None = None
     # An edge's source is another worker's feed: keyframe requests go up it, not to a receiver.
     upstream: Callable[[], None] | None = None
+    # Which connection this is, as a digest of its resource id: an interpreter's page tells
+    # from the readout whether it is on air or its booth partner took over.
+    publisher: str | None = None
 
 
 # What an origin's feed to another worker registers: (kind, frame bytes, timestamp, keyframe).
@@ -128,22 +137,33 @@ class Broadcast:
         self._last_request = -KEYFRAME_INTERVAL
         self._request_pending = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Told when the broadcast goes on or off air (an interpretation channel's listeners are
+        # moved to it, or back to the floor: live/media/channels.py).
+        self.on_live_change: Callable[[], None] | None = None
 
     @property
     def live(self) -> bool:
         return self.source is not None
 
+    def _changed(self) -> None:
+        if self.on_live_change is not None:
+            self.on_live_change()
+
     def start(self, source: Source) -> None:
         """A studio goes on air (replacing any earlier connection)."""
+        was_live = self.live
         self.source, self.since = source, time.time()
         self._offset = {"video": None, "audio": None}
         self._parameter_sets = H264ParameterSets()
         for track in self.tracks["video"]:
             track.waiting_for_keyframe = True
+        if not was_live:
+            self._changed()
 
     def stop(self, source: Source) -> None:
         if self.source is source:
             self.source, self.since, self.size = None, None, None
+            self._changed()
 
     def lost_video(self, source: Source) -> None:
         """The studio's video lost data for good: viewers wait for the keyframe it is asked for,
@@ -188,18 +208,33 @@ class Broadcast:
         offset = self._offset[kind]
         if offset is None:
             last = self._last_out[kind]
-            start = 0 if last is None else last + FRAME_STEP[kind]
+            if kind == "audio":
+                # Audio starts on the wall clock: the floor and every interpretation channel of a
+                # session share one timeline, so a listener's track moved from one to another
+                # (live/media/channels.py) goes on with about the timestamps it had, on every
+                # worker alike.
+                start = int(time.time() * AUDIO_RATE) // FRAME_STEP[kind] * FRAME_STEP[kind]
+                if last is not None:
+                    start = max(start, last + FRAME_STEP[kind])
+            else:
+                start = 0 if last is None else last + FRAME_STEP[kind]
             offset = self._offset[kind] = start - timestamp
         out = timestamp + offset
         self._last_out[kind] = out
         return out
 
-    def attach(self, track: ForwardTrack) -> None:
-        """A viewer's track starts receiving (once its connection is up: no backlog builds)."""
+    def attach(self, track: ForwardTrack, *, until_ended: bool = True) -> None:
+        """A viewer's track starts receiving (once its connection is up: no backlog builds).
+        A track that moves between broadcasts (`until_ended=False`) is detached by its mover."""
         self.tracks[track.kind].add(track)
-        track.on("ended", lambda: self.tracks[track.kind].discard(track))
+        if until_ended:
+            track.on("ended", lambda: self.tracks[track.kind].discard(track))
         if track.kind == "video":
             self.request_keyframe()
+
+    def detach(self, track: ForwardTrack) -> None:
+        """A listener's audio track leaves for another broadcast (or for none)."""
+        self.tracks[track.kind].discard(track)
 
     @property
     def viewers(self) -> int:
@@ -247,7 +282,8 @@ class Broadcast:
     def stats(self) -> dict[str, Any]:
         now = time.monotonic()
         readout: dict[str, Any] = {"live": self.live, "since": self.since, "viewers": self.viewers,
-                                   "keyframe_requests": self.keyframe_requests}
+                                   "keyframe_requests": self.keyframe_requests,
+                                   "publisher": self.source.publisher if self.source else None}
         codecs = self.source.codecs if self.source else {}
         for kind in ("video", "audio"):
             if kind not in codecs:

@@ -10,8 +10,11 @@ them fit on one machine and what they measure is the relay, not their decoders.
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
+import collections
 import fractions
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -21,6 +24,7 @@ import av
 import httpx2 as httpx
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -57,6 +61,13 @@ class Received:
     first_at: float | None = None  # time.monotonic() of the first frame
     first_is_keyframe: bool | None = None
     mime_type: str = ""
+    recent: collections.deque[int] = field(default_factory=lambda: collections.deque(maxlen=10))
+    last_at: float | None = None  # time.monotonic() of the latest frame
+
+    @property
+    def recent_size(self) -> float:
+        """The mean size of the last frames (a tone's Opus packets are many times silence's)."""
+        return sum(self.recent) / len(self.recent) if self.recent else 0.0
 
 
 @dataclass
@@ -116,15 +127,25 @@ async def publish(url: str, token: str, tracks: Iterable[MediaStreamTrack], *,
 
 async def watch(url: str, token: str, *, kinds: Sequence[str] = ("video", "audio"),
                 ice_servers: Sequence[str] = (), timeout: float = 10) -> Peer:
-    pc = RTCPeerConnection(rtc_configuration(ice_servers))
+    """Play; `kinds` may name "audio" twice (a language, then the floor under it), counted
+    apart as "audio" and "audio#2"."""
+    configuration = rtc_configuration(ice_servers)
+    # One transport for every section, as browsers do: aiortc's "balanced" default leaves a
+    # second audio section on a transport that BUNDLE discards (live/media/relay.py, _peer).
+    configuration.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
+    pc = RTCPeerConnection(configuration)
     peer = Peer(pc, "", token, 0.0)
+    names: dict[int, str] = {}
     for kind in kinds:
-        pc.addTransceiver(kind, direction="recvonly")
+        transceiver = pc.addTransceiver(kind, direction="recvonly")
+        same = sum(name.split("#")[0] == kind for name in names.values())
+        names[id(transceiver)] = kind if same == 0 else f"{kind}#{same + 1}"
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
-        received = peer.received.setdefault(track.kind, Received())
-        receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+        transceiver = next(t for t in pc.getTransceivers() if t.receiver.track is track)
+        receiver = transceiver.receiver
+        received = peer.received.setdefault(names[id(transceiver)], Received())
 
         def count(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
             key = is_keyframe(codec.mimeType, frame.data)
@@ -136,6 +157,8 @@ async def watch(url: str, token: str, *, kinds: Sequence[str] = ("video", "audio
             received.frames += 1
             received.keyframes += key
             received.bytes += len(frame.data)
+            received.recent.append(len(frame.data))
+            received.last_at = time.monotonic()
 
         internals.tap_receiver(receiver, count)
 
@@ -173,6 +196,36 @@ class TestPatternTrack(VideoStreamTrack):
         frame.planes[1].update(self._chroma)
         frame.planes[2].update(self._chroma)
         frame.pts, frame.time_base = self._count * 3000, fractions.Fraction(1, 90000)
+        self._count += 1
+        return frame
+
+
+class ToneTrack(AudioStreamTrack):
+    """A steady sine tone (48 kHz, 20 ms frames): an interpreter's voice in tests and benchmarks,
+    told apart from the floor's silence by the size of its Opus packets, without decoding."""
+
+    __test__ = False
+
+    RATE, SAMPLES = 48000, 960
+
+    def __init__(self, frequency: float = 440.0) -> None:
+        super().__init__()
+        phase = [int(12000 * math.sin(2 * math.pi * frequency * i / self.RATE))
+                 for i in range(self.RATE)]  # one second, repeated: whole cycles for integer Hz
+        self._second = array.array("h", phase).tobytes()
+        self._count = 0
+        self._started: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self._started is None:
+            self._started = time.monotonic()
+        due = self._started + self._count * self.SAMPLES / self.RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        offset = (self._count * self.SAMPLES) % self.RATE * 2
+        frame = av.AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
+        frame.planes[0].update(self._second[offset:offset + self.SAMPLES * 2])
+        frame.pts, frame.sample_rate = self._count * self.SAMPLES, self.RATE
+        frame.time_base = fractions.Fraction(1, self.RATE)
         self._count += 1
         return frame
 

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from live.config import Settings
 from live.media import feed
 from live.media.broadcast import Source
+from live.media.channels import ChoiceError, parse_choice
 from live.media.edges import UNREACHABLE, Follower, Subscriber
 from live.media.feed import FeedError
 from live.media.sdp import BadOffer
@@ -194,6 +195,11 @@ class Cluster:
         if session_id not in self.followers and session_id not in self.origins:
             self.followers[session_id] = Follower(self, session_id)
 
+    def follow_later(self, key: str) -> None:
+        """Follow a broadcast whether or not it is on air yet (an interpretation channel a
+        listener chose): the follower looks for its origin until it comes, or nobody wants it."""
+        self._follow(key)
+
     async def follow(self, session_id: str) -> bool:
         """For a viewer's WHEP: is the session on air somewhere (and its feed coming here)?"""
         broadcast = self.relay.broadcast(session_id)
@@ -324,10 +330,16 @@ class Cluster:
         if request.get("method") == "DELETE":
             await self.relay.end(resource.id)
             return 200, ""
+        body = base64.b64decode(str(request.get("body", "")))
         try:
-            await self.relay.trickle(resource, base64.b64decode(str(request.get("body", ""))))
+            if request.get("method") == "PUT":  # a player's audio choice (live/media/channels.py)
+                self.relay.choose(resource, parse_choice(body, None))
+                return 204, ""
+            await self.relay.trickle(resource, body)
         except RelayError as exc:
             return exc.status, exc.message
+        except ChoiceError as exc:
+            return 400, f"bad audio choice: {exc}"
         except BadOffer as exc:
             return 400, str(exc)
         return 204, ""

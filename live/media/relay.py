@@ -13,13 +13,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription
 
 from live.config import Settings
 from live.media import internals
 from live.media.broadcast import Broadcast, ForwardTrack, Source
+from live.media.channels import Choice, Listening, split_key
 from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
 from live.media.ice import IceServers
@@ -108,6 +109,7 @@ class Resource:
     video_codec: str | None = None  # whep: what the viewer negotiated
     connected: bool = False
     viewer: Viewer | None = None  # whep: who asked, for the per-address and per-link bounds
+    choice: Choice = field(default_factory=Choice)  # whep: the language it hears
 
 
 class Relay:
@@ -134,6 +136,7 @@ class Relay:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._secret = secret
         self.cluster: Cluster | None = None
+        self.listening = Listening(self)
 
     async def start(self) -> None:
         if self.settings.redis_url and self._secret:
@@ -145,10 +148,25 @@ class Relay:
         # The owner's node first: any worker can tell where to forward a PATCH or DELETE.
         return f"{self.cluster.node}.{token}" if self.cluster else token
 
-    def broadcast(self, session_id: str) -> Broadcast:
-        if session_id not in self.broadcasts:
-            self.broadcasts[session_id] = Broadcast(session_id)
-        return self.broadcasts[session_id]
+    def broadcast(self, key: str) -> Broadcast:
+        """The floor's broadcast (key: the session id) or an interpretation channel's
+        (`session@language`, live/media/channels.py)."""
+        if key not in self.broadcasts:
+            broadcast = self.broadcasts[key] = Broadcast(key)
+            session_id, language = split_key(key)
+            if language is not None:  # its listeners move when it goes on or off air
+                broadcast.on_live_change = lambda: self.listening.reroute(session_id)
+        return self.broadcasts[key]
+
+    def follow_channel(self, key: str) -> None:
+        """A listener here chose a channel not on air here: follow it from whichever worker
+        ingests it, now or when its interpreter comes on air."""
+        if self.cluster is not None:
+            self.cluster.follow_later(key)
+
+    def unfollow_channel(self, key: str) -> None:
+        if self.cluster is not None:
+            self.cluster.unfollow(key)
 
     def stats(self, session_id: str) -> dict[str, Any]:
         """This worker's view of the session."""
@@ -158,24 +176,49 @@ class Relay:
         """The session over all workers (the origin's figures, every worker's viewers)."""
         return await self.cluster.stats(session_id) if self.cluster else self.stats(session_id)
 
-    def local_viewers(self, session_id: str) -> int:
+    async def is_on_air(self, key: str) -> bool:
+        """Whether the broadcast `key` is on air here or on another worker (one registry
+        lookup, not the origin's whole readout)."""
+        if self.broadcast(key).live:
+            return True
+        if self.cluster is None:
+            return False
+        try:
+            return await self.cluster.origin(key) is not None
+        except UNREACHABLE:
+            return False
+
+    def local_viewers(self, key: str) -> int:
+        """Players here of the broadcast `key` (for a channel: playing it, or listening to it
+        through the floor's player)."""
         return sum(1 for r in self.resources.values()
-                   if r.kind == "whep" and r.session_id == session_id)
+                   if r.kind == "whep" and r.session_id == key) + self.listening.wanted(key)
 
     @property
     def viewer_count(self) -> int:
         return sum(1 for r in self.resources.values() if r.kind == "whep")
 
-    def _peer(self) -> RTCPeerConnection:
-        return RTCPeerConnection(self.ice.rtc_configuration("relay"))  # its own TURN credentials
+    def _peer(self, offer: Offer) -> RTCPeerConnection:
+        configuration = self.ice.rtc_configuration("relay")  # its own TURN credentials
+        if offer.bundled:
+            # One transport from the start. Under aiortc's default ("balanced"), a second audio
+            # section gets the first one's transport when created and keeps it when BUNDLE
+            # moves the first onto the video's: it never sends (seen with aiortc 1.16). It also
+            # saves gathering candidates for a transport that BUNDLE then discards.
+            configuration.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
+        return RTCPeerConnection(configuration)
 
     async def publish(self, session_id: str, body: bytes) -> tuple[Resource, str]:
-        """A studio's offer: returns the resource and the answer. Goes on air once connected,
-        replacing the studio's earlier connection if any (a reloaded page, a restarted encoder)."""
+        """A studio's offer (or an interpreter's, for a channel key): returns the resource and
+        the answer. Goes on air once connected, replacing the earlier connection if any (a
+        reloaded page, a restarted encoder, the booth partner taking over)."""
         offer = parse_offer(body, directions=PUBLISH_DIRECTIONS, policy=self.candidates)
-        pc = self._peer()
+        if split_key(session_id)[1] is not None and offer.kinds != ("audio",):
+            raise BadOffer("an interpretation channel carries one audio track, nothing else")
+        pc = self._peer(offer)
         source = Source(video_ssrc=offer.video_ssrc)
         resource = Resource(self._new_id(), session_id, "whip", pc, offer, source=source)
+        source.publisher = publisher_digest(resource.id)
         broadcast = self.broadcast(session_id)
         for kind in offer.kinds:
             pc.addTransceiver(kind, direction="recvonly").setCodecPreferences(
@@ -213,9 +256,11 @@ class Relay:
                              f"{settings.max_viewers_per_token} devices: close one, or try again "
                              "later", LIMITED_RETRY)
 
-    async def play(self, session_id: str, body: bytes, viewer: Viewer | None = None
-                   ) -> tuple[Resource, str]:
-        """A viewer's offer: answered with the studio's codecs; media flows once connected."""
+    async def play(self, session_id: str, body: bytes, viewer: Viewer | None = None,
+                   choice: Choice | None = None) -> tuple[Resource, str]:
+        """A viewer's offer: answered with the studio's codecs; media flows once connected.
+        A player of the floor hears `choice` (live/media/channels.py): its first audio section
+        carries the language chosen, a second one the floor under it."""
         viewer = viewer or Viewer()
         live = self.broadcast(session_id).live
         if not live and self.cluster is not None:
@@ -230,9 +275,11 @@ class Relay:
         # No await from here until _negotiate registers the resource: concurrent requests
         # cannot all pass the bounds at once.
         self._check_bounds(viewer)
-        offer = parse_offer(body, directions=PLAY_DIRECTIONS, policy=self.candidates)
-        pc = self._peer()
-        resource = Resource(self._new_id(), session_id, "whep", pc, offer, viewer=viewer)
+        offer = parse_offer(body, directions=PLAY_DIRECTIONS, policy=self.candidates,
+                            audio_sections=2)
+        pc = self._peer(offer)
+        resource = Resource(self._new_id(), session_id, "whep", pc, offer, viewer=viewer,
+                            choice=choice or Choice())
         studio = broadcast.source.codecs
         for kind in offer.kinds:
             track = ForwardTrack(kind, broadcast.request_keyframe)
@@ -275,8 +322,13 @@ class Relay:
     def _connected(self, resource: Resource) -> None:
         broadcast = self.broadcast(resource.session_id)
         if resource.kind == "whep":
+            audio = [t for t in resource.tracks if t.kind == "audio"]
             for track in resource.tracks:
-                broadcast.attach(track)
+                if track.kind == "video" or split_key(resource.session_id)[1] is not None:
+                    broadcast.attach(track)  # a channel's own player: no choice to make
+            if audio and split_key(resource.session_id)[1] is None:
+                self.listening.join(resource, audio[0], audio[1] if len(audio) > 1 else None,
+                                    resource.choice)
             return
         assert resource.source is not None
         self.on_air(resource.session_id, resource.source)
@@ -307,6 +359,12 @@ class Relay:
             log.info("%s %s never connected: dropped", resource.kind, resource.id[:6])
             await self.end(resource.id)
 
+    def choose(self, resource: Resource, choice: Choice) -> None:
+        """A player's language (and floor under it) changed: its audio moves, its video stays."""
+        if resource.kind != "whep" or split_key(resource.session_id)[1] is not None:
+            raise RelayError(409, "only a player of the session's floor chooses a language")
+        self.listening.choose(resource, choice)
+
     async def trickle(self, resource: Resource, body: bytes) -> None:
         """RFC 8840 candidates for a session; an ICE restart (new credentials) is refused."""
         fragment = parse_fragment(body, policy=self.candidates)
@@ -327,7 +385,9 @@ class Relay:
             log.info("%s off air", resource.session_id)
             if self.cluster is not None:
                 self.cluster.off_air(resource.session_id)
-        elif resource.kind == "whep" and self.cluster is not None \
+        if resource.kind == "whep":
+            self.listening.leave(resource.id)
+        if resource.kind == "whep" and self.cluster is not None \
                 and not self.local_viewers(resource.session_id):
             self.cluster.unfollow(resource.session_id)  # the last viewer here: drop the feed
         for track in resource.tracks:
@@ -347,6 +407,12 @@ class Relay:
             await self.end(resource_id)
         if self.cluster is not None:
             await self.cluster.close()
+
+
+def publisher_digest(resource_id: str) -> str:
+    """What the readout shows of a publisher's resource id: enough to recognise one's own
+    (SHA-256, as the page computes it), nothing to address the resource with."""
+    return hashlib.sha256(resource_id.encode()).hexdigest()[:16]
 
 
 def _negotiated_codecs(answer: str) -> dict[str, RTCRtpCodecParameters]:

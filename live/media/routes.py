@@ -9,6 +9,12 @@
                                                moderators and the stage
     GET    /sessions/{session}/ice-servers     any token for the session → JSON iceServers with
                                                freshly minted TURN credentials (live/media/ice.py)
+    PUT    /sessions/{session}/whep/{id}/audio  the player's token → what it hears: JSON
+                                               {"language": code or null, "floor": bool}
+
+`{session}` may also name an interpretation channel, `session@language` (live/media/channels.py):
+its interpreter publishes there (WHIP, the interpreter link of that language), and anyone with a
+token for the session may play it alone (WHEP: relay interpreting, or an audio-only listener).
 
 The token is a Bearer token, never a cookie, so any origin may call these (CORS `*`): that is what
 lets a third-party WHIP encoder or WHEP player work against us.
@@ -28,6 +34,7 @@ from starlette.routing import Route
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
+from live.media.channels import Choice, ChoiceError, channel_key, parse_choice, split_key
 from live.media.edges import UNREACHABLE
 from live.media.relay import Relay, RelayError, Resource, Viewer
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
@@ -36,6 +43,8 @@ from live.web.auth import Grant, InvalidToken, Signer
 log = logging.getLogger(__name__)
 
 PUBLISH_ROLES = frozenset({Role.STUDIO, Role.ADMIN})
+CHANNEL_PUBLISH_ROLES = frozenset({Role.INTERPRETER, Role.ADMIN})  # an interpreter: their language's
+MAX_CHOICE_BYTES = 256
 READOUT_ROLES = frozenset({Role.STUDIO, Role.ADMIN, Role.MODERATOR, Role.STAGE})
 CORS = {
     "access-control-allow-origin": "*",
@@ -48,6 +57,13 @@ PREFLIGHT = {
     "access-control-max-age": "86400",
 }
 TRICKLE = "application/trickle-ice-sdpfrag"
+
+
+def _parse_choice(body: bytes, languages: tuple[str, ...] | None) -> Choice:
+    try:
+        return parse_choice(body, languages)
+    except ChoiceError as exc:
+        raise RelayError(400, f"bad audio choice: {exc}") from None
 
 
 def _error(status: int, message: str, retry_after: int | None = None) -> Response:
@@ -76,6 +92,8 @@ class MediaRoutes:
                   methods=["GET", "OPTIONS"]),
             Route("/sessions/{session_id}/ice-servers", self._guard(self.ice_servers),
                   methods=["GET", "OPTIONS"]),
+            Route("/sessions/{session_id}/whep/{resource_id}/audio", self._guard(self.audio),
+                  methods=["PUT", "OPTIONS"]),
         ]
 
     def _guard(self, handler: Callable[[Request], Awaitable[Response]]
@@ -87,9 +105,12 @@ class MediaRoutes:
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers={**PREFLIGHT, "accept-post": "application/sdp",
                                                           "accept-patch": TRICKLE})
-            session = self.programme.session(request.path_params["session_id"])
+            session_id, language = split_key(request.path_params["session_id"])
+            session = self.programme.session(session_id)
             if session is None or not session.streamed:
                 return _error(404, "no such streamed session")
+            if language is not None and language not in session.interpretations:
+                return _error(404, "no such interpretation channel")
             try:
                 return await handler(request)
             except RelayError as exc:
@@ -115,10 +136,12 @@ class MediaRoutes:
             grant = signer.verify(token.strip(), time.time())
         except InvalidToken as exc:
             raise RelayError(401, f"invalid token: {exc}") from None
-        session_id = request.path_params["session_id"]
+        session_id, language = split_key(request.path_params["session_id"])
         if not grant.covers(session_id) or (roles is not None and grant.role not in roles):
             # 401 as for a bad token (what WHIP clients expect to show as "wrong key"), saying why.
             raise RelayError(401, "this token is for another role or session")
+        if roles is not None and grant.role is Role.INTERPRETER and grant.language != language:
+            raise RelayError(401, "this interpreter link is for another language's channel")
         request.state.grant = grant  # for play()'s per-link bound
         return grant.role
 
@@ -142,8 +165,14 @@ class MediaRoutes:
             response.headers.append("link", link)  # TURN credentials of this connection's own
         return response
 
+    @staticmethod
+    def _publishers(request: Request) -> frozenset[Role]:
+        """Who may publish here: the studio on the floor, an interpreter on their channel."""
+        is_channel = split_key(request.path_params["session_id"])[1] is not None
+        return CHANNEL_PUBLISH_ROLES if is_channel else PUBLISH_ROLES
+
     async def publish(self, request: Request) -> Response:
-        self._authorise(request, PUBLISH_ROLES)
+        self._authorise(request, self._publishers(request))
         body = await self._sdp_body(request, "application/sdp")
         resource, answer = await self._relay(request).publish(request.path_params["session_id"], body)
         return self._created(request, resource, answer)
@@ -158,9 +187,43 @@ class MediaRoutes:
         viewer = Viewer.of(request.client.host if request.client else None, token,
                            private_role=grant.role is not Role.PARTICIPANT
                            or grant.registrant is not None)
+        # The first choice comes with the offer, so the first packets are already in it.
+        query = request.query_params
+        try:
+            choice = Choice.parse({"language": query.get("language") or None,
+                                   "floor": query.get("floor", "1") != "0"},
+                                  self._languages(request))
+        except ChoiceError as exc:
+            raise RelayError(400, f"bad audio choice: {exc}") from None
         resource, answer = await self._relay(request).play(request.path_params["session_id"], body,
-                                                           viewer)
+                                                           viewer, choice)
         return self._created(request, resource, answer)
+
+    def _languages(self, request: Request) -> tuple[str, ...]:
+        session = self.programme.session(split_key(request.path_params["session_id"])[0])
+        return session.interpretations if session is not None else ()
+
+    async def audio(self, request: Request) -> Response:
+        """A player's choice of language, and whether it hears the floor under it."""
+        self._authorise(request, None)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() \
+                != "application/json":
+            raise RelayError(415, "the body must be application/json")
+        body = await request.body()
+        if len(body) > MAX_CHOICE_BYTES:
+            raise RelayError(413, f"the body is larger than {MAX_CHOICE_BYTES} bytes")
+        choice = _parse_choice(body, self._languages(request))  # checked here, done by the owner
+        relay = self._relay(request)
+        resource_id = request.path_params["resource_id"]
+        resource = relay.resources.get(resource_id)
+        if resource is None and relay.cluster is not None \
+                and relay.cluster.owner(resource_id) != relay.cluster.node:
+            return await self._forward(request, relay, "whep", resource_id, body)
+        if resource is None or resource.kind != "whep" \
+                or resource.session_id != request.path_params["session_id"]:
+            return _error(404, "no such WHEP session")
+        relay.choose(resource, choice)
+        return Response(status_code=204, headers=CORS)
 
     async def resource(self, request: Request) -> Response:
         kind = request.path_params["kind"]
@@ -173,19 +236,21 @@ class MediaRoutes:
         if kind not in ("whip", "whep") or resource is None or resource.kind != kind \
                 or resource.session_id != request.path_params["session_id"]:
             return _error(404, "no such WHIP/WHEP session")
-        self._authorise(request, PUBLISH_ROLES if kind == "whip" else None)
+        self._authorise(request, self._publishers(request) if kind == "whip" else None)
         if request.method == "DELETE":
             await self._relay(request).end(resource.id)
             return Response(status_code=200, headers=CORS)
         await self._relay(request).trickle(resource, await self._sdp_body(request, TRICKLE))
         return Response(status_code=204, headers=CORS)
 
-    async def _forward(self, request: Request, relay: Relay, kind: str, resource_id: str) -> Response:
+    async def _forward(self, request: Request, relay: Relay, kind: str, resource_id: str,
+                       body: bytes | None = None) -> Response:
         """Another worker holds the resource (several processes share the port): the token is
         checked here, the request done there."""
         assert relay.cluster is not None
-        self._authorise(request, PUBLISH_ROLES if kind == "whip" else None)
-        body = await self._sdp_body(request, TRICKLE) if request.method == "PATCH" else b""
+        self._authorise(request, self._publishers(request) if kind == "whip" else None)
+        if body is None:
+            body = await self._sdp_body(request, TRICKLE) if request.method == "PATCH" else b""
         try:
             status, message = await relay.cluster.forward(
                 resource_id, kind, request.path_params["session_id"], request.method, body)
@@ -199,9 +264,14 @@ class MediaRoutes:
     async def readout(self, request: Request) -> Response:
         """Players poll this (a 200, not a 409 in their console) until the studio is on air."""
         role = self._authorise(request, None)
-        stats = await self._relay(request).readout(request.path_params["session_id"])
-        if role not in READOUT_ROLES:
+        key = request.path_params["session_id"]
+        relay = self._relay(request)
+        stats = await relay.readout(key)
+        if role not in READOUT_ROLES | CHANNEL_PUBLISH_ROLES:
             stats = {"live": stats["live"], "since": stats["since"]}
+        if split_key(key)[1] is None:  # which channels have an interpreter on air
+            stats["channels"] = {lang: await relay.is_on_air(channel_key(key, lang))
+                                 for lang in self._languages(request)}
         return JSONResponse(stats, headers={**CORS, "cache-control": "no-store"})
 
     async def ice_servers(self, request: Request) -> Response:

@@ -26,6 +26,8 @@ class Offer:
     video_ssrc: int | None  # the studio's primary video SSRC, where keyframe requests go
     ice_ufrag: str
     ice_pwd: str
+    # Every media section in one BUNDLE group: the answer then uses one transport for all.
+    bundled: bool = False
 
 
 def _lines(body: bytes, limit: int = MAX_SDP_BYTES) -> list[str]:
@@ -94,8 +96,10 @@ def candidate_allowed(candidate_line: str, policy: CandidatePolicy) -> bool:
     return len(fields) >= 8 and policy.allows(fields[4])
 
 
-def parse_offer(body: bytes, *, directions: frozenset[str], policy: CandidatePolicy) -> Offer:
-    """Parse and check an offer whose media sections must have one of `directions`."""
+def parse_offer(body: bytes, *, directions: frozenset[str], policy: CandidatePolicy,
+                audio_sections: int = 1) -> Offer:
+    """Parse and check an offer whose media sections must have one of `directions`; a player's
+    may carry a second audio section (the floor under an interpretation: live/media/channels.py)."""
     lines = _lines(body)
     if not lines or lines[0] != "v=0":
         raise BadOffer("not an SDP offer (it must start with v=0)")
@@ -110,8 +114,9 @@ def parse_offer(body: bytes, *, directions: frozenset[str], policy: CandidatePol
     kinds = tuple(m.kind for m in media)
     if not media:
         raise BadOffer("the offer has no audio or video")
-    if len(set(kinds)) != len(kinds):
-        raise BadOffer("the offer may carry one audio and one video track at most")
+    if kinds.count("video") > 1 or kinds.count("audio") > audio_sections:
+        audio = "one audio track" if audio_sections == 1 else f"{audio_sections} audio tracks"
+        raise BadOffer(f"the offer may carry {audio} and one video track at most")
     for m in media:
         if m.ice is None or m.dtls is None or not m.dtls.fingerprints:
             raise BadOffer(f"the {m.kind} section lacks ICE credentials or a DTLS fingerprint")
@@ -130,7 +135,12 @@ def parse_offer(body: bytes, *, directions: frozenset[str], policy: CandidatePol
                 video_ssrc = m.ssrc[0].ssrc
     ice = media[0].ice
     assert ice is not None
-    return Offer(sdp, kinds, video_ssrc, ice.usernameFragment or "", ice.password or "")
+    bundle = next((set(g.items) for g in parsed.group if g.semantic == "BUNDLE"), set())
+    bundled = all(m.rtp.muxId in bundle for m in media)
+    if kinds.count("audio") > 1 and not bundled:
+        raise BadOffer("an offer with two audio sections must bundle them (a=group:BUNDLE)")
+    return Offer(sdp, kinds, video_ssrc, ice.usernameFragment or "", ice.password or "",
+                 bundled)
 
 
 @dataclass(frozen=True, slots=True)

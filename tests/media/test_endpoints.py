@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -21,6 +22,7 @@ from live.media.ice import link_headers, rtc_configuration
 from live.web.auth import Signer
 from tests.conftest import ServerThread, free_port
 from tests.media.conftest import SECRET, MediaServer
+from tests.waiting import wait_for
 
 
 async def make_offer(direction: str = "sendonly", kinds: tuple[str, ...] = ("video",)) -> str:
@@ -87,7 +89,8 @@ async def test_whep_before_the_studio_is_on_air_says_when_to_retry(
     assert response.status_code == 409 and int(response.headers["retry-after"]) > 0
     readout = await http.get("/sessions/pleniere-geopolitique/broadcast",
                              headers=bearer(media_server.token(Role.PARTICIPANT)))
-    assert readout.json() == {"live": False, "since": None}  # participants see on air or not
+    # Participants see on air or not, and which interpretation channels have someone on air.
+    assert readout.json() == {"live": False, "since": None, "channels": {"en": False, "es": False}}
 
 
 async def test_preflight_needs_no_token(http: httpx.AsyncClient) -> None:
@@ -128,10 +131,13 @@ async def test_resource_lifecycle_trickle_and_delete(media_server: MediaServer,
         assert (await http.delete(location + "x", headers=bearer(studio_token))).status_code == 404
         assert (await http.delete(location.replace("/whip/", "/whep/"),
                                   headers=bearer(studio_token))).status_code == 404
-        await asyncio.sleep(0.5)
-        readout = (await http.get("/sessions/pleniere-geopolitique/broadcast",
-                                  headers=bearer(studio_token))).json()
-        assert readout["live"] and readout["viewers"] == 0 and readout["video"]["codec"] == "VP8"
+        async def readout() -> dict[str, Any] | None:  # once the studio's first frames came
+            data: dict[str, Any] = (await http.get("/sessions/pleniere-geopolitique/broadcast",
+                                                   headers=bearer(studio_token))).json()
+            return data if data["live"] and data.get("video") else None
+
+        on_air = await wait_for(readout, 5, "the readout of the studio's video")
+        assert on_air["viewers"] == 0 and on_air["video"]["codec"] == "VP8"
         viewer = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT))
         assert (await http.delete(location, headers=bearer(studio_token))).status_code == 200
         assert (await http.delete(location, headers=bearer(studio_token))).status_code == 404
@@ -149,7 +155,8 @@ async def test_a_full_server_answers_503_with_retry_after() -> None:
         server = MediaServer(running.base_url, Signer(SECRET), running.app)
         studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(160, 120)])
         try:
-            await asyncio.sleep(0.5)
+            await wait_for(lambda: server.relay.broadcasts["pleniere-geopolitique"].live, 5,
+                           "the studio on air")
             first = await watch(server.whep(), server.token(Role.PARTICIPANT))
             async with httpx.AsyncClient(timeout=10) as http:
                 response = await http.post(server.whep(), content=await make_offer("recvonly"),
@@ -238,11 +245,7 @@ async def test_a_peer_that_never_connects_is_dropped(media_server: MediaServer,
                                headers=bearer(media_server.token(Role.STUDIO)))
     assert response.status_code == 201  # answered, but the offerer is gone: nothing will connect
     assert len(media_server.relay.resources) == 1
-    for _ in range(40):
-        if not media_server.relay.resources:
-            break
-        await asyncio.sleep(0.1)
-    assert media_server.relay.resources == {}
+    await wait_for(lambda: not media_server.relay.resources, 4, "the unconnected peer dropped")
 
 
 async def test_the_studio_socket_gets_a_wide_receive_buffer(media_server: MediaServer,

@@ -25,7 +25,7 @@ from live.web.auth import EVENT_SCOPE, Signer
 from tests.conftest import ServerThread, free_port
 from tests.media.conftest import SECRET, MediaServer
 from tests.media.test_endpoints import make_offer
-from tests.media.test_relay_loopback import wait_for
+from tests.waiting import wait_for
 
 PER_ADDRESS = PER_LINK = 2
 
@@ -53,9 +53,9 @@ class Limited:
         relay = server.relay
         make = relay._peer
 
-        def counting() -> Any:  # every peer connection the relay creates
+        def counting(*args: Any) -> Any:  # every peer connection the relay creates
             self.peers_made += 1
-            return make()
+            return make(*args)
 
         relay._peer = counting  # type: ignore[method-assign]
 
@@ -75,7 +75,8 @@ async def limited() -> AsyncIterator[Limited]:
         studio = await publish(server.whip(), server.token(Role.STUDIO),
                                [TestPatternTrack(160, 120)])
         try:
-            await wait_for(lambda: server.relay.broadcast("pleniere-geopolitique").live, 5)
+            await wait_for(lambda: server.relay.broadcast("pleniere-geopolitique").live, 5,
+                           "the studio on air")
             yield Limited(server, studio)
         finally:
             await studio.close()
@@ -145,7 +146,8 @@ async def test_a_viewer_that_never_answers_ice_frees_its_slot_within_10_s(
                                [TestPatternTrack(160, 120)])
         viewer = None
         try:
-            await wait_for(lambda: server.relay.broadcast("pleniere-geopolitique").live, 5)
+            await wait_for(lambda: server.relay.broadcast("pleniere-geopolitique").live, 5,
+                           "the studio on air")
             offer = await silent_offer(silent_port)
             headers = {"authorization": f"Bearer {server.token(Role.PARTICIPANT)}",
                        "content-type": "application/sdp"}
@@ -157,7 +159,8 @@ async def test_a_viewer_that_never_answers_ice_frees_its_slot_within_10_s(
                 full = await http.post(server.whep(), content=offer, headers=headers)
                 assert full.status_code == 503  # the silent viewer holds the only slot
             # Within 10 s of the answer (the test's own time since counts against it).
-            await wait_for(lambda: server.relay.viewer_count == 0, 10 - (time.monotonic() - posted))
+            await wait_for(lambda: server.relay.viewer_count == 0, 10 - (time.monotonic() - posted),
+                           "the silent viewer's slot given back")
             assert resource.pc.connectionState == "closed"
             viewer = await watch(server.whep(), server.token(Role.PARTICIPANT), kinds=["video"])
             await asyncio.wait_for(viewer.first_frame.wait(), 5)  # the slot serves a real viewer
