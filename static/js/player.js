@@ -4,6 +4,7 @@
 
 import { byId, pageData, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
+import { createListening } from "./player-listen.js";
 import { WhipError, hangUp, iceServerSource, negotiate, receiverStats, retryDelay, watchConnection } from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
@@ -31,6 +32,15 @@ const { session, token } = pageData();
 const endpoint = new URL(`/sessions/${encodeURIComponent(session)}/whep`, location.href).href;
 const broadcastUrl = new URL(`/sessions/${encodeURIComponent(session)}/broadcast`, location.href).href;
 const numbers = new Intl.NumberFormat(pageLang(), { maximumFractionDigits: 1 });
+// The language heard, the original under it, audio only (static/js/player-listen.js).
+const listening = createListening({
+  session,
+  token,
+  languages: (document.body.dataset.languages || "").split(" ").filter(Boolean),
+  onReconnect: () => {
+    if (pc) connect(true); // the new connection replaces the current one once granted
+  },
+});
 
 /** @type {RTCPeerConnection|null} */
 let pc = null;
@@ -135,13 +145,12 @@ async function connect(probe = false) {
   const servers = await iceServers();
   if (gen !== generation) return; // another attempt started meanwhile
   const next = new RTCPeerConnection({ iceServers: servers });
-  next.addTransceiver("video", { direction: "recvonly" });
-  next.addTransceiver("audio", { direction: "recvonly" });
+  listening.addTransceivers(next);
   const stream = new MediaStream();
-  next.addEventListener("track", (ev) => stream.addTrack(ev.track));
+  next.addEventListener("track", (ev) => listening.takeTrack(ev) || stream.addTrack(ev.track));
   let result;
   try {
-    result = await negotiate(endpoint, token, next);
+    result = await negotiate(listening.url(endpoint), token, next);
   } catch (err) {
     next.close();
     if (gen !== generation) return;
@@ -160,6 +169,7 @@ async function connect(probe = false) {
   const oldResource = resource;
   pc = next;
   resource = result.resource;
+  listening.attach(resource);
   attempt = 0;
   if (old) {
     hangUp(old, oldResource, token);
@@ -298,6 +308,7 @@ function showStats(r) {
 ui.unmute.addEventListener("click", () => {
   soundOn = true;
   ui.video.muted = false;
+  listening.unmute();
   ui.video.play().catch(() => {});
   updateUnmute();
   ui.video.focus({ preventScroll: true });

@@ -14,7 +14,8 @@
  * @property {number|null} rttMs
  * @property {number|null} jitterBufferMs receivers only
  * @property {number|null} latencyMs receivers only: jitter buffer + half the round trip
- * @property {number} frames frames decoded (receivers) or encoded (senders) so far
+ * @property {number} frames frames decoded (receivers) or encoded (senders) so far; for a
+ *   receiver without video (audio only), the audio packets received: what shows it is playing
  * @property {string|null} codec e.g. "VP8"
  * @property {string|null} limitation senders only: qualityLimitationReason when not "none"
  * @property {{delay: number, count: number}} jitter cumulative counters (for the next delta)
@@ -86,7 +87,9 @@ export function receiverStats(report, prev = null) {
     rttMs: round(rttMs),
     jitterBufferMs: round(jitterBufferMs),
     latencyMs: round(latency),
-    frames: (video && (video.framesDecoded ?? video.framesReceived)) || 0,
+    frames: video
+      ? video.framesDecoded ?? video.framesReceived ?? 0
+      : inbound.filter((s) => (s.kind || s.mediaType) === "audio").reduce((sum, s) => sum + (s.packetsReceived || 0), 0),
     codec: codecOf(stats, video) || codecOf(stats, audio),
     limitation: null,
     jitter: { delay, count },
