@@ -10,7 +10,8 @@ device, and a ban that follows them to any device. Names and organisations pre-f
 The file: UTF-8 (a BOM, as spreadsheets write, is fine), comma- or semicolon-separated, with a
 header naming the columns `name`, `organisation`, `email`, `language` (French `nom`,
 `organisation`, `courriel`/`email`, `langue` too), or no header and the columns in that order.
-`language` is `fr` (the default when empty) or `en`.
+`language` is an interface language (a catalog in live/i18n/: `fr`, the default when empty,
+`en`, `es`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pathlib import Path
 
 from live.config import Settings
 from live.domain.state import NAME_CHARS, ORGANISATION_CHARS
+from live.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-LANGUAGES = ("fr", "en")
 MAX_REGISTRANTS = 100_000
 EMAIL_CHARS = 254
 COLUMNS = ("name", "organisation", "email", "language")
@@ -113,7 +114,7 @@ def _registrant(cells: dict[str, str], line: int, registrant_id: Callable[[str],
                                f"{', '.join(LANGUAGES)}")
     if any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in name + organisation):
         raise RegistrantsError(f"line {line}: control characters in the name or organisation")
-    return Registrant(registrant_id(email), name, organisation, email, language or "fr")
+    return Registrant(registrant_id(email), name, organisation, email, language or DEFAULT_LANGUAGE)
 
 
 def read_registrants(path: Path, registrant_id: Callable[[str], str]) -> Registry:

@@ -21,7 +21,7 @@ from live.domain.programme import Programme, Session
 from live.service import Service
 from live.web.auth import Grant, InvalidToken, Signer
 from live.web.exports import polls_csv, questions_csv
-from live.web.i18n import LANGUAGES, catalog, choose_language, translator
+from live.web.i18n import LANGUAGES, catalog, choose_language, language_name, translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
 
@@ -83,6 +83,7 @@ class Pages:
             query = {**request.query_params, "lang": code}
             links[code] = f"{request.url.path}?{urlencode(query)}"
         return {"t": translator(lang), "lang": lang, "lang_links": links,
+                "lang_names": {code: language_name(code) for code in LANGUAGES},
                 "event": event_for_page(self.programme, lang, now),
                 "catalog_json": catalog_json(lang)}
 

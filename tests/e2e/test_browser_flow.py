@@ -255,7 +255,7 @@ async def ban_through_a_question(moderator: Page, participant: Page, network: Ne
     banned = moderator.get_by_test_id("banned-item")
     await expect(banned).to_have_count(1)
     # Banned through an anonymous question: the ban does not reveal the name used elsewhere.
-    await expect(banned.get_by_test_id("banned-name")).to_have_text("Participant anonyme")
+    await expect(banned.get_by_test_id("banned-name")).to_have_text("Anonyme")
     await expect(banned).not_to_contain_text("Marie Dupont")
     await expect(card).to_have_count(0)  # its pending question is dismissed
 

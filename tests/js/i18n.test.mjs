@@ -12,6 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const read = (...p) => readFileSync(join(root, ...p), "utf8");
 const fr = JSON.parse(read("live", "i18n", "fr.json"));
 const en = JSON.parse(read("live", "i18n", "en.json"));
+const es = JSON.parse(read("live", "i18n", "es.json"));
 const templates = readdirSync(join(root, "templates")).filter((f) => f.endsWith(".html"));
 const scripts = readdirSync(join(root, "static", "js")).filter((f) => f.endsWith(".js"));
 
@@ -68,7 +69,6 @@ describe("catalogs", () => {
       "conn.": ["idle", "connecting", "open", "offline", "fatal"],
       "fatal.": ["4001", "4003", "4004", "4005", "other"],
       "refused.": ["4029", "4030"],
-      "lang.name.": ["fr", "en"],
       "player.state.": ["connecting", "waiting", "live", "stalled", "reconnecting", "busy", "unavailable", "unsupported"],
       "studio.onair.": ["off", "connecting", "live", "reconnecting", "error"],
       "studio.quality.": ["720", "480", "360"],
@@ -78,6 +78,7 @@ describe("catalogs", () => {
     for (const [prefix, values] of Object.entries(families)) {
       for (const v of values) if (!hasKey(fr, prefix + v)) missing.push(prefix + v);
     }
+    if (!("lang.name" in fr)) missing.push("lang.name"); // the switcher: each language's own name
     assert.deepEqual(missing, []);
   });
 });
@@ -90,8 +91,12 @@ describe("translator", () => {
   test("plural forms follow the language's rules", () => {
     const tfr = createTranslator(fr, "fr");
     const ten = createTranslator(en, "en");
-    assert.equal(tfr("poll.ballots", { count: 0 }), "0 votant"); // French: 0 is singular
-    assert.equal(tfr("poll.ballots", { count: 2 }), "2 votants");
+    const tes = createTranslator(es, "es");
+    assert.equal(tfr("poll.ballots", { count: 0 }), "0 participation"); // French: 0 is singular
+    assert.equal(tfr("poll.ballots", { count: 2 }), "2 participations");
+    assert.equal(tes("poll.ballots", { count: 0 }), "0 participaciones"); // Spanish: 0 is plural
+    assert.equal(tes("poll.ballots", { count: 1 }), "1 participación");
+    assert.equal(tes("poll.ballots", { count: 1000000 }), "1000000 participaciones"); // "many": other
     assert.equal(ten("poll.ballots", { count: 0 }), "0 voters");
     assert.equal(ten("poll.ballots", { count: 1 }), "1 voter");
     assert.equal(ten("poll.percent", { percent: 100 }), "100%");

@@ -139,7 +139,7 @@ def test_studio_page_gives_the_whip_settings_and_needs_a_studio_link(client: Tes
     assert f"http://127.0.0.1:8000/sessions/{SESSION}/whip" in page.text
     assert re.search(rf'<input id="studio-whip-token" type="password"[^>]* value="{re.escape(token)}"',
                      page.text)
-    assert "Prendre l'antenne" in page.text and "images clés : 1 s" in page.text
+    assert "Prendre l'antenne" in page.text and "images clés\u00a0: 1\u00a0s" in page.text
     english = client.get(studio + "&lang=en")
     assert "Go live" in english.text and "Keyframe interval: 1 s" in english.text
     for role in ("participant", "moderator", "stage"):
