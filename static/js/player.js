@@ -201,7 +201,7 @@ function failed(err, probe) {
   }
   teardown();
   if (status === 409) setState(hasPlayed ? "stalled" : "waiting");
-  else if (status === 503) setState("busy");
+  else if (status === 503 || status === 429) setState("busy"); // this server, or this address or link, is full
   else setState("reconnecting");
   retryIn(retryDelay(err, attempt++), status === 409 ? waitForAir : undefined);
 }
