@@ -32,6 +32,7 @@ from websockets.asyncio.client import ClientConnection
 
 from live.config import Settings
 from live.domain.commands import COMMANDS
+from live.domain.room import clean_text
 from live.protocol import MAX_FRAME_BYTES, decode_frame, encode
 from live.web.auth import Signer
 from tests.conftest import RunningServer, ServerThread, free_port
@@ -436,8 +437,11 @@ class Fuzzer:
 
 
 def as_stored(text: str) -> str:
-    """A question's text as the service keeps it: lone surrogates become U+FFFD."""
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    """A question's text as the service keeps it: lone surrogates become U+FFFD, then the
+    domain's cleaning (invisible characters dropped, line ends unified, trimmed of white space,
+    U+00A0 included)."""
+    replaced = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return clean_text(replaced, len(replaced), "text") or ""
 
 
 async def send(ws: ClientConnection, frame: Frame) -> None:
