@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from live.app import create_app
 from live.config import Settings
 from live.links import Links
 from live.workers import uvicorn_options
+from tests.waiting import wait_for_sync
 
 REDIS_URL = os.environ.get("TRIBUNE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -64,12 +64,13 @@ class ServerThread:
 
     def __enter__(self) -> RunningServer:
         self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
+        wait_for_sync(self._started, 15, "the server started", interval=0.02)
         return RunningServer(self.settings.base_url, self.app.state.links, self.app)
+
+    def _started(self) -> bool:
+        if not self.thread.is_alive():
+            raise RuntimeError("the server's thread ended before the server started")
+        return bool(self.server.started)
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.deploy.netns import ROOT
+from tests.waiting import wait_for_sync
 
 CONFIG = ROOT / "deploy" / "turnserver.conf"
 TURN_SECRET = "deploy-tests-turn-secret-0123456789"
@@ -100,11 +100,9 @@ def coturn(address: str, allowed_peer: str, port: int = 3478,
 
 
 def _wait_listening(address: str, port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         assert process.poll() is None, f"turnserver exited with {process.returncode}"
         with socket.socket() as probe:
-            if probe.connect_ex((address, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"turnserver did not listen on {address}:{port} within 10 s")
+            return probe.connect_ex((address, port)) == 0
+
+    wait_for_sync(listening, 10, f"turnserver listening on {address}:{port}")

@@ -32,6 +32,7 @@ from live.web.auth import Signer
 from tests.conftest import ServerThread, free_port, uvicorn_config
 from tests.deploy.netns import ROOT
 from tests.media.test_endpoints import make_offer
+from tests.waiting import wait_for, wait_for_sync
 
 SECRET = "caddy-scenario-secret-0123456789"
 SESSION = "pleniere-aict"  # streamed in the demo programme
@@ -69,14 +70,12 @@ def caddy(site: str, upstream: str, address: str, port: int) -> Iterator[Path]:
             [binary, "run", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter",
              "caddyfile"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=home)
     try:
-        deadline = time.monotonic() + 10
-        while True:
+        def listening() -> bool:
             assert process.poll() is None, log.read_text()[-3000:]
             with socket.socket() as probe:
-                if probe.connect_ex((address, port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "caddy did not listen within 10 s"
-            time.sleep(0.05)
+                return probe.connect_ex((address, port)) == 0
+
+        wait_for_sync(listening, 10, f"caddy listening on {address}:{port}")
         yield log
     finally:
         process.terminate()
@@ -124,11 +123,11 @@ async def main() -> None:
             studio = await publish(f"{front}/sessions/{SESSION}/whip", studio_token,
                                    [TestPatternTrack(160, 120)])
             try:
-                deadline = time.monotonic() + 10  # on air once the studio's connection is up
-                while not (await http.get(f"{front}/sessions/{SESSION}/broadcast", headers={
-                        "authorization": f"Bearer {token}"})).json()["live"]:
-                    assert time.monotonic() < deadline, "the studio did not go on air"
-                    await asyncio.sleep(0.1)
+                async def on_air() -> bool:  # once the studio's connection is up
+                    return bool((await http.get(f"{front}/sessions/{SESSION}/broadcast", headers={
+                        "authorization": f"Bearer {token}"})).json()["live"])
+
+                await wait_for(on_air, 10, "the studio on air, seen through Caddy")
                 whep = await http.post(
                     f"{front}/sessions/{SESSION}/whep", content=await make_offer("recvonly"),
                     headers={**forged, "authorization": f"Bearer {token}",

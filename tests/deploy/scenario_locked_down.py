@@ -12,6 +12,7 @@ Run by tests/deploy/test_locked_down.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -25,6 +26,7 @@ from live.web.auth import Signer
 from tests.conftest import ServerThread, free_port
 from tests.deploy.coturn import TURN_SECRET, coturn
 from tests.e2e.chromium import MEDIA_ARGS, launched
+from tests.waiting import wait_for
 
 SECRET = "locked-down-network-secret-0123"
 SESSION = "pleniere-aict"  # streamed in the demo programme
@@ -106,13 +108,15 @@ async def main() -> None:
                 await context.add_init_script(RECORD_PEERS)
                 page = await context.new_page()
                 await page.goto(server.link("participant", SESSION))
-                deadline = time.monotonic() + 25
                 peers: list[dict[str, Any]] = []
-                while time.monotonic() < deadline:
+
+                async def playing() -> bool:
+                    nonlocal peers
                     peers = await page.evaluate(PEERS)
-                    if any(p["state"] == "connected" and p["frames"] > 0 for p in peers):
-                        break
-                    await asyncio.sleep(0.25)
+                    return any(p["state"] == "connected" and p["frames"] > 0 for p in peers)
+
+                with contextlib.suppress(AssertionError):  # the test's checks say what failed
+                    await wait_for(playing, 25, "a connected peer with frames", interval=0.25)
                 verdict["peers"] = peers
                 await context.close()
         finally:

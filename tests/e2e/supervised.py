@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +23,11 @@ import redis
 from live.domain import Role
 from live.web.auth import EVENT_SCOPE, Signer
 from tests.conftest import free_port
+from tests.waiting import wait_for_sync
 from tests.wsclient import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = "pleniere-geopolitique"
-
-
-async def eventually(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `predicate` (run in a thread: it may do blocking I/O) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await asyncio.to_thread(predicate)
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 class Service:
@@ -88,16 +76,17 @@ class Service:
                 [sys.executable, "run.py", "--port", str(self.port), "--workers", str(self.workers),
                  "--redis", self.redis_url, "--log-level", "warning"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while self.health()[0] != 200:  # every worker's heartbeat: all of them are up
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"exited ({self.proc.returncode}):\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not healthy in time:\n{self.log()}")
-            time.sleep(0.1)
+        wait_for_sync(self._healthy, 30, lambda: f"healthy\n{self.log()}", interval=0.1)
         if not self.configured_secret:  # the one the service generated, as an operator's links are
             self.secret = self.secret_path.read_text("utf-8").strip()
             self._issue_tokens()
+
+    def _healthy(self) -> bool:
+        """Every worker's heartbeat: all of them are up."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"exited ({self.proc.returncode}):\n{self.log()}")
+        return self.health()[0] == 200
 
     def get(self, path: str) -> tuple[int, str]:
         """(status, body); status 0 when nothing answered."""
@@ -191,16 +180,15 @@ class PrivateRedis:
              "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 10
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+            wait_for_sync(answers, 10, f"redis-server answering on port {self.port}")
         finally:
             client.close()
 

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from tests.e2e.chromium import ARTIFACTS, RAW_KEY, REQUIRES_CHROMIUM, Network
+from tests.waiting import wait_for
 
 pytestmark = REQUIRES_CHROMIUM
 
@@ -200,15 +201,18 @@ async def ten_options_fit_the_stage(moderator: Page, stage: Page, participant: P
     await stage.set_viewport_size({"width": 1920, "height": 1080})
     await expect(stage.get_by_test_id("stage-poll-question")).to_have_text(TEN)
     await expect(stage.get_by_test_id("stage-percent-9")).to_have_text(re.compile(r"0"))
-    await stage.wait_for_timeout(100)  # the resize refits on the next frame
-    fit = await stage.evaluate("""() => ({
-        scroll: document.documentElement.scrollHeight, height: innerHeight,
-        last: document.querySelector("[data-testid=stage-option-9]").getBoundingClientRect().bottom,
-        footer: document.getElementById("stage-poll-footer").getBoundingClientRect().bottom,
-        clipped: document.getElementById("stage-poll").classList.contains("is-clipped")})""")
-    assert fit["scroll"] <= fit["height"], fit
-    assert fit["last"] <= fit["height"] and fit["footer"] <= fit["height"], fit
-    assert not fit["clipped"], fit
+    fit: dict[str, Any] = {}
+
+    async def fitted() -> bool:  # the resize refits on the next frame
+        fit.update(await stage.evaluate("""() => ({
+            scroll: document.documentElement.scrollHeight, height: innerHeight,
+            last: document.querySelector("[data-testid=stage-option-9]").getBoundingClientRect().bottom,
+            footer: document.getElementById("stage-poll-footer").getBoundingClientRect().bottom,
+            clipped: document.getElementById("stage-poll").classList.contains("is-clipped")})"""))
+        return (fit["scroll"] <= fit["height"] and fit["last"] <= fit["height"]
+                and fit["footer"] <= fit["height"] and not fit["clipped"])
+
+    await wait_for(fitted, 5, lambda: f"the ten options fitting the stage, unclipped: {fit}")
 
     voting = participant.get_by_test_id("poll").filter(has_text=TEN)
     await expect(voting).to_be_visible()

@@ -15,7 +15,8 @@ import pytest
 import websockets
 
 from tests.conftest import redis_prefix
-from tests.e2e.supervised import SESSION, PrivateRedis, Service, eventually, paused
+from tests.e2e.supervised import SESSION, PrivateRedis, Service, paused
+from tests.waiting import wait_for
 from tests.wsclient import Client
 
 pytestmark = pytest.mark.redis
@@ -102,7 +103,7 @@ async def test_a_worker_killed_mid_burst_loses_no_acknowledged_vote_nor_any_vote
         lambda v=v: any(p["id"] == poll_id for p in v.client.view["polls"])) for v in voters))
 
     burst = [asyncio.create_task(v.vote(poll_id, delay=i * 0.005)) for i, v in enumerate(voters)]
-    await eventually(lambda: sum(v.acked for v in voters) >= 30, 10, "the burst under way")
+    await wait_for(lambda: sum(v.acked for v in voters) >= 30, 10, "the burst under way")
     os.kill(pids[1], signal.SIGKILL)
     acked_before_kill = sum(v.acked for v in voters)
     await asyncio.gather(*burst)
@@ -124,10 +125,11 @@ async def test_a_worker_killed_mid_burst_loses_no_acknowledged_vote_nor_any_vote
     assert poll_of(moderator, poll_id)["ballots"] == VOTERS
 
     # The supervisor started worker 1 again (not the links: they were printed once).
-    restarted = await eventually(lambda: service.worker_pids().get(1) not in (None, pids[1]), 10,
-                                 "worker 1 restarted")
+    restarted = await wait_for(lambda: service.worker_pids().get(1) not in (None, pids[1]), 10,
+                               "worker 1 restarted", blocking=True)
     assert restarted and service.worker_pids()[0] == pids[0]
-    await eventually(lambda: service.health()[0] == 200, 15, "healthy again with both workers")
+    await wait_for(lambda: service.health()[0] == 200, 15, "healthy again with both workers",
+                   blocking=True)
     assert service.output().count("tribune is running.") == 1
     fresh = await service.connect("stage")  # on either worker, the restarted one included
     assert poll_of(fresh, poll_id)["ballots"] == VOTERS
@@ -164,13 +166,15 @@ async def test_the_service_rides_out_a_redis_restart(private_redis: PrivateRedis
         assert held and service.secret not in held
 
         private_redis.kill()
-        body = await eventually(service.failing_health, 10, "/healthz 503 while Redis is down")
+        body = await wait_for(service.failing_health, 10, "/healthz 503 while Redis is down",
+                              blocking=True)
         assert "store" in body["failed"], body
         reply = await participant.send("AskQuestion", text="Pendant la panne")
         assert reply["type"] == "Error" and reply["code"] == "unavailable", reply
 
         await asyncio.to_thread(private_redis.start)  # empty: it kept nothing
-        await eventually(lambda: service.health()[0] == 200, 20, "/healthz 200 after Redis is back")
+        await wait_for(lambda: service.health()[0] == 200, 20, "/healthz 200 after Redis is back",
+                       blocking=True)
         assert service.worker_pids() == pids and service.proc is not None  # nothing restarted
         assert service.proc.poll() is None
 
@@ -187,8 +191,9 @@ async def test_the_service_rides_out_a_redis_restart(private_redis: PrivateRedis
 
         # A worker restarted after Redis lost the secret still takes the links issued before.
         os.kill(pids[1], signal.SIGKILL)
-        await eventually(lambda: service.worker_pids().get(1) not in (None, pids[1])
-                         and service.health()[0] == 200, 20, "worker 1 restarted and healthy")
+        await wait_for(lambda: service.worker_pids().get(1) not in (None, pids[1])
+                       and service.health()[0] == 200, 20, "worker 1 restarted and healthy",
+                       blocking=True)
         async with paused(service.worker_pids()[0]):  # only the new worker 1 can accept
             again = await service.connect("participant", participant=identity)
             assert again.welcome["participant"]["id"] == identity["id"]

@@ -431,7 +431,8 @@ class Fuzzer:
             # A socket the server reset while a frame was still going out may be left half-closed
             # by the close handshake; abort is a no-op on a closed one.
             ws.transport.abort()
-        await asyncio.sleep(0.05)  # the transports' connection_lost callbacks close the sockets
+            # The transport's connection_lost callback closes the socket: wait for it.
+            await asyncio.wait_for(ws.wait_closed(), 5)
         self.opened.clear()
         self.pool.clear()
 

@@ -33,6 +33,7 @@ from tests.conftest import REDIS_URL, RunningServer, ServerThread, delete_prefix
 from tests.e2e.supervised import Service
 from tests.e2e.test_ws_flow import SESSION, token
 from tests.statejs import ClientState
+from tests.waiting import wait_for
 from tests.wsclient import Client
 
 CYCLES = 1_000
@@ -314,11 +315,11 @@ async def test_random_reconnects_lose_and_repeat_nothing(target: Target) -> None
             participant=replica.participant)
         expected = normal(fresh.view)
 
-        async def converged(r: Replica = replica, t: Replica = twin, want: Json = expected) -> None:
-            while not (normal(r.view) == want == normal(t.view) and r.seq == t.seq):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)  # the last tallies are coalesced: up to a second
+        def converged(r: Replica = replica, t: Replica = twin, want: Json = expected) -> bool:
+            return normal(r.view) == want == normal(t.view) and r.seq == t.seq
 
-        await asyncio.wait_for(converged(), 10)
+        # The last tallies are coalesced: up to a second.
+        await wait_for(converged, 10, f"{replica.name} and its twin at the fresh snapshot's state")
         assert replica.applied == sorted(set(replica.applied)), f"{replica.name}: repeated events"
         assert set(twin.applied) <= set(replica.applied), f"{replica.name}: events lost"
         # A replay projects past events on the current state (the hub keeps no past states), so

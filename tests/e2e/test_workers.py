@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.supervised import ROOT, SESSION, Service, eventually, gone, paused
+from tests.e2e.supervised import ROOT, SESSION, Service, gone, paused
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -53,7 +54,7 @@ async def test_two_workers_serve_one_port_and_share_questions_health_and_metrics
             return None
         return metrics
 
-    metrics = await eventually(summed, 5, "both workers' connections in /metrics")
+    metrics = await wait_for(summed, 5, "both workers' connections in /metrics", blocking=True)
     assert metrics[f'tribune_participants{{session="{SESSION}"}}'] == 6
     assert metrics[f'tribune_moderator_connections{{session="{SESSION}"}}'] == 1
     assert metrics["tribune_workers"] == 2
@@ -65,10 +66,12 @@ async def test_two_workers_serve_one_port_and_share_questions_health_and_metrics
     status, body = service.health()
     assert status == 200 and body["failed"] == [] and set(body["heartbeat_age"]) == {"0", "1"}
     async with paused(pids[1]):
-        body = await eventually(service.failing_health, 10, "/healthz 503 while worker 1 is stuck")
+        body = await wait_for(service.failing_health, 10, "/healthz 503 while worker 1 is stuck",
+                              blocking=True)
         assert body["worker"] == 0 and body["failed"] == ["workers"], body
         assert body["heartbeat_age"]["1"] >= 5 > body["heartbeat_age"]["0"], body
-    await eventually(lambda: service.health()[0] == 200, 5, "/healthz 200 once worker 1 runs again")
+    await wait_for(lambda: service.health()[0] == 200, 5, "/healthz 200 once worker 1 runs again",
+                   blocking=True)
     # Its clients were held, not lost: a question asked there still reaches the moderator.
     await there[1].ok("AskQuestion", text="Encore là ?")
     await moderator.wait_for(lambda: moderator.question("Encore là ?"), timeout=FAN_OUT)

@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 import sys
-import time
 
 import httpx2 as httpx
 
@@ -24,6 +23,7 @@ from live.web.auth import Signer
 from tests.conftest import ServerThread, free_port
 from tests.media.conftest import SECRET, SESSION, MediaServer
 from tests.media.test_endpoints import make_offer
+from tests.waiting import wait_for
 
 # What a hostile (or merely LAN-bound) client may offer, and one control address in the
 # namespace's own documentation network, which the relay must keep.
@@ -57,10 +57,7 @@ async def scenario(relay_address: str, private: bool) -> dict[str, list[str]]:
         server = MediaServer(running.base_url, Signer(SECRET), running.app)
         studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(160, 120)])
         try:
-            deadline = time.monotonic() + 10
-            while not server.relay.broadcast(SESSION).live:
-                assert time.monotonic() < deadline, "the studio did not go on air"
-                await asyncio.sleep(0.05)
+            await wait_for(lambda: server.relay.broadcast(SESSION).live, 10, "the studio on air")
             held = {}
             async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
                 for kind, role, direction in (("whep", Role.PARTICIPANT, "recvonly"),

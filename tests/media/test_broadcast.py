@@ -11,6 +11,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from live.media.broadcast import KEYFRAME_INTERVAL, QUEUE_LIMIT, Broadcast, ForwardTrack, Source
 from live.media.frames import Size
+from tests.waiting import holds_for, wait_for
 
 KEY = b"\x10\x02\x00\x9d\x01\x2a\x40\x01\xf0\x00" + b"k" * 50  # a VP8 keyframe of 320x240
 DELTA = b"\x11\x02\x00" + b"d" * 50
@@ -40,16 +41,16 @@ async def test_keyframe_requests_are_coalesced_to_one_per_interval() -> None:
     broadcast, receiver = on_air()
     for _ in range(50):  # fifty viewers join at once
         broadcast.request_keyframe()
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: receiver.plis, 1, "the first PLI")
     assert receiver.plis == [1234]
     for _ in range(50):
         broadcast.request_keyframe()
-    await asyncio.sleep(0.1)
-    assert receiver.plis == [1234], "the next request waits for the interval"
-    await asyncio.sleep(KEYFRAME_INTERVAL)
-    assert receiver.plis == [1234, 1234], "but is not lost"
-    await asyncio.sleep(KEYFRAME_INTERVAL + 0.1)
-    assert len(receiver.plis) == 2
+    # Negative check: the next request waits for the interval...
+    await holds_for(lambda: receiver.plis == [1234], 0.1, "no second PLI at once")
+    await wait_for(lambda: len(receiver.plis) > 1, KEYFRAME_INTERVAL + 1, "the second PLI")
+    assert receiver.plis == [1234, 1234], "...but is not lost"
+    # Negative check: and it was one for all fifty, over the interval after it too.
+    await holds_for(lambda: len(receiver.plis) == 2, KEYFRAME_INTERVAL + 0.1, "no third PLI")
 
 
 async def test_a_viewer_starts_on_a_keyframe_and_asks_for_one_while_waiting() -> None:
@@ -58,7 +59,7 @@ async def test_a_viewer_starts_on_a_keyframe_and_asks_for_one_while_waiting() ->
     broadcast.attach(track)
     broadcast.forward("video", "video/vp8", DELTA, 0)
     broadcast.forward("video", "video/vp8", DELTA, 3000)
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: receiver.plis, 1, "a PLI while the viewer waits")
     assert receiver.plis == [1234]
     broadcast.forward("video", "video/vp8", KEY, 6000)
     broadcast.forward("video", "video/vp8", DELTA, 9000)
@@ -101,7 +102,7 @@ async def test_a_stopped_track_ends_its_reader() -> None:
     track = ForwardTrack("audio", broadcast.request_keyframe)
     broadcast.attach(track)
     reader = asyncio.ensure_future(track.recv())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # the reader gets to wait in recv() before the stop: the case tested
     track.stop()
     with pytest.raises(MediaStreamError):
         await asyncio.wait_for(reader, 1)

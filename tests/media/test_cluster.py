@@ -22,12 +22,14 @@ import redis
 from live.config import Settings
 from live.domain import Role
 from live.media import feed, internals
+from live.media.broadcast import KEYFRAME_INTERVAL
 from live.media.client import Peer, TestPatternTrack, publish, watch
 from live.media.cluster import Cluster
 from live.web.auth import Signer
 from tests.conftest import REDIS_URL, ServerThread, free_port
 from tests.media.conftest import SECRET, SESSION, MediaServer
-from tests.media.test_relay_loopback import frames, wait_for
+from tests.media.test_relay_loopback import frames
+from tests.waiting import holds_for, wait_for
 
 pytestmark = pytest.mark.redis
 T = TypeVar("T")
@@ -62,7 +64,8 @@ async def go_live(server: MediaServer, **options: object) -> Peer:
     studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(320, 240)],
                            **options)  # type: ignore[arg-type]
     await wait_for(lambda: SESSION in cluster(server).origins
-                   and server.relay.broadcasts[SESSION].live and registered(server))
+                   and server.relay.broadcasts[SESSION].live and registered(server), 10,
+                   "the studio on air, the worker registered as its origin")
     return studio
 
 
@@ -130,12 +133,14 @@ async def test_viewers_on_another_worker_get_the_studio_ingested_once(
                 if sender.kind == "video":
                     for _ in range(10):
                         sender._send_keyframe()
-        await asyncio.sleep(0.8)
-        assert a.relay.stats(SESSION)["keyframe_requests"] == requests + 1
-        assert all(v.received["video"].keyframes > k
-                   for v, k in zip(viewers[:2], keyframes, strict=True))
+        await wait_for(lambda: all(v.received["video"].keyframes > k
+                                   for v, k in zip(viewers[:2], keyframes, strict=True)), 5,
+                       "a new keyframe at B's viewers")
+        # Negative check: one request reached the studio, and no other over the next interval.
+        await holds_for(lambda: a.relay.stats(SESSION)["keyframe_requests"] == requests + 1,
+                        KEYFRAME_INTERVAL + 0.3, "one keyframe request at the origin")
         # The readout, asked of either worker, counts the viewers of both.
-        await wait_for(lambda: next(iter(subs)).viewers == 2)
+        await wait_for(lambda: next(iter(subs)).viewers == 2, 10, "B's two viewers known at A")
         for server in (a, b):
             stats = await readout(server)
             assert stats["live"] and stats["viewers"] == 3
@@ -170,14 +175,15 @@ async def test_patch_and_delete_work_on_either_worker(
             assert (await http.delete(wrong, headers=auth)).status_code == 200
         assert resource_id not in b.relay.resources
         # B's last viewer left: B drops its feed, and A forgets the subscription.
-        await wait_for(lambda: not cluster(a).subscribers.get(SESSION) and not cluster(b).followers)
+        await wait_for(lambda: not cluster(a).subscribers.get(SESSION) and not cluster(b).followers,
+                       10, "B's feed dropped, A's subscription forgotten")
         # The studio's resource too, from B.
         studio_url = studio.resource_url.replace(a.base_url, b.base_url)
         async with httpx.AsyncClient() as http:
             response = await http.delete(
                 studio_url, headers={"authorization": f"Bearer {a.token(Role.STUDIO)}"})
         assert response.status_code == 200
-        await wait_for(lambda: not a.relay.broadcasts[SESSION].live)
+        await wait_for(lambda: not a.relay.broadcasts[SESSION].live, 10, "off air at A")
     finally:
         await viewer.close(delete=False)
         await studio.close(delete=False)
@@ -206,25 +212,29 @@ async def test_the_studio_leaving_returning_elsewhere_and_changing_codec_reach_e
         await asyncio.gather(*(asyncio.wait_for(v.first_frame.wait(), 5) for v in (on_a, on_b)))
         # Off air: B's broadcast stops too, the viewers stay connected.
         await studio.close()
-        await wait_for(lambda: not b.relay.broadcasts[SESSION].live)
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: not b.relay.broadcasts[SESSION].live, 10, "off air at B")
+        await asyncio.sleep(0.3)  # what was already on its way still arrives
         paused = frames(on_b), frames(on_a)
-        await asyncio.sleep(0.4)
-        assert (frames(on_b), frames(on_a)) == paused
+        # Negative check: off air, no frame comes to either viewer.
+        await holds_for(lambda: (frames(on_b), frames(on_a)) == paused, 0.4,
+                        "no frame while off air")
         # Back on the other worker: B is now the origin, A (with a viewer left) its edge.
         keyframes = on_a.received["video"].keyframes
         studio = await go_live(b)
-        await wait_for(lambda: frames(on_a) > paused[1] + 15 and frames(on_b) > paused[0] + 15)
+        await wait_for(lambda: frames(on_a) > paused[1] + 15 and frames(on_b) > paused[0] + 15, 10,
+                       "frames again at both viewers")
         assert on_a.received["video"].keyframes > keyframes  # restarted on a keyframe
         assert on_a.pc.connectionState == on_b.pc.connectionState == "connected"
         assert cluster(a).followers and not cluster(b).followers
         # A new studio connection on A, in H.264, replaces B's: B's studio connection is closed,
         # and the VP8 viewers on both workers are sent back to negotiate.
         replacement = await go_live(a, video_codec="video/H264")
-        await wait_for(lambda: studio.pc.connectionState in ("closed", "failed"))
+        await wait_for(lambda: studio.pc.connectionState in ("closed", "failed"), 10,
+                       "B's studio connection closed")
         studio = replacement
-        await wait_for(lambda: whips(a, b) == 1)
-        await wait_for(lambda: all(v.pc.connectionState in ("closed", "failed") for v in (on_a, on_b)))
+        await wait_for(lambda: whips(a, b) == 1, 10, "one studio connection in all")
+        await wait_for(lambda: all(v.pc.connectionState in ("closed", "failed") for v in (on_a, on_b)),
+                       10, "the VP8 viewers' connections closed")
         again = await watch(b.whep(), b.token(Role.PARTICIPANT), kinds=["video"])
         await asyncio.wait_for(again.first_frame.wait(), 5)
         assert again.received["video"].mime_type.lower() == "video/h264"
@@ -263,7 +273,7 @@ async def test_garbage_on_the_feed_port_closes_that_connection_only(
         refused = [r.getMessage() for r in caplog.records if "feed connection" in r.getMessage()]
         assert len(refused) == 4 and "bad MAC" in refused[2]
         count = frames(viewer)
-        await wait_for(lambda: frames(viewer) > count + 15)  # the edge's feed carried on
+        await wait_for(lambda: frames(viewer) > count + 15, 10, "frames still, from the edge's feed")
     finally:
         await viewer.close()
         await studio.close()

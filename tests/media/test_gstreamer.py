@@ -34,6 +34,7 @@ import pytest
 
 from live.domain import Role
 from live.web.auth import EVENT_SCOPE, Signer
+from tests.waiting import wait_for_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi: the venv has no PyGObject
@@ -107,22 +108,21 @@ class Process:
     def wait_for(self, predicate: Callable[[Event], object], what: str,
                  timeout: float = 15.0) -> Event:
         """The first event matching `predicate`, within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
         seen = 0
-        while True:
+
+        def matching() -> Event | None:
+            nonlocal seen
             finished = not self.reader.is_alive()  # then every line is in `events`
             count = len(self.events)
-            for event in self.events[seen:count]:
-                if predicate(event):
-                    return event
+            found = next((e for e in self.events[seen:count] if predicate(e)), None)
             seen = count
-            if finished:
+            if found is None and finished:
                 self.proc.wait(timeout=5)
                 raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
                                      f"{what}\n{self.report()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout} s: {what}\n{self.report()}")
-            time.sleep(0.05)
+            return found
+
+        return wait_for_sync(matching, timeout, lambda: f"{what}\n{self.report()}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -214,11 +214,11 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
         server = namespace.spawn("server", [
             VENV_PYTHON, "run.py", "--port", str(PORT), "--media-address", ADDRESS,
             "--log-level", "info"], env)
-        deadline = time.monotonic() + 30
-        while "Application startup complete" not in server.log.read_text("utf-8", "replace"):
-            if server.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start\n{server.report()}")
-            time.sleep(0.1)
+        def started() -> bool:
+            assert server.proc.poll() is None, f"the server exited\n{server.report()}"
+            return "Application startup complete" in server.log.read_text("utf-8", "replace")
+
+        wait_for_sync(started, 30, lambda: f"the server started\n{server.report()}", interval=0.1)
         yield Relay(namespace, server, gstreamer)
 
 

@@ -4,8 +4,6 @@ encoded them, every viewer starts on a keyframe, and no viewer gets an encoder."
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,18 +12,12 @@ from aiortc.codecs import h264, opus, vpx
 from aiortc.mediastreams import AudioStreamTrack
 
 from live.domain import Role
+from live.media.broadcast import KEYFRAME_INTERVAL
 from live.media.client import Peer, TestPatternTrack, publish, watch
 from tests.media.conftest import MediaServer
+from tests.waiting import holds_for, wait_for
 
 VIEWERS = 3
-
-
-async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 def frames(peer: Peer, kind: str = "video") -> int:
@@ -57,7 +49,8 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
                            [TestPatternTrack(320, 240), AudioStreamTrack()])
     viewers: list[Peer] = []
     try:
-        await wait_for(lambda: media_server.relay.broadcasts["pleniere-geopolitique"].live)
+        await wait_for(lambda: media_server.relay.broadcasts["pleniere-geopolitique"].live, 10,
+                       "the studio on air")
         token = media_server.token(Role.PARTICIPANT)
         viewers = list(await asyncio.gather(*(watch(media_server.whep(), token)
                                               for _ in range(VIEWERS))))
@@ -83,9 +76,12 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
             if sender.kind == "video":
                 for _ in range(10):
                     sender._send_keyframe()
-        await asyncio.sleep(0.7)
-        assert media_server.relay.stats("pleniere-geopolitique")["keyframe_requests"] == requests + 1
-        assert all(v.received["video"].keyframes > k for v, k in zip(viewers, keyframes, strict=True))
+        await wait_for(lambda: all(v.received["video"].keyframes > k
+                                   for v, k in zip(viewers, keyframes, strict=True)), 5,
+                       "a new keyframe at every viewer")
+        # Negative check: one request, and no other over the next interval either.
+        await holds_for(lambda: media_server.relay.stats("pleniere-geopolitique")[
+            "keyframe_requests"] == requests + 1, KEYFRAME_INTERVAL + 0.2, "one keyframe request")
         stats = media_server.relay.stats("pleniere-geopolitique")
         assert stats["live"] and stats["viewers"] == VIEWERS
         assert stats["video"]["width"] == 320 and stats["video"]["height"] == 240
@@ -102,7 +98,8 @@ async def go_live(server: MediaServer, **options: Any) -> Peer:
     previous = before.source if before else None
     studio = await publish(server.whip(), server.token(Role.STUDIO),
                            [TestPatternTrack(320, 240)], **options)
-    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source not in (None, previous))
+    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source not in (None, previous),
+                   10, "the studio's connection as the broadcast's source")
     return studio
 
 
@@ -115,14 +112,15 @@ async def test_viewers_resume_on_the_same_connection_when_the_studio_returns(
         await asyncio.wait_for(viewer.first_frame.wait(), 5)
         # Off air by DELETE, or by the connection closing under it: the viewer's connection stays.
         await studio.close(delete=goes == "stops")
-        await wait_for(lambda: not media_server.relay.broadcasts["pleniere-geopolitique"].live)
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: not media_server.relay.broadcasts["pleniere-geopolitique"].live, 10,
+                       "off air")
+        await asyncio.sleep(0.3)  # what was already on its way still arrives
         paused = frames(viewer)
-        await asyncio.sleep(0.5)
-        assert frames(viewer) == paused
+        # Negative check: off air, no frame comes.
+        await holds_for(lambda: frames(viewer) == paused, 0.5, "no frame while off air")
         keyframes = viewer.received["video"].keyframes
         studio = await go_live(media_server)
-        await wait_for(lambda: frames(viewer) > paused + 15, timeout=5)
+        await wait_for(lambda: frames(viewer) > paused + 15, 5, "frames again")
         assert viewer.received["video"].keyframes > keyframes  # restarted on a keyframe
         assert viewer.pc.connectionState == "connected"
     finally:
@@ -137,9 +135,10 @@ async def test_a_second_studio_connection_replaces_the_first(media_server: Media
     try:
         await asyncio.wait_for(viewer.first_frame.wait(), 5)
         second = await go_live(media_server)  # the studio page reloaded, say
-        await wait_for(lambda: first.pc.connectionState in ("closed", "failed"), timeout=10)
+        await wait_for(lambda: first.pc.connectionState in ("closed", "failed"), 10,
+                       "the first studio connection closed")
         count = frames(viewer)
-        await wait_for(lambda: frames(viewer) > count + 15, timeout=5)
+        await wait_for(lambda: frames(viewer) > count + 15, 5, "frames from the second one")
         whips = [r for r in media_server.relay.resources.values() if r.kind == "whip"]
         assert len(whips) == 1
     finally:
@@ -162,7 +161,8 @@ async def test_h264_is_forwarded_and_a_codec_change_sends_viewers_back_to_negoti
         studio = await go_live(media_server, video_codec="video/VP8")
         # An H.264 viewer cannot be switched to VP8 in place: its connection is closed, and a
         # new offer gets VP8.
-        await wait_for(lambda: viewer.pc.connectionState in ("closed", "failed"), timeout=10)
+        await wait_for(lambda: viewer.pc.connectionState in ("closed", "failed"), 10,
+                       "the H.264 viewer's connection closed")
         again = await watch(media_server.whep(), media_server.token(Role.PARTICIPANT),
                             kinds=["video"])
         await asyncio.wait_for(again.first_frame.wait(), 5)
@@ -177,7 +177,7 @@ async def test_sessions_are_relayed_independently(media_server: MediaServer) -> 
     plenary = await go_live(media_server)
     workshop = await publish(media_server.whip("atelier-1"),
                              media_server.token(Role.STUDIO, "atelier-1"), [TestPatternTrack(160, 120)])
-    await wait_for(lambda: media_server.relay.broadcasts["atelier-1"].live)
+    await wait_for(lambda: media_server.relay.broadcasts["atelier-1"].live, 10, "the workshop on air")
     viewer = await watch(media_server.whep("atelier-1"), media_server.token(Role.PARTICIPANT),
                          kinds=["video"])
     try:

@@ -13,6 +13,7 @@ from live.store import Conflict, EpochChanged, RateLimited, Record, Store
 from live.store.base import HISTORY
 from live.store.redis import RedisStore
 from tests.conftest import REDIS_URL, delete_prefix
+from tests.waiting import wait_for
 
 SESSION = "pleniere-geopolitique"
 
@@ -213,8 +214,11 @@ async def test_presence_sums_live_nodes_and_ignores_expired_ones(store: Store) -
     assert await store.presence(SESSION) == 5
     await store.set_presence(SESSION, "node-c", 100, 0.2)
     assert await store.presence(SESSION) == 105
-    await asyncio.sleep(0.3)
-    assert await store.presence(SESSION) == 5
+
+    async def node_c_expired() -> bool:
+        return await store.presence(SESSION) == 5
+
+    await wait_for(node_c_expired, 3, "node-c's count expired, the others' kept")
     assert await store.presence("pleniere-aict") == 0  # per session
 
 
@@ -222,7 +226,9 @@ async def test_a_short_lived_node_does_not_expire_the_others(store: Store) -> No
     await store.set_presence(SESSION, "node-a", 3, 10.0)
     await store.set_presence(SESSION, "node-b", 4, 10.0)
     await store.set_presence(SESSION, "node-c", 100, 0.1)  # Redis once let this expire the key
-    await asyncio.sleep(1.2)  # (after int(0.1 * 4) + 1 = 1 s), taking every node's count along
+    # The time is the subject: past when Redis would have expired the whole key (after
+    # int(0.1 * 4) + 1 = 1 s), taking every node's count along, the others' are still there.
+    await asyncio.sleep(1.2)
     assert await store.presence(SESSION) == 7
 
 
@@ -333,8 +339,11 @@ async def test_redis_presence_drops_stale_and_malformed_entries(redis_store: Red
     admin = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         await asyncio.to_thread(admin.hset, key, "node-garbled", "not a count")
-        await asyncio.sleep(0.1)
-        assert await redis_store.presence(SESSION) == 2
+
+        async def only_node_a() -> bool:
+            return await redis_store.presence(SESSION) == 2
+
+        await wait_for(only_node_a, 3, "node-gone's entry expired, the garbled one ignored")
         assert await asyncio.to_thread(admin.hkeys, key) == ["node-a"]
         assert 30_000 < await asyncio.to_thread(admin.pttl, key) <= 41_000  # 4 x ttl + 1 s
     finally:
@@ -365,7 +374,7 @@ async def test_rate_limits_are_taken_with_the_append_all_or_none(store: Store) -
     assert await ask(("p:dora", 1, 0.001))
     fast = ("p:chloe", 1, 20.0)
     assert await ask(fast) and not await ask(fast)
-    await asyncio.sleep(0.1)  # 20 a second: refilled
+    await asyncio.sleep(0.1)  # the time is the subject: at 20 a second, refilled by then
     assert await ask(fast)
     assert (await store.head(SESSION))[1] == version  # only the accepted ones were appended
 

@@ -22,6 +22,7 @@ from live.domain import Role
 from live.logsafe import REDACTED, RedactTokens, redact
 from live.web.auth import EVENT_SCOPE, Signer
 from tests.conftest import free_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = "pleniere-geopolitique"
@@ -112,15 +113,14 @@ async def test_the_real_server_logs_no_token(tmp_path: Path) -> None:
     log_path = tmp_path / "service.log"
     proc = await asyncio.to_thread(start, port, env, log_path)
     try:
-        deadline = time.monotonic() + 30
-        while await asyncio.to_thread(http, port, "/healthz") != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            await asyncio.sleep(0.1)
+        def healthy() -> bool:
+            assert proc.poll() is None, log_path.read_text()
+            return http(port, "/healthz") == 200
+
+        await wait_for(healthy, 30, lambda: f"healthy\n{log_path.read_text()}", blocking=True)
         await use_everything(port, tokens)
-        deadline = time.monotonic() + 10  # the last request's access log line is written
-        while "done=1" not in log_path.read_text():
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: "done=1" in log_path.read_text(), 10,
+                       lambda: f"the last request's access log line\n{log_path.read_text()[-3000:]}")
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 20)

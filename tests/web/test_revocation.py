@@ -11,8 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import websockets
@@ -24,6 +23,7 @@ from live.protocol import CLOSE_UNAUTHORIZED
 from live.revoke import main as revoke_main
 from live.web.auth import EVENT_SCOPE, InvalidToken, Signer, _b64
 from tests.conftest import REDIS_URL, RunningServer, ServerThread, free_port
+from tests.waiting import wait_for
 from tests.wsclient import Client
 
 SESSION, OTHER = "pleniere-geopolitique", "pleniere-aict"
@@ -188,13 +188,6 @@ async def hello_close_code(server: RunningServer, session: str, token: str) -> i
             return ws.close_code
 
 
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.05)
-
-
 async def test_revoking_a_sessions_moderator_links(service: RunningServer,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     old = token_of(service.link("moderator", SESSION))
@@ -253,7 +246,7 @@ async def test_revoking_the_public_link(service: RunningServer,
         return status(service, f"/?t={public}&lang=fr") == 200 and \
             status(service, f"/s/{OTHER}?t={public}") == 401
 
-    await eventually(refused, "the old public link refused")
+    await wait_for(refused, 5, "the old public link refused")
     assert status(service, f"/s/{OTHER}?t={new}") == 200
     assert await hello_close_code(service, OTHER, new) is None
 

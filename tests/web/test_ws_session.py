@@ -16,6 +16,7 @@ from live.service import Service
 from live.store.memory import MemoryStore
 from live.web.auth import EVENT_SCOPE, Signer
 from live.web.ws import ClientSession
+from tests.waiting import holds_for
 
 SESSION = "pleniere-geopolitique"
 
@@ -90,8 +91,8 @@ async def test_the_session_ends_only_once_its_close_frame_is_out() -> None:
     session._close_soon(CLOSE_UNAUTHORIZED, "token expired")
     ws.feed({"type": "Ping"})  # wakes the reader, which sees the close decided
     await asyncio.wait_for(ws.closing.wait(), 5)
-    await asyncio.sleep(0.1)
-    assert not running.done()
+    # Negative check: while the close frame is still going out, the session does not end.
+    await holds_for(lambda: not running.done(), 0.1, "the session waits for its close frame")
     ws.close_may_finish.set()
     await asyncio.wait_for(running, 5)
     assert ws.closed == CLOSE_UNAUTHORIZED
