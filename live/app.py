@@ -31,6 +31,7 @@ from live.registrants import Registry, read_registrants
 from live.service import Service
 from live.store import Store, open_store
 from live.web.auth import Signer
+from live.web.captions import CaptionRoutes
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.pages import Pages
@@ -130,6 +131,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
 
     routes = [
         *MediaRoutes(programme, settings).routes(),
+        *CaptionRoutes(programme).routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),

@@ -18,6 +18,7 @@ from functools import lru_cache
 from live.config import Settings
 from live.domain import Actor
 from live.domain import events as e
+from live.domain.commands import AskQuestion, Command, PostCaption
 from live.store.base import Quota
 
 ASK_BURST, ASK_PER_SECOND = 5, 1 / 12  # questions per participant: 5 at once, then 5 a minute
@@ -27,6 +28,11 @@ CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND = 30, 1.0
 # that time holds it (`AddressLimits.ban_hold`). Refreshed on every connection.
 ADDRESS_MEMORY = 12 * 3600.0
 IPV6_GROUP = 64  # one IPv6 subscriber usually gets a whole /64: its addresses are one
+# Captions per session, whichever process or connection they come through: finished lines, a
+# line every few seconds per language at a captioner's pace (a speech-to-text service's final
+# results alike), and per language the partial results such a service sends while it listens.
+CAPTION_BURST, CAPTIONS_PER_SECOND = 20, 4.0
+PARTIAL_BURST, PARTIALS_PER_SECOND = 10, 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,24 @@ def question_limits(actor: Actor, client: str | None) -> list[tuple[str, float, 
     if group is not None:
         limits.append((f"ask:ip:{group}", CLIENT_ASK_BURST, CLIENT_ASK_PER_SECOND))
     return limits
+
+
+def caption_limits(command: PostCaption) -> list[tuple[str, float, float]]:
+    """A session's caption budget: partial results apart, so that a chatty speech-to-text
+    service cannot spend what its final lines need."""
+    if command.final:
+        return [("caption", CAPTION_BURST, CAPTIONS_PER_SECOND)]
+    return [(f"caption-partial:{command.language}", PARTIAL_BURST, PARTIALS_PER_SECOND)]
+
+
+def command_limits(command: Command, actor: Actor, client: str | None
+                   ) -> list[tuple[str, float, float]] | None:
+    """The store's token buckets a guarded command takes from (None: it is not limited)."""
+    if isinstance(command, AskQuestion):
+        return question_limits(actor, client)
+    if isinstance(command, PostCaption):
+        return caption_limits(command)
+    return None
 
 
 def vote_quota(event: e.Event, actor: Actor, client: str | None,

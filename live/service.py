@@ -20,12 +20,12 @@ from typing import Any
 
 from live.bus import Bus
 from live.domain import Actor, DomainError, Room
-from live.domain.commands import AskQuestion, Command
+from live.domain.commands import Command, PostCaption
 from live.domain.events import TALLY_EVENTS, ParticipantBanned
 from live.domain.gates import gate_changes, is_free
 from live.domain.programme import Programme
 from live.hub import Applied, Hub, Subscriber
-from live.limits import AddressLimits, question_limits, vote_quota
+from live.limits import AddressLimits, command_limits, vote_quota
 from live.protocol import encode
 from live.pulse import Pulse
 from live.records import applied_from, body, decode, own_record
@@ -119,14 +119,17 @@ class Service:
     def _fresh_room(self, session_id: str) -> Room:
         info = self.programme.session(session_id)
         assert info is not None
-        return Room.new(session_id, interactive=info.interactive, premoderation=info.premoderation)
+        return Room.new(session_id, interactive=info.interactive, premoderation=info.premoderation,
+                        languages=info.languages)
 
     async def _reload(self, hub: Hub) -> None:
         """Rebuild the hub from the store: on first load, when the history's epoch changed, or
         when this process fell further behind than the store's history reaches."""
         loaded = await self.store.load(hub.session_id)
-        room = (Room.from_snapshot(json.loads(loaded.snapshot)) if loaded.snapshot
-                else self._fresh_room(hub.session_id))
+        info = self.programme.session(hub.session_id)
+        assert info is not None
+        room = (Room.from_snapshot(json.loads(loaded.snapshot), languages=info.languages)
+                if loaded.snapshot else self._fresh_room(hub.session_id))
         was_loaded = hub.epoch != ""
         if was_loaded and hub.epoch != loaded.epoch:
             log.warning("session %s: history restarted (epoch %s)", hub.session_id, loaded.epoch)
@@ -167,8 +170,7 @@ class Service:
                     applied = [await self.votes.append(hub, events[0], actor, now, quota)]
                 else:
                     applied = await self._append_guarded(
-                        hub, command, actor, question_limits(actor, client)
-                        if isinstance(command, AskQuestion) else None)
+                        hub, command, actor, command_limits(command, actor, client))
                     if applied:
                         await self._publish(hub, applied)
             except EpochChanged:
@@ -202,7 +204,8 @@ class Service:
                         hub.session_id, hub.epoch, hub.version, bodies, gate_changes(events),
                         limits)
                 except RateLimited:
-                    raise DomainError("rate_limited", "too many questions: wait a little") from None
+                    what = "captions" if isinstance(command, PostCaption) else "questions"
+                    raise DomainError("rate_limited", f"too many {what}: wait a little") from None
                 except Conflict:
                     # Another process's guarded command came first: catch up, decide again.
                     await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE))

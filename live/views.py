@@ -13,7 +13,7 @@ from typing import Any
 
 from live.domain import events as e
 from live.domain.programme import Programme
-from live.domain.state import DRAFT, PUBLIC_STATUSES, Poll, Question, RoomState
+from live.domain.state import DRAFT, PUBLIC_STATUSES, Caption, Poll, Question, RoomState
 from live.protocol import encode
 
 Message = dict[str, Any]
@@ -26,6 +26,10 @@ class Audience(StrEnum):
 
 
 PUBLIC_AUDIENCES = (Audience.STAGE, Audience.PARTICIPANT)
+# Caption lines per language a client is sent on connecting (and keeps: static/js/caption-lines.js);
+# the transcript is an export. Only the latest CAPTION_SCAN lines are looked through, so that a
+# room connecting at once costs little: a language silent for that long starts empty.
+CAPTION_LINES, CAPTION_SCAN = 8, 500
 
 
 def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Message:
@@ -63,7 +67,26 @@ def stage_view(s: RoomState) -> Message:
 
 
 def settings_view(s: RoomState) -> Message:
-    return {"premoderation": s.premoderation}
+    return {"premoderation": s.premoderation, "stage_captions": s.stage_captions}
+
+
+def caption_view(caption: Caption) -> Message:
+    return {"language": caption.language, "text": caption.text, "at": caption.at,
+            "final": caption.final}
+
+
+def captions_view(s: RoomState) -> Message:
+    """The last CAPTION_LINES final lines of each language, in the order they came, and each
+    language's line in progress."""
+    per_language: dict[str, int] = {}
+    latest: list[Caption] = []
+    for caption in reversed(s.captions[-CAPTION_SCAN:]):
+        seen = per_language.get(caption.language, 0)
+        if seen < CAPTION_LINES:
+            per_language[caption.language] = seen + 1
+            latest.append(caption)
+    return {"lines": [caption_view(c) for c in reversed(latest)],
+            "partials": {lang: caption_view(c) for lang, c in sorted(s.partials.items())}}
 
 
 def me_view(s: RoomState, participant_id: str) -> Message:
@@ -92,6 +115,7 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
         ],
         "polls": [poll_view(p, audience) for p in s.polls.values() if sees_poll(p, audience)],
         "stage": stage_view(s),
+        "captions": captions_view(s),
         "connected": connected,
     }
     if audience is Audience.PARTICIPANT and participant_id is not None:
@@ -168,8 +192,11 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
                 "question": question_view(q, Audience.PARTICIPANT, mine=True), **extra}
         case e.StageCleared():
             shared(everyone, stage=stage_view(s))
-        case e.PremoderationSet():
+        case e.PremoderationSet() | e.StageCaptionsSet():
             shared(everyone, settings=settings_view(s))
+        case e.CaptionPosted():
+            shared(everyone, caption=caption_view(Caption(
+                event.language, event.text, event.posted_at, event.final)))
         case e.PollCreated():
             p = s.polls[event.poll_id]
             shared((Audience.MODERATOR,), poll_id=p.id, poll=poll_view(p, Audience.MODERATOR))
@@ -197,6 +224,7 @@ def session_view(programme: Programme, session_id: str) -> Message:
         "id": s.id, "title": s.title, "description": s.description, "date": s.day.isoformat(),
         "start": s.start.strftime("%H:%M"), "end": s.end.strftime("%H:%M"), "kind": s.kind,
         "room": s.room, "interactive": s.interactive, "streamed": s.streamed,
+        "languages": list(s.languages),
     }
 
 

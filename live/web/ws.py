@@ -24,6 +24,7 @@ from live import metrics
 from live import protocol as p
 from live.domain import Actor, DomainError
 from live.domain.ratelimit import TokenBucket
+from live.domain.state import CAPTION_CHARS
 from live.service import Service
 from live.views import Audience
 from live.web.auth import AUDIENCE_OF_ROLE, InvalidToken, Signer
@@ -209,7 +210,8 @@ class ClientSession:
         self.audience = AUDIENCE_OF_ROLE[grant.role]
         welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
                                    "session": self.session_id,
-                                   "limits": {"question_chars": 500, "frame_bytes": p.MAX_FRAME_BYTES}}
+                                   "limits": {"question_chars": 500, "caption_chars": CAPTION_CHARS,
+                                              "frame_bytes": p.MAX_FRAME_BYTES}}
         registered = False
         if self.audience is Audience.PARTICIPANT:
             try:

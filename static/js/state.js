@@ -1,6 +1,8 @@
 // Client-side session state: pure functions, no DOM, no I/O. Every function returns a new state
 // object (the previous one is left untouched) so pages can compare and tests can reason simply.
 
+import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
+
 /**
  * @typedef {"pending"|"approved"|"dismissed"|"answered"|"archived"} QuestionStatus
  * @typedef {{id: string, text: string, author: string|null, organisation: string|null,
@@ -22,10 +24,11 @@
  * @property {string|null} epoch
  * @property {number} seq last event applied
  * @property {any} session
- * @property {{premoderation: boolean}} settings
+ * @property {{premoderation: boolean, stage_captions?: string|null}} settings
  * @property {Question[]} questions
  * @property {Poll[]} polls
  * @property {Stage} stage
+ * @property {import("./caption-lines.js").Captions} captions the latest caption lines
  * @property {number} connected
  * @property {Me|null} me participants only
  * @property {BannedEntry[]} banned moderators only
@@ -52,6 +55,7 @@ export function applySnapshot(snapshot, meta = {}) {
     questions: Array.isArray(s.questions) ? s.questions.map((q) => ({ ...q, countsSeq: seq })) : [],
     polls: Array.isArray(s.polls) ? s.polls.map((p) => ({ ...p, countsSeq: seq })) : [],
     stage: { question_id: null, poll_id: null, ...(s.stage || {}) },
+    captions: captionsFromSnapshot(s.captions),
     connected: typeof s.connected === "number" ? s.connected : 0,
     me: s.me ?? null,
     banned: Array.isArray(s.banned) ? [...s.banned] : [],
@@ -80,7 +84,7 @@ function remove(list, id) {
 
 /**
  * Applies one event with the generic rule of docs/protocol.md: `question`/`questions`/`poll`
- * upsert (or remove when null), `stage`/`settings`/`banned`/`me` replace. Events already applied
+ * upsert (or remove when null), `caption` adds a line, `stage`/`settings`/`banned`/`me` replace. Events already applied
  * (seq not newer than the state's) are ignored. An upserted item's counts are as of the event.
  * @param {State} state
  * @param {any} msg an event frame (has `type` and `seq`)
@@ -109,6 +113,7 @@ export function applyEvent(state, msg) {
       next.polls = upsert(next.polls, { ...msg.poll, countsSeq: seq });
     }
   }
+  if (msg.caption) next.captions = addCaption(state.captions, msg.caption);
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {
     if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
   }
