@@ -34,7 +34,11 @@ SECRET = "listening-test-secret-0123456789"
 KEEP_CONNECTIONS = """
 window.__pcs = [];
 const Native = window.RTCPeerConnection;
-window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__pcs.push(pc); return pc; };
+window.RTCPeerConnection = function (...args) {
+  const pc = new Native(...args);
+  window.__pcs.push(pc);
+  return pc;
+};
 window.RTCPeerConnection.prototype = Native.prototype;
 """
 
