@@ -24,6 +24,7 @@ from pathlib import Path
 
 from live.config import Settings
 from live.domain.state import NAME_CHARS, ORGANISATION_CHARS
+from live.domain.text import without_invisible
 from live.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 MAX_REGISTRANTS = 100_000
@@ -100,8 +101,11 @@ def parse_registrants(text: str, registrant_id: Callable[[str], str]) -> Registr
 
 def _registrant(cells: dict[str, str], line: int, registrant_id: Callable[[str], str]
                 ) -> Registrant:
-    name, email = cells.get("name", ""), cells.get("email", "")
-    organisation, language = cells.get("organisation", ""), cells.get("language", "").lower()
+    # Bidi controls and zero-width characters go, as from every name typed on a page: the
+    # pre-filled form must show what the moderators will see.
+    name, email = without_invisible(cells.get("name", "")).strip(), cells.get("email", "")
+    organisation = without_invisible(cells.get("organisation", "")).strip()
+    language = cells.get("language", "").lower()
     if not name or len(name) > NAME_CHARS:
         raise RegistrantsError(f"line {line}: a name of 1 to {NAME_CHARS} characters is needed")
     if len(organisation) > ORGANISATION_CHARS:

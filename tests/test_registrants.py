@@ -28,6 +28,11 @@ def test_no_header_takes_the_documented_order_and_french_by_default() -> None:
     assert parse(text) == [("Paul Martin", "Cités Unies, France", "paul@example.net", "fr")]
 
 
+def test_names_lose_bidi_controls_and_zero_width_characters_as_typed_ones_do() -> None:
+    text = "Ma\u202erie\u200b Dupont,\u2066Lyon\u2069,m@example.org,\n"
+    assert parse(text) == [("Marie Dupont", "Lyon", "m@example.org", "fr")]
+
+
 def test_ids_are_stable_per_secret_case_blind_and_reveal_no_email() -> None:
     [a] = parse_registrants("X,,Marie@Example.org,fr", SIGNER.registrant_id)
     [b] = parse_registrants("X,,marie@example.org ,fr", SIGNER.registrant_id)
