@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import ARTIFACTS, RAW_KEY, REQUIRES_CHROMIUM, Network
 from tests.waiting import wait_for
 
@@ -154,6 +155,8 @@ async def run_flow(pages: Pages) -> None:
     await expect(stage.get_by_test_id("stage-percent-0")).to_contain_text("100")
     await expect(stage.get_by_test_id("stage-percent-1")).to_contain_text("0")
     await expect(voting.get_by_test_id("poll-percent-0")).to_contain_text("100")
+    for role, page in pages.pages.items():
+        await assert_accessible(page, f"{role}, a question and a poll's results on stage")
 
     # Closed, then reopened: the participant can vote again.
     await poll_card.get_by_test_id("poll-close").click()
@@ -217,6 +220,8 @@ async def ten_options_fit_the_stage(moderator: Page, stage: Page, participant: P
     voting = participant.get_by_test_id("poll").filter(has_text=TEN)
     await expect(voting).to_be_visible()
     assert await participant.evaluate("document.getElementById('polls').nextElementSibling.id") == "ask"
+    await assert_accessible(stage, "ten options with results, 1920×1080")
+    await assert_accessible(participant, "a poll to answer above the question form")
 
 
 async def export_links(moderator: Page) -> None:
@@ -254,6 +259,7 @@ async def ban_through_a_question(moderator: Page, participant: Page, network: Ne
     dialog = moderator.get_by_test_id("ban-dialog")
     await expect(dialog).to_be_visible()
     await expect(dialog).to_contain_text("anonyme")
+    await assert_accessible(moderator, "the ban dialog open")
     await dialog.get_by_test_id("ban-confirm").click()
     await expect(dialog).to_be_hidden()
     banned = moderator.get_by_test_id("banned-item")
@@ -281,6 +287,8 @@ async def ban_through_a_question(moderator: Page, participant: Page, network: Ne
     await expect(voting.get_by_test_id("poll-note")).to_have_text(BANNED_POLL_TEXT)
     await expect(voting.get_by_test_id("poll-vote")).to_be_hidden()
     await expect(voting.get_by_test_id("poll-option-0")).to_be_disabled()
+    await assert_accessible(participant, "banned, a poll open")
+    await assert_accessible(moderator, "a participant banned")
 
     # Unbanned: the participant may ask again.
     await banned.get_by_test_id("action-unban").click()

@@ -16,6 +16,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, Response, expect
 
 from live.config import Settings
 from tests.conftest import RunningServer, ServerThread, free_port
+from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import ARTIFACTS, MEDIA_ARGS, RAW_KEY, REQUIRES_CHROMIUM, launched
 from tests.waiting import wait_for
 
@@ -190,6 +191,7 @@ async def run_media_flow(pages: Pages) -> None:
     await expect(status).to_have_attribute("data-state", "waiting", timeout=10_000)
     await expect(status).to_contain_text("pas encore commencé")
     await expect(participant.get_by_test_id("player-unmute")).to_be_hidden()
+    await assert_accessible(participant, "waiting for the broadcast")
     await participant.evaluate("window.__sameDocument = true")
 
     # The studio: the encoder settings, then live from the (fake) camera.
@@ -236,6 +238,8 @@ async def run_media_flow(pages: Pages) -> None:
     await expect(studio.get_by_test_id("studio-server-state")).to_contain_text("À l'antenne")
     await expect(studio.get_by_test_id("studio-viewers")).to_have_text(re.compile(r"^[1-9]\d*$"),
                                                                        timeout=6_000)
+    await assert_accessible(studio, "live, token shown, readouts filled")
+    await assert_accessible(participant, "playing with sound, quality readout open")
 
     # The studio stops: the participant is told the signal is lost.
     await studio.get_by_test_id("studio-stop").click()

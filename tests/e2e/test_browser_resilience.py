@@ -13,6 +13,7 @@ from playwright.async_api import Browser, ConsoleMessage, expect
 
 from live.service import Service
 from tests.conftest import RunningServer
+from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import REQUIRES_CHROMIUM, Network
 from tests.e2e.test_ws_flow import token
 from tests.wsclient import Client
@@ -70,6 +71,7 @@ async def test_a_dropped_connection_resyncs_and_sends_each_question_once(
     await page.get_by_test_id("ask-text").fill(OFFLINE)
     await page.get_by_test_id("ask-submit").click()
     await expect(notice).to_contain_text("hors ligne", ignore_case=True)
+    await assert_accessible(page, "offline, a question waiting to be sent")
 
     # Back online: the page reconnects by itself, catches up, and sends what waited, once.
     await network.restore(page)
