@@ -36,9 +36,10 @@ In each pass (one server, one run), every peer connection stays on loopback (hos
      received, PLIs and NACKs the viewers sent;
    - UDP datagrams dropped because a socket's receive buffer was full and the bytes left unread
      in receive queues (sampled 4 times a second), per process group (server, publisher,
-     viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe requests (its
-     readout), the machine's busy share (/proc/stat) and the load generators' CPU: they share the
-     2 cores with the server, so a saturated box shows there, not in the server's figures.
+     viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe requests and its
+     measure of the studio's video, frames/s and kbps (its readout), the machine's busy share
+     (/proc/stat) and the load generators' CPU: they share the 2 cores with the server, so a
+     saturated box shows there, not in the server's figures.
 
 Targets, checked for tribune at each N: CPU per viewer at most 1/10 of the baseline's,
 every viewer receiving at least 99 % of the frames, join p95 under 1 s. The baseline's CPU per
@@ -156,7 +157,8 @@ async def sleep_until(at: float) -> None:
 
 
 def readout(url: str | None, token: str) -> Json:
-    """tribune's broadcast readout (viewers, keyframe requests it sent the studio); {} if none."""
+    """tribune's broadcast readout (viewers, keyframe requests it sent the studio, the studio's
+    video rates); {} if none."""
     if url is None:
         return {}
     request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
@@ -215,7 +217,10 @@ async def measure(args: argparse.Namespace, server: ServerProcess, publisher: Pe
             "relay_keyframe_requests": (readout1["keyframe_requests"] - readout0["keyframe_requests"]
                                         if "keyframe_requests" in readout0 and "keyframe_requests"
                                         in readout1 else None),
-            "relay_viewers": readout1.get("viewers")}
+            "relay_viewers": readout1.get("viewers"),
+            # the studio's video as tribune's readout measures it at the window's end
+            "relay_video_fps": (readout1.get("video") or {}).get("fps"),
+            "relay_video_kbps": (readout1.get("video") or {}).get("kbps")}
 
 
 async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,

@@ -14,7 +14,7 @@ from aiortc.mediastreams import AudioStreamTrack
 from live.domain import Role
 from live.media.broadcast import KEYFRAME_INTERVAL
 from live.media.client import Peer, TestPatternTrack, publish, watch
-from tests.media.conftest import MediaServer
+from tests.media.conftest import MediaServer, in_order, video_timestamps
 from tests.waiting import holds_for, wait_for
 
 VIEWERS = 3
@@ -44,7 +44,10 @@ def encoders_used(monkeypatch: pytest.MonkeyPatch) -> set[int]:
 
 
 async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoders(
-        media_server: MediaServer, encoders_used: set[int]) -> None:
+        media_server: MediaServer, encoders_used: set[int],
+        rtp_timestamps: dict[int, list[int]]) -> None:
+    """What the relay delivers, not how fast: the rates (frames delivered per viewer, the
+    readout's fps and kbps) are bench/relay.py's figures."""
     studio = await publish(media_server.whip(), media_server.token(Role.STUDIO),
                            [TestPatternTrack(320, 240), AudioStreamTrack()])
     viewers: list[Peer] = []
@@ -56,9 +59,10 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
                                               for _ in range(VIEWERS))))
         await asyncio.gather(*(asyncio.wait_for(v.first_frame.wait(), 5) for v in viewers))
         before = [frames(v) for v in viewers]
-        await asyncio.sleep(1.5)
-        for viewer, start in zip(viewers, before, strict=True):
-            assert frames(viewer) - start >= 30, "about 30 fps must keep flowing"
+        await wait_for(lambda: all(frames(v) > start + 30 for v, start in zip(viewers, before, strict=True)),
+                       10, "30 more frames at every viewer: the stream keeps flowing")
+        for viewer in viewers:
+            assert in_order(video_timestamps(rtp_timestamps, viewer)), "frames out of order"
             assert viewer.received["video"].first_is_keyframe
             assert viewer.received["video"].mime_type.lower() == "video/vp8"
             assert frames(viewer, "audio") > 0
@@ -85,7 +89,7 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
         stats = media_server.relay.stats("pleniere-geopolitique")
         assert stats["live"] and stats["viewers"] == VIEWERS
         assert stats["video"]["width"] == 320 and stats["video"]["height"] == 240
-        assert stats["video"]["fps"] > 20 and stats["video"]["kbps"] > 50
+        assert stats["video"]["fps"] > 0 and stats["video"]["kbps"] > 0  # the readout measures it
     finally:
         for viewer in viewers:
             await viewer.close()
