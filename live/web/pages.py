@@ -30,6 +30,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "moderator": frozenset({Role.MODERATOR, Role.ADMIN}),
     "stage": frozenset({Role.STAGE, Role.MODERATOR, Role.ADMIN}),
     "studio": frozenset({Role.STUDIO, Role.ADMIN}),
+    "captioner": frozenset({Role.CAPTIONER}),
 }
 
 
@@ -50,6 +51,7 @@ def session_for_page(s: Session, lang: str, now: datetime) -> dict[str, Any]:
         "date": s.day.isoformat(), "start": s.start.strftime("%H:%M"),
         "end": s.end.strftime("%H:%M"), "kind": s.kind, "room": s.room,
         "interactive": s.interactive, "streamed": s.streamed, "live_now": s.live_at(now),
+        "languages": list(s.languages),
     }
 
 
@@ -125,7 +127,7 @@ class Pages:
         return self._render(request, "programme.html", context)
 
     async def session_page(self, request: Request) -> Response:
-        page = request.scope["route"].name  # participant, moderator, stage or studio
+        page = request.scope["route"].name  # participant, moderator, stage, studio, captioner
         session = self.programme.session(request.path_params["session_id"])
         if session is None:
             return self.error(request, 404, "error.unknown_session")

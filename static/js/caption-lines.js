@@ -109,3 +109,19 @@ export function pickLanguage(available, chosen, pageLanguage, sessionLanguages) 
   }
   return available[0] ?? null;
 }
+
+/**
+ * A language's name in the page's language ("anglais" for "en" on a French page), capitalised
+ * for a menu; its code in capitals where the browser knows no name.
+ * @param {string} code @param {string} pageLanguage @returns {string}
+ */
+export function languageName(code, pageLanguage) {
+  let name = "";
+  try {
+    name = new Intl.DisplayNames([pageLanguage], { type: "language" }).of(code) || "";
+  } catch {
+    name = "";
+  }
+  if (!name || name === code) return code.toUpperCase();
+  return name.charAt(0).toLocaleUpperCase(pageLanguage) + name.slice(1);
+}

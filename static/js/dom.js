@@ -193,6 +193,35 @@ export function errorText(err) {
 }
 
 /**
+ * @typedef {{conn: Connection, getState: () => (import("./state.js").State|null),
+ *   requestRender: () => void}} Live
+ */
+
+/** The page's live session, once started, and the other modules' renderers (see addToLive). */
+/** @type {Live|null} */
+let pageLive = null;
+/** @type {((state: import("./state.js").State) => void)[]} */
+const addedRenders = [];
+/** @type {((live: Live) => (state: import("./state.js").State) => void)[]} */
+const waitingAddons = [];
+
+/**
+ * Lets another module of the page (captions.js) render part of it from the page's live session,
+ * whichever of the two scripts runs first: `setup` gets the session once started and returns a
+ * render function, called with each state just before the page's own render (so that the page's
+ * layout, such as the stage's fitting, sees what it drew).
+ * @param {(live: Live) => (state: import("./state.js").State) => void} setup
+ */
+export function addToLive(setup) {
+  if (!pageLive) {
+    waitingAddons.push(setup);
+    return;
+  }
+  addedRenders.push(setup(pageLive));
+  pageLive.requestRender();
+}
+
+/**
  * Connects the page to its session and keeps the state current. `render(state)` is called at most
  * once per frame (or every 200 ms while the tab is hidden, so titles and counts stay fresh).
  * @param {object} opts
@@ -204,7 +233,7 @@ export function errorText(err) {
  * @param {(msg: any) => void} [opts.onwelcome]
  * @param {(msg: any, state: import("./state.js").State) => void} [opts.onevent] after the event is applied
  * @param {boolean} [opts.rememberParticipant] send and store the participant identity
- * @returns {{conn: Connection, getState: () => (import("./state.js").State|null), requestRender: () => void}}
+ * @returns {Live}
  */
 export function startLive(opts) {
   const { session, token } = pageData();
@@ -213,7 +242,9 @@ export function startLive(opts) {
   let scheduled = false;
   const render = () => {
     scheduled = false;
-    if (state) opts.render(state);
+    if (!state) return;
+    for (const added of addedRenders) added(state);
+    opts.render(state);
   };
   const schedule = () => {
     if (scheduled) return;
@@ -260,7 +291,9 @@ export function startLive(opts) {
   });
   // Connect after returning, so the page's callbacks can already use the returned object.
   queueMicrotask(() => conn.connect());
-  return { conn, getState: () => state, requestRender: schedule };
+  pageLive = { conn, getState: () => state, requestRender: schedule };
+  for (const setup of waitingAddons.splice(0)) addedRenders.push(setup(pageLive));
+  return pageLive;
 }
 
 /**
