@@ -85,6 +85,9 @@ async def run(pages: Pages) -> None:
     await expect(box).to_have_attribute("data-size", "l")
     await expect(captions.get_by_test_id("captions-empty")).to_be_visible()
 
+    # Like every session page, the captioner's keeps its token out of the address bar.
+    await expect(captioner).to_have_url(re.compile(rf"/caption/{SESSION}$"))
+
     # The captioner's languages are the session's, named; French is the floor's, chosen first.
     language = captioner.get_by_test_id("caption-language")
     await expect(language).to_have_value("fr")
@@ -164,3 +167,13 @@ async def run(pages: Pages) -> None:
     # Off again: the stage band leaves.
     await switch.uncheck()
     await expect(band).to_be_hidden()
+
+    # The captioner's page survives a reload: asked without its token, the server answers 401
+    # (which Chromium logs), and the page asks again with the token its tab kept.
+    await captioner.reload()
+    await expect(captioner.get_by_test_id("conn-status")).to_have_attribute(
+        "data-status", "open", timeout=10_000)
+    await expect(captioner.get_by_test_id("caption-sent-line")).to_have_count(2)
+    expected = "captioner console: Failed to load resource: the server responded with a status of 401"
+    assert sum(p.startswith(expected) for p in pages.problems) == 1, pages.problems
+    pages.problems = [p for p in pages.problems if not p.startswith(expected)]
