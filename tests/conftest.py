@@ -1,4 +1,5 @@
-"""Shared fixtures: a real server on a free port, and per-run Redis key prefixes."""
+"""Shared fixtures: a real server on a free port, and per-run Redis key prefixes; the session the
+tests use, and the token a printed link carries."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
@@ -22,6 +25,13 @@ from live.workers import uvicorn_options
 from tests.waiting import wait_for_sync
 
 REDIS_URL = os.environ.get("TRIBUNE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: run.py runs from here
+SESSION = "pleniere-geopolitique"  # takes questions and polls, and is streamed, in the demo programme
+
+
+def token_of(link: str) -> str:
+    """The token a printed link carries (its `t` parameter)."""
+    return parse_qs(urlsplit(link).query)["t"][0]
 
 
 def free_port() -> int:

@@ -13,10 +13,10 @@ import json
 import shutil
 import subprocess
 import threading
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 HOST = ROOT / "tests" / "js" / "state_host.mjs"
 
 View = dict[str, Any]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 FILES = sorted((ROOT / "tests" / "js").glob("*.test.mjs"))
 WRITTEN = re.compile(r"^\s*(?:test|it)\(", re.MULTILINE)  # each test written out (loops add more)
 

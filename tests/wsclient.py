@@ -122,9 +122,21 @@ class Client:
 
     def question(self, text: str) -> dict[str, Any] | None:
         return next((q for q in self.view.get("questions", []) if q["text"] == text), None)
-
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
         if self._reader is not None:
             await self._reader
+
+
+def poll_of(client: Client, poll_id: str) -> dict[str, Any]:
+    """The poll as this client sees it."""
+    return next(p for p in client.view["polls"] if p["id"] == poll_id)
+
+
+async def open_poll(moderator: Client) -> str:
+    """A new yes-or-no poll, opened by `moderator`: its id."""
+    await moderator.ok("CreatePoll", question="Êtes-vous d'accord ?", options=["Oui", "Non"])
+    poll = await moderator.wait_for(lambda: next(iter(moderator.view["polls"]), None))
+    await moderator.ok("OpenPoll", poll_id=poll["id"])
+    return str(poll["id"])

@@ -23,13 +23,12 @@ from live.config import Settings
 from live.domain import Role
 from live.media.client import TestPatternTrack, publish
 from live.web.auth import Signer
-from tests.conftest import ServerThread, free_port
+from tests.conftest import SESSION, ServerThread, free_port
 from tests.deploy.coturn import TURN_SECRET, coturn
 from tests.e2e.chromium import MEDIA_ARGS, launched
 from tests.waiting import wait_for
 
 SECRET = "locked-down-network-secret-0123"
-SESSION = "pleniere-aict"  # streamed in the demo programme
 TURN, RELAY, VIEWER = "127.0.0.3", "127.0.0.2", "127.0.0.1"
 NO_UDP_FOR_THE_VIEWER = f"""
 table inet tribune_locked_down {{

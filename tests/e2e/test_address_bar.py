@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer, token_of
 from tests.e2e.chromium import REQUIRES_CHROMIUM
 
 pytestmark = REQUIRES_CHROMIUM
 
-SESSION = "pleniere-geopolitique"
 NO_KEY = "Cette adresse ne contient pas la clé d'accès"
 
 
@@ -33,7 +32,7 @@ async def test_a_session_page_hides_its_token_and_survives_a_reload(
     page = await context.new_page()
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     link = live_server.link("participant", SESSION) + "&lang=fr"
-    token = link.split("t=")[1].split("&")[0]
+    token = token_of(link)
     await page.goto(link)
     await expect(page.get_by_test_id("conn-status")).to_have_attribute("data-status", "open",
                                                                       timeout=10_000)

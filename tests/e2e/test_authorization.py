@@ -18,9 +18,8 @@ import websockets
 from live.domain import Role
 from live.domain import commands as c
 from live.protocol import CLOSE_UNAUTHORIZED
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer, token_of
 from tests.domain.test_moderation import MODERATOR_COMMANDS, PARTICIPANT_COMMANDS, SAMPLES
-from tests.e2e.test_ws_flow import SESSION, token
 from tests.wsclient import Client
 
 Json = dict[str, Any]
@@ -34,8 +33,8 @@ def wire(command: c.Command) -> Json:
 
 async def populated(server: RunningServer) -> tuple[Client, dict[str, str]]:
     """Questions in several statuses and polls, so every sample names something real."""
-    moderator = await Client(server.ws_base, SESSION, token(server.link("moderator", SESSION))).connect()
-    asker = await Client(server.ws_base, SESSION, token(server.link("participant", SESSION))).connect()
+    moderator = await Client(server.ws_base, SESSION, token_of(server.link("moderator", SESSION))).connect()
+    asker = await Client(server.ws_base, SESSION, token_of(server.link("participant", SESSION))).connect()
     ids: dict[str, str] = {}
     for key, text in (("pending", "En attente ?"), ("approved", "Approuvée ?"),
                       ("dismissed", "Écartée ?")):
@@ -56,7 +55,7 @@ def comparable(view: Json) -> Json:
 
 
 async def fresh_view(server: RunningServer) -> Json:
-    client = await Client(server.ws_base, SESSION, token(server.link("moderator", SESSION))).connect()
+    client = await Client(server.ws_base, SESSION, token_of(server.link("moderator", SESSION))).connect()
     view = comparable(client.view)
     await client.close()
     return view
@@ -74,7 +73,7 @@ async def test_every_forbidden_command_is_refused_and_changes_nothing(
     moderator, ids = await populated(live_server)
     before = await fresh_view(live_server)
     connections = {role: await Client(live_server.ws_base, SESSION,
-                                      token(live_server.link(role, SESSION))).connect()
+                                      token_of(live_server.link(role, SESSION))).connect()
                    for role in ("participant", "stage", "studio")}
     connections["moderator"] = moderator
     try:

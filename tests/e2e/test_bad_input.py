@@ -11,8 +11,8 @@ import websockets
 
 from live.domain import Role
 from live.web.auth import Signer
-from tests.conftest import RunningServer
-from tests.e2e.test_ws_flow import SESSION, clients, token
+from tests.conftest import SESSION, RunningServer, token_of
+from tests.e2e.test_ws_flow import clients
 from tests.wsclient import Client
 
 
@@ -38,10 +38,10 @@ def signer_of(server: RunningServer) -> Signer:
 
 
 async def test_forged_expired_and_misscoped_tokens_are_refused(live_server: RunningServer) -> None:
-    good = token(live_server.link("moderator", SESSION))
+    good = token_of(live_server.link("moderator", SESSION))
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     expired = signer_of(live_server).issue(Role.MODERATOR, SESSION, int(time.time()) - 10)
-    other = token(live_server.link("moderator", "pleniere-aict"))
+    other = token_of(live_server.link("moderator", "pleniere-aict"))
     for tok in (forged, expired, other, "", "not-a-token"):
         ws = await raw(live_server)
         await hello(ws, tok)
@@ -49,7 +49,7 @@ async def test_forged_expired_and_misscoped_tokens_are_refused(live_server: Runn
 
 
 async def test_protocol_errors_close_with_their_code(live_server: RunningServer) -> None:
-    tok = token(live_server.link("participant", SESSION))
+    tok = token_of(live_server.link("participant", SESSION))
     ws = await raw(live_server)
     await ws.send("{not json")
     assert await closed_with(ws) == 1007
@@ -79,7 +79,7 @@ async def test_protocol_errors_close_with_their_code(live_server: RunningServer)
 
 async def test_oversized_frame_closes_with_1009(live_server: RunningServer) -> None:
     participant = await Client(live_server.ws_base, SESSION,
-                               token(live_server.link("participant", SESSION))).connect()
+                               token_of(live_server.link("participant", SESSION))).connect()
     await participant.ws.send(json.dumps({"type": "AskQuestion", "text": "x" * 70_000}))
     await participant.wait_for(lambda: participant.closed_code is not None)
     assert participant.closed_code == 1009
@@ -91,14 +91,14 @@ async def test_foreign_origin_is_refused_own_origin_accepted(live_server: Runnin
     assert refused.value.response.status_code == 403
     host = live_server.base_url.removeprefix("http://")
     ws = await raw(live_server, origin=f"http://{host}")
-    await hello(ws, token(live_server.link("stage", SESSION)))
+    await hello(ws, token_of(live_server.link("stage", SESSION)))
     first = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert first["type"] == "Welcome"
     await ws.close()
 
 
 async def test_forged_participant_identity_gets_a_new_one(live_server: RunningServer) -> None:
-    tok = token(live_server.link("participant", SESSION))
+    tok = token_of(live_server.link("participant", SESSION))
     client = await Client(live_server.ws_base, SESSION, tok).connect(
         participant={"id": "u_someone-else", "key": "guessed"})
     assert client.participant is not None and client.participant["id"] != "u_someone-else"
@@ -163,7 +163,7 @@ async def test_hostile_frames_get_an_answer_or_a_close_and_the_server_survives(
     import random
 
     rng = random.Random(7)
-    tok = token(live_server.link("participant", SESSION))
+    tok = token_of(live_server.link("participant", SESSION))
     junk: list[str] = [
         "{", "[]", "null", '{"type":null}', '{"type":"Hello","v":1}', "\u0000", "{}" * 50,
         json.dumps({"type": "AskQuestion", "text": "x" * 501}),

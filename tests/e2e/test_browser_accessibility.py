@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, token_of
 from tests.e2e.axe import describe, failing, violations
 from tests.e2e.chromium import REQUIRES_CHROMIUM
-from tests.e2e.test_ws_flow import token
 from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
@@ -104,7 +103,7 @@ async def test_every_page_in_every_state(live_server: RunningServer, pages: Page
 
 
 async def client(server: RunningServer, role: str) -> Client:
-    return await Client(server.ws_base, SESSION, token(server.link(role, SESSION))).connect()
+    return await Client(server.ws_base, SESSION, token_of(server.link(role, SESSION))).connect()
 
 
 async def questions_in_every_status(pages: Pages, moderator: Client, other: Client) -> None:

@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, token_of
 from tests.e2e.chromium import REQUIRES_CHROMIUM
-from tests.e2e.test_ws_flow import token
 from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
@@ -61,7 +60,7 @@ async def move_to(page: Page, wanted: str, key: str = "Tab") -> None:
 @pytest.fixture
 async def moderator(live_server: RunningServer) -> AsyncIterator[Client]:
     client = await Client(live_server.ws_base, SESSION,
-                          token(live_server.link("moderator", SESSION))).connect()
+                          token_of(live_server.link("moderator", SESSION))).connect()
     yield client
     await client.close()
 
@@ -69,7 +68,7 @@ async def moderator(live_server: RunningServer) -> AsyncIterator[Client]:
 async def test_ask_upvote_vote_and_switch_language_with_the_keyboard(
         live_server: RunningServer, browser: Browser, moderator: Client) -> None:
     other = await Client(live_server.ws_base, SESSION,
-                         token(live_server.link("participant", SESSION))).connect()
+                         token_of(live_server.link("participant", SESSION))).connect()
     await other.ok("AskQuestion", text=OTHERS)
     asked = await moderator.wait_for(lambda: moderator.question(OTHERS))
     await moderator.ok("ApproveQuestion", question_id=asked["id"])

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer, token_of
 from tests.e2e.chromium import REQUIRES_CHROMIUM
 from tests.e2e.test_registered import links_of, registered_server
-from tests.e2e.test_ws_flow import SESSION, token
 
 pytestmark = REQUIRES_CHROMIUM
 
@@ -25,7 +24,7 @@ def registered(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
 async def test_the_personal_link_prefills_name_and_organisation(
         browser: Browser, registered: tuple[RunningServer, Path]) -> None:
     running, out = registered
-    personal = token(links_of(out)["marie.dupont@example.org"]["link"])
+    personal = token_of(links_of(out)["marie.dupont@example.org"]["link"])
     context = await browser.new_context(locale="fr-FR")
     page = await context.new_page()
     problems: list[str] = []

@@ -12,15 +12,13 @@ import re
 from playwright.async_api import Browser, ConsoleMessage, expect
 
 from live.service import Service
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer, token_of
 from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import REQUIRES_CHROMIUM, Network
-from tests.e2e.test_ws_flow import token
 from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
 
-SESSION = "pleniere-geopolitique"
 LOST_ACK = "Ma question est partie, mais la réponse s'est perdue ?"
 OFFLINE = "Et celle-ci, écrite hors ligne ?"
 POLL = "Sondage ouvert pendant la coupure ?"
@@ -37,7 +35,7 @@ async def test_a_dropped_connection_resyncs_and_sends_each_question_once(
         live_server: RunningServer, browser: Browser) -> None:
     problems: list[str] = []
     moderator = await Client(live_server.ws_base, SESSION,
-                             token(live_server.link("moderator", SESSION))).connect()
+                             token_of(live_server.link("moderator", SESSION))).connect()
     context = await browser.new_context(locale="fr-FR", viewport={"width": 360, "height": 740})
     page = await context.new_page()
 

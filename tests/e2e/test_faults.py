@@ -9,24 +9,19 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import websockets
 
-from tests.conftest import redis_prefix
-from tests.e2e.supervised import SESSION, PrivateRedis, Service, paused
+from tests.conftest import SESSION, redis_prefix
+from tests.e2e.supervised import PrivateRedis, Service, paused
 from tests.waiting import wait_for
-from tests.wsclient import Client
+from tests.wsclient import Client, poll_of
 
 pytestmark = pytest.mark.redis
 
 VOTERS = 200
 FAN_OUT = 3.0
-
-
-def poll_of(client: Client, poll_id: str) -> dict[str, Any]:
-    return next(p for p in client.view["polls"] if p["id"] == poll_id)
 
 
 class Voter:

@@ -18,9 +18,8 @@ import pytest
 import websockets
 
 from live.config import Settings
-from tests.conftest import REDIS_URL, RunningServer, ServerThread, free_port
-from tests.e2e.test_ws_flow import SESSION, token
-from tests.wsclient import Client
+from tests.conftest import REDIS_URL, SESSION, RunningServer, ServerThread, free_port, token_of
+from tests.wsclient import Client, open_poll, poll_of
 
 ADDRESS = "203.0.113.7"
 
@@ -42,13 +41,13 @@ def few_identities() -> Iterator[RunningServer]:
 
 
 async def connect(running: RunningServer, address: str) -> Client:
-    client = Client(running.ws_base, SESSION, token(running.link("participant", SESSION)))
+    client = Client(running.ws_base, SESSION, token_of(running.link("participant", SESSION)))
     return await client.connect(additional_headers={"X-Forwarded-For": address})
 
 
 async def moderator(running: RunningServer) -> Client:
     return await Client(running.ws_base, SESSION,
-                        token(running.link("moderator", SESSION))).connect()
+                        token_of(running.link("moderator", SESSION))).connect()
 
 
 async def refused(running: RunningServer, address: str,
@@ -57,7 +56,7 @@ async def refused(running: RunningServer, address: str,
     async with websockets.connect(f"{running.ws_base}/ws/sessions/{SESSION}",
                                   additional_headers={"X-Forwarded-For": address}) as ws:
         hello: dict[str, Any] = {"type": "Hello", "v": 1,
-                                 "token": token(running.link("participant", SESSION))}
+                                 "token": token_of(running.link("participant", SESSION))}
         if identity is not None:
             hello["participant"] = identity
         await ws.send(json.dumps(hello))
@@ -68,17 +67,6 @@ async def refused(running: RunningServer, address: str,
                     return None
         except websockets.ConnectionClosed:
             return ws.close_code
-
-
-async def open_poll(mod: Client) -> str:
-    await mod.ok("CreatePoll", question="Êtes-vous d'accord ?", options=["Oui", "Non"])
-    poll = await mod.wait_for(lambda: next(iter(mod.view["polls"]), None))
-    await mod.ok("OpenPoll", poll_id=poll["id"])
-    return str(poll["id"])
-
-
-def poll_of(client: Client, poll_id: str) -> dict[str, Any]:
-    return next(p for p in client.view["polls"] if p["id"] == poll_id)
 
 
 async def test_200_identity_less_connections_from_one_address_cast_only_the_limit(

@@ -35,8 +35,7 @@ from live.domain.commands import COMMANDS
 from live.domain.room import clean_text
 from live.protocol import MAX_FRAME_BYTES, decode_frame, encode
 from live.web.auth import Signer
-from tests.conftest import RunningServer, ServerThread, free_port
-from tests.e2e.test_ws_flow import SESSION, token
+from tests.conftest import SESSION, RunningServer, ServerThread, free_port, token_of
 from tests.wsclient import Client
 
 # Hypothesis examples; each sends up to 8 frames (a flood: FLOOD).
@@ -477,7 +476,7 @@ def captured() -> Iterator[Captured]:
 
 async def setup_session(server: RunningServer) -> tuple[Known, Client]:
     """A session with questions (pending and approved) and an open poll, and an observer."""
-    tokens = {role: token(server.link(role, SESSION)) for role in ("participant", "moderator", "stage")}
+    tokens = {role: token_of(server.link(role, SESSION)) for role in ("participant", "moderator", "stage")}
     moderator = await Client(server.ws_base, SESSION, tokens["moderator"]).connect()
     participant = await Client(server.ws_base, SESSION, tokens["participant"]).connect()
     texts = [f"Question de départ {i}" for i in range(4)]

@@ -29,9 +29,17 @@ from websockets.asyncio.client import ClientConnection
 
 from live.config import Settings
 from live.web import ws as ws_module
-from tests.conftest import REDIS_URL, RunningServer, ServerThread, delete_prefix, free_port, redis_prefix
+from tests.conftest import (
+    REDIS_URL,
+    SESSION,
+    RunningServer,
+    ServerThread,
+    delete_prefix,
+    free_port,
+    redis_prefix,
+    token_of,
+)
 from tests.e2e.supervised import Service
-from tests.e2e.test_ws_flow import SESSION, token
 from tests.statejs import ClientState
 from tests.waiting import wait_for
 from tests.wsclient import Client
@@ -53,7 +61,7 @@ class Target:
 
 
 def in_process(running: RunningServer) -> Target:
-    return Target(running.ws_base, {role: token(running.link(role, SESSION))
+    return Target(running.ws_base, {role: token_of(running.link(role, SESSION))
                                     for role in ("participant", "moderator", "stage")}, 1)
 
 

@@ -19,10 +19,8 @@ import pytest
 from live.config import Settings
 from live.domain import Role
 from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import RunningServer, ServerThread, free_port
-from tests.e2e.test_one_vote import open_poll, poll_of
-from tests.e2e.test_ws_flow import SESSION, token
-from tests.wsclient import Client
+from tests.conftest import SESSION, RunningServer, ServerThread, free_port, token_of
+from tests.wsclient import Client, open_poll, poll_of
 
 REGISTRANTS = """nom;organisation;courriel;langue
 Marie Dupont;Ville de Lyon;marie.dupont@example.org;fr
@@ -64,7 +62,7 @@ async def device(running: RunningServer, tok: str, address: str,
 
 async def moderator(running: RunningServer) -> Client:
     return await Client(running.ws_base, SESSION,
-                        token(running.link("moderator", SESSION))).connect()
+                        token_of(running.link("moderator", SESSION))).connect()
 
 
 async def test_personal_links_are_written_for_a_mail_merge_without_the_email_in_them(
@@ -80,7 +78,7 @@ async def test_personal_links_are_written_for_a_mail_merge_without_the_email_in_
     for row in links.values():
         assert row["link"].startswith(f"{running.base_url}/?t=")
         assert row["email"] not in row["link"] and "example" not in row["link"]
-        grant = running.app.state.signer.verify(token(row["link"]), time.time())
+        grant = running.app.state.signer.verify(token_of(row["link"]), time.time())
         assert grant.role is Role.PARTICIPANT and grant.registrant is not None
     assert await status(marie["link"]) == 200  # the programme page opens with it
 
@@ -89,10 +87,10 @@ async def test_a_registrant_on_two_devices_is_one_voter_with_the_name_prefilled(
         registered: tuple[RunningServer, Path], caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     running, out = registered
-    link = token(links_of(out)["marie.dupont@example.org"]["link"])
+    link = token_of(links_of(out)["marie.dupont@example.org"]["link"])
     mod = await moderator(running)
     poll_id = await open_poll(mod)
-    public = await device(running, token(running.link("participant", SESSION)), "198.51.100.1")
+    public = await device(running, token_of(running.link("participant", SESSION)), "198.51.100.1")
     phone = await device(running, link, "198.51.100.2")
     # the laptop offers the identity its browser kept from a public-link visit: the link wins
     laptop = await device(running, link, "203.0.113.3", identity=public.participant)
@@ -116,7 +114,7 @@ async def test_a_registrant_on_two_devices_is_one_voter_with_the_name_prefilled(
 async def test_a_banned_registrant_stays_banned_on_a_fresh_device(
         registered: tuple[RunningServer, Path]) -> None:
     running, out = registered
-    link = token(links_of(out)["paul.martin@example.net"]["link"])
+    link = token_of(links_of(out)["paul.martin@example.net"]["link"])
     mod = await moderator(running)
     laptop = await device(running, link, "203.0.113.40")
     await laptop.ok("AskQuestion", text="Pub pour mon entreprise")
@@ -142,7 +140,7 @@ async def test_with_the_public_link_off_only_personal_links_get_in(
     stranger = signer.issue(Role.PARTICIPANT, EVENT_SCOPE, int(time.time()) + 3600,
                             registrant=signer.registrant_id("intrus@example.com"))
     assert await refused_with(running, stranger) == 4001
-    personal = token(links_of(out)["marie.dupont@example.org"]["link"])
+    personal = token_of(links_of(out)["marie.dupont@example.org"]["link"])
     client = await device(running, personal, "203.0.113.50")
     await client.ok("AskQuestion", text="Inscrite, donc admise ?")
     assert await status(f"{running.base_url}/s/{SESSION}?t={public}") == 403

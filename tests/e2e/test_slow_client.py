@@ -19,8 +19,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from live.web import ws as ws_module
-from tests.conftest import RunningServer
-from tests.e2e.test_ws_flow import SESSION, clients, token
+from tests.conftest import SESSION, RunningServer, token_of
+from tests.e2e.test_ws_flow import clients
 from tests.wsclient import Client
 
 QUEUE_LIMIT = 100  # smaller than the service's, so the drop comes after fewer events
@@ -79,7 +79,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_up(
     question = await moderator.wait_for(lambda: moderator.question("Une question à modifier"))
     await moderator.ok("ApproveQuestion", question_id=question["id"])
     await stage.wait_for(lambda: stage.view["questions"])
-    slow, handshake = await stalled(live_server, token(live_server.link("participant", SESSION)))
+    slow, handshake = await stalled(live_server, token_of(live_server.link("participant", SESSION)))
     snapshot = next(m for m in handshake if m["type"] == "Snapshot")
 
     edits = 0
@@ -110,7 +110,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_up(
     # It reconnects and resumes from where it stopped, though what it missed is more than its
     # queue holds (the replay is not counted against it): it ends with the current text.
     assert edits - len(seqs) > QUEUE_LIMIT
-    back = Client(live_server.ws_base, SESSION, token(live_server.link("participant", SESSION)))
+    back = Client(live_server.ws_base, SESSION, token_of(live_server.link("participant", SESSION)))
     back.view = snapshot["state"]
     for frame in frames:
         if frame["type"] == "QuestionEdited":
@@ -133,7 +133,7 @@ async def test_a_client_that_never_reads_again_is_let_go(
     await participant.ok("AskQuestion", text="Encore une question")
     question = await moderator.wait_for(lambda: moderator.question("Encore une question"))
     await moderator.ok("ApproveQuestion", question_id=question["id"])
-    slow, _ = await stalled(live_server, token(live_server.link("participant", SESSION)))
+    slow, _ = await stalled(live_server, token_of(live_server.link("participant", SESSION)))
     await moderator.wait_for(lambda: moderator.view["connected"] == 2, timeout=10)
 
     edits = 0

@@ -7,10 +7,8 @@ import time
 from live.domain import Role
 from live.protocol import CLOSE_UNAUTHORIZED
 from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer
 from tests.wsclient import Client
-
-SESSION = "pleniere-geopolitique"
 
 
 async def test_a_connection_closes_when_its_token_expires(live_server: RunningServer) -> None:

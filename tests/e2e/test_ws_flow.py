@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import parse_qs, urlsplit
 
-from tests.conftest import RunningServer
+from tests.conftest import SESSION, RunningServer, token_of
 from tests.wsclient import Client
-
-SESSION = "pleniere-geopolitique"
-
-
-def token(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["t"][0]
 
 
 async def clients(server: RunningServer, *roles: str) -> list[Client]:
-    return [await Client(server.ws_base, SESSION, token(server.link(role, SESSION))).connect()
+    return [await Client(server.ws_base, SESSION, token_of(server.link(role, SESSION))).connect()
             for role in roles]
 
 
@@ -69,7 +62,7 @@ async def test_poll_with_200_voters_gives_an_exact_tally(live_server: RunningSer
     await moderator.ok("OpenPoll", poll_id=poll["id"])
     await stage.wait_for(lambda: stage.view["stage"]["poll_id"] == poll["id"])
 
-    participant_token = token(live_server.link("participant", SESSION))
+    participant_token = token_of(live_server.link("participant", SESSION))
     voters = await asyncio.gather(*(
         Client(live_server.ws_base, SESSION, participant_token).connect() for _ in range(200)))
     expected = [0, 0, 0]

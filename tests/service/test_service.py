@@ -18,8 +18,7 @@ from live.service import Service
 from live.store.base import HISTORY
 from live.store.memory import MemoryStore
 from live.views import Audience
-
-SESSION = "pleniere-geopolitique"
+from tests.conftest import SESSION
 
 
 @pytest.fixture

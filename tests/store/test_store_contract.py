@@ -12,10 +12,8 @@ import redis
 from live.store import Conflict, EpochChanged, RateLimited, Record, Store
 from live.store.base import HISTORY
 from live.store.redis import RedisStore
-from tests.conftest import REDIS_URL, delete_prefix
+from tests.conftest import REDIS_URL, SESSION, delete_prefix
 from tests.waiting import wait_for
-
-SESSION = "pleniere-geopolitique"
 
 
 def texts(records: list[Record] | None) -> list[str]:

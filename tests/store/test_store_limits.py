@@ -8,9 +8,9 @@ import asyncio
 import json
 
 from live.store import OVER_LIMIT, Quota, Record, Refusal, Store
+from tests.conftest import SESSION
 from tests.waiting import wait_for
 
-SESSION = "pleniere-geopolitique"
 POLL, QUESTION = "poll:p1", "q:q1"
 A, B = "203.0.113.7", "2001:db8:1:2::/64"
 

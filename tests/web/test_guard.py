@@ -17,11 +17,9 @@ import websockets
 
 from live.config import Settings
 from live.web.guard import address_group, allowed_hosts, host_name
-from tests.conftest import RunningServer, ServerThread, free_port
+from tests.conftest import SESSION, RunningServer, ServerThread, free_port, token_of
 from tests.waiting import wait_for
 from tests.wsclient import Client
-
-SESSION = "pleniere-geopolitique"
 
 
 def request(port: int, path: str, headers: dict[str, str] | None = None
@@ -134,7 +132,7 @@ def port_of(server: RunningServer) -> int:
 
 
 async def connect(stack: AsyncExitStack, server: RunningServer, address: str) -> Client:
-    client = Client(server.ws_base, SESSION, server.link("moderator", SESSION).split("t=")[1])
+    client = Client(server.ws_base, SESSION, token_of(server.link("moderator", SESSION)))
     await client.connect(additional_headers={"X-Forwarded-For": address})
     stack.push_async_callback(client.close)
     return client

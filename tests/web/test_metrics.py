@@ -12,8 +12,8 @@ from live.config import Settings
 from live.domain import Actor, Role
 from live.domain import commands as c
 from live.metrics import allowed, render
+from tests.conftest import SESSION
 
-SESSION = "pleniere-geopolitique"
 TOKEN = "a-metrics-token-for-tests"
 
 

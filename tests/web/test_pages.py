@@ -7,7 +7,7 @@ import io
 import re
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,8 +15,7 @@ from starlette.testclient import TestClient
 from live.app import create_app
 from live.config import Settings
 from live.domain import Role
-
-SESSION = "pleniere-geopolitique"
+from tests.conftest import SESSION, token_of
 
 
 @pytest.fixture
@@ -78,7 +77,7 @@ def test_french_by_default_english_on_request(client: TestClient) -> None:
 
 def test_bad_links_are_refused_with_a_page(client: TestClient) -> None:
     participant = path_of(client, "participant")
-    token = parse_qs(urlsplit(participant).query)["t"][0]
+    token = token_of(participant)
     assert client.get(f"/s/{SESSION}").status_code == 401
     assert client.get(f"/s/{SESSION}?t={token[:-3]}xyz").status_code == 401
     assert client.get(f"/moderate/{SESSION}?t={token}").status_code == 403  # participant link
@@ -133,7 +132,7 @@ def test_the_player_is_on_streamed_sessions_only(client: TestClient) -> None:
 
 def test_studio_page_gives_the_whip_settings_and_needs_a_studio_link(client: TestClient) -> None:
     studio = path_of(client, "studio")
-    token = parse_qs(urlsplit(studio).query)["t"][0]
+    token = token_of(studio)
     page = client.get(studio)
     assert page.status_code == 200 and '<html lang="fr"' in page.text
     assert f"http://127.0.0.1:8000/sessions/{SESSION}/whip" in page.text

@@ -22,11 +22,11 @@ from live.links import role_links
 from live.protocol import CLOSE_UNAUTHORIZED
 from live.revoke import main as revoke_main
 from live.web.auth import EVENT_SCOPE, InvalidToken, Signer, _b64
-from tests.conftest import REDIS_URL, RunningServer, ServerThread, free_port
+from tests.conftest import REDIS_URL, SESSION, RunningServer, ServerThread, free_port, token_of
 from tests.waiting import wait_for
 from tests.wsclient import Client
 
-SESSION, OTHER = "pleniere-geopolitique", "pleniere-aict"
+OTHER = "pleniere-aict"
 LATER = 2_000_000_000
 
 
@@ -149,10 +149,6 @@ def service(key_prefix: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runnin
     monkeypatch.setenv("TRIBUNE_PUBLIC_URL", settings.base_url)
     with ServerThread(settings) as running:
         yield running
-
-
-def token_of(link: str) -> str:
-    return urllib.parse.unquote(link.split("t=")[1].split("&")[0])
 
 
 def status(server: RunningServer, path: str, bearer: str | None = None,

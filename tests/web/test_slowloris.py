@@ -12,11 +12,10 @@ import pytest
 
 from live.config import Settings
 from live.workers import uvicorn_options
-from tests.conftest import RunningServer, ServerThread, free_port
+from tests.conftest import SESSION, ServerThread, free_port, token_of
 from tests.wsclient import Client
 
 DEADLINE = 1.5
-SESSION = "pleniere-geopolitique"
 
 
 @pytest.fixture
@@ -123,14 +122,10 @@ def test_a_head_in_several_pieces_within_the_deadline_is_answered(port: int) -> 
 async def test_an_open_websocket_outlives_the_deadline() -> None:
     settings = Settings(port=free_port(), request_head_timeout=0.5)
     with ServerThread(settings) as server:
-        client = await Client(server.ws_base, SESSION, token(server)).connect()
+        client = await Client(server.ws_base, SESSION, token_of(server.link("moderator", SESSION))).connect()
         started = time.monotonic()
         while time.monotonic() - started < 1.5:  # three deadlines
             await client.ok("SetPremoderation", enabled=True)
             await asyncio.sleep(0.25)  # paced under the per-connection message rate
         assert client.closed_code is None
         await client.close()
-
-
-def token(server: RunningServer) -> str:
-    return server.link("moderator", SESSION).split("t=")[1]

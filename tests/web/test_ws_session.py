@@ -16,9 +16,8 @@ from live.service import Service
 from live.store.memory import MemoryStore
 from live.web.auth import EVENT_SCOPE, Signer
 from live.web.ws import ClientSession
+from tests.conftest import SESSION
 from tests.waiting import holds_for
-
-SESSION = "pleniere-geopolitique"
 
 
 class ScriptedSocket:
