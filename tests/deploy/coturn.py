@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.deploy.netns import ROOT
-from tests.waiting import wait_for_sync
+from tests.conftest import ROOT
+from tests.processes import stop_process, wait_listening
 
 CONFIG = ROOT / "deploy" / "turnserver.conf"
 TURN_SECRET = "deploy-tests-turn-secret-0123456789"
@@ -85,24 +84,10 @@ def coturn(address: str, allowed_peer: str, port: int = 3478,
     with log.open("wb") as out:  # the config logs to stdout, as in a container
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_listening(address, port, process)
+        wait_listening(process, address, port, "turnserver")
         if tls:
-            _wait_listening(address, TLS_PORT, process)
+            wait_listening(process, address, TLS_PORT, "turnserver")
         yield Turn(address, port, address, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 5)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _wait_listening(address: str, port: int, process: subprocess.Popen[bytes]) -> None:
-    def listening() -> bool:
-        assert process.poll() is None, f"turnserver exited with {process.returncode}"
-        with socket.socket() as probe:
-            return probe.connect_ex((address, port)) == 0
-
-    wait_for_sync(listening, 10, f"turnserver listening on {address}:{port}")

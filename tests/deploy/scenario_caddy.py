@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,13 +28,12 @@ from live.config import Settings
 from live.domain import Role
 from live.media.client import TestPatternTrack, publish
 from live.web.auth import Signer
-from tests.conftest import ServerThread, free_port, uvicorn_config
-from tests.deploy.netns import ROOT
+from tests.conftest import ROOT, SESSION, ServerThread, free_port, token_of, uvicorn_config
 from tests.media.test_endpoints import make_offer
-from tests.waiting import wait_for, wait_for_sync
+from tests.processes import stop_process, wait_listening
+from tests.waiting import wait_for
 
 SECRET = "caddy-scenario-secret-0123456789"
-SESSION = "pleniere-aict"  # streamed in the demo programme
 CADDY, CLIENT, FORGED = "127.0.0.4", "127.0.0.7", "203.0.113.9"
 
 
@@ -70,20 +68,10 @@ def caddy(site: str, upstream: str, address: str, port: int) -> Iterator[Path]:
             [binary, "run", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter",
              "caddyfile"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=home)
     try:
-        def listening() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            with socket.socket() as probe:
-                return probe.connect_ex((address, port)) == 0
-
-        wait_for_sync(listening, 10, f"caddy listening on {address}:{port}")
+        wait_listening(process, address, port, "caddy")
         yield log
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 5)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -101,7 +89,7 @@ async def main() -> None:
     forged = {"x-forwarded-for": FORGED}
     with thread as server, caddy(front, f"127.0.0.1:{settings.port}", CADDY, caddy_port) as log:
         link = server.link("participant", SESSION)
-        token = link.split("t=")[1].split("&")[0]
+        token = token_of(link)
         page_path = link.split("?")[0].replace(server.base_url, "")
         transport = httpx.AsyncHTTPTransport(local_address=CLIENT)
         async with httpx.AsyncClient(transport=transport, timeout=10) as http:

@@ -5,18 +5,19 @@ no link token reaches Caddy's access log. Scenario: tests/deploy/scenario_caddy.
 
 from __future__ import annotations
 
-from tests.deploy.netns import namespace, require, run_scenario
+from tests.conftest import SESSION
+from tests.netns import namespace, require, run_module
 
 
 def test_caddy_passes_websocket_and_whep_with_the_real_client_address() -> None:
     require("caddy")
     with namespace() as ns:
-        verdict = run_scenario(ns, "scenario_caddy")
+        verdict = run_module(ns, "tests.deploy.scenario_caddy")
     client = ["127.0.0.7"]  # the client's address; it claimed 203.0.113.9 every time
     assert verdict["page"] == 200 and verdict["page_client"] == client
     assert verdict["ws_first"] == "Welcome" and verdict["ws_client"] == client
     assert verdict["whep"] == 201 and verdict["whep_client"] == client
-    assert verdict["location"].startswith("/sessions/pleniere-aict/whep/")
+    assert verdict["location"].startswith(f"/sessions/{SESSION}/whep/")
     assert verdict["delete"] == 200
     # Straight to the app, not through Caddy, the claim is not believed either.
     assert verdict["direct"] == 200 and verdict["direct_client"] == client

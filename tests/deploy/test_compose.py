@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.netns import ROOT
+from tests.conftest import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV = {

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from tests.deploy.netns import namespace, require, run_scenario
 from tests.e2e.chromium import CHROMIUM
+from tests.netns import namespace, require, run_module
 
 pytestmark = pytest.mark.browser  # selectable with -m; never skipped: require() fails instead
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser  # selectable with -m; never skipped: require()
 def test_a_viewer_without_udp_plays_through_turn_over_tcp() -> None:
     require("turnserver", "nft", CHROMIUM)
     with namespace() as ns:
-        verdict = run_scenario(ns, "scenario_locked_down", timeout=60)
+        verdict = run_module(ns, "tests.deploy.scenario_locked_down", timeout=60)
     peers = verdict["peers"]
     assert peers, "the page made no peer connection"
     first = peers[0]

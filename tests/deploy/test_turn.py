@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import time
 
-from tests.deploy.netns import namespace, require, run_scenario
+from tests.netns import namespace, require, run_module
 
 
 def test_coturn_refuses_expired_credentials_and_relays_to_the_relay_only() -> None:
     require("turnserver")
     with namespace() as ns:
-        verdict = run_scenario(ns, "scenario_turn")
+        verdict = run_module(ns, "tests.deploy.scenario_turn")
     expiry = int(verdict["expired_username"].split(":")[0])
     assert expiry < time.time(), "the refused credentials had expired"
     assert verdict["expired"] == "401"

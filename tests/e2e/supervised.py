@@ -10,10 +10,7 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,27 +19,29 @@ import redis
 
 from live.domain import Role
 from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import free_port
+from tests.conftest import SESSION, free_port
+from tests.processes import RunPy
 from tests.waiting import wait_for_sync
 from tests.wsclient import Client
 
-ROOT = Path(__file__).resolve().parents[2]
-SESSION = "pleniere-geopolitique"
 
-
-class Service:
+class Service(RunPy):
     """`run.py --workers N --redis URL` on a free port, with its output in a file."""
 
     def __init__(self, redis_url: str, prefix: str, logs: Path, workers: int = 2, *,
-                 configured_secret: bool = True) -> None:
+                 configured_secret: bool = True, secret: str | None = None,
+                 name: str = "service") -> None:
         """Without `configured_secret` the service generates its own, in a file, as by default."""
+        super().__init__(logs, ["--workers", str(workers), "--redis", redis_url,
+                                "--log-level", "warning"], {"TRIBUNE_KEY_PREFIX": prefix}, name)
         self.redis_url, self.prefix, self.workers = redis_url, prefix, workers
         self.configured_secret = configured_secret
-        self.secret = secrets.token_urlsafe(24)
-        self.port = free_port()
-        self.log_path = logs / f"service-{self.port}.log"
+        self.secret = secret or secrets.token_urlsafe(24)
         self.secret_path = logs / f"secret-{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+        if configured_secret:
+            self.env["TRIBUNE_SECRET"] = self.secret
+        else:  # the service generates one in this file, the supervisor gives it to the workers
+            self.env["TRIBUNE_SECRET_FILE"] = str(self.secret_path)
         self.tokens: dict[str, str] = {}
         self._issue_tokens()
 
@@ -54,49 +53,11 @@ class Service:
             "stage": signer.issue(Role.STAGE, SESSION, expires),
         }
 
-    @property
-    def ws_base(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        return self.log_path.read_text("utf-8", errors="replace")
-
-    def log(self) -> str:
-        return self.output()[-4000:]
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
-        env.update(TRIBUNE_KEY_PREFIX=self.prefix, PYTHONUNBUFFERED="1")
-        if self.configured_secret:
-            env["TRIBUNE_SECRET"] = self.secret
-        else:  # the service generates one in this file, the supervisor gives it to the workers
-            env["TRIBUNE_SECRET_FILE"] = str(self.secret_path)
-        with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "run.py", "--port", str(self.port), "--workers", str(self.workers),
-                 "--redis", self.redis_url, "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for_sync(self._healthy, 30, lambda: f"healthy\n{self.log()}", interval=0.1)
+    def start(self, timeout: float = 30) -> None:
+        super().start(timeout)
         if not self.configured_secret:  # the one the service generated, as an operator's links are
             self.secret = self.secret_path.read_text("utf-8").strip()
             self._issue_tokens()
-
-    def _healthy(self) -> bool:
-        """Every worker's heartbeat: all of them are up."""
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"exited ({self.proc.returncode}):\n{self.log()}")
-        return self.health()[0] == 200
-
-    def get(self, path: str) -> tuple[int, str]:
-        """(status, body); status 0 when nothing answered."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return 0, ""
 
     def health(self) -> tuple[int, dict[str, Any]]:
         status, body = self.get("/healthz")
@@ -129,18 +90,6 @@ class Service:
                 if found:
                     pids[int(found.group(1))] = int(entry.name)
         return pids
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        return self.proc.returncode
 
     async def connect(self, role: str, **hello: Any) -> Client:
         return await Client(self.ws_base, SESSION, self.tokens[role]).connect(**hello)

@@ -4,118 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from live.domain import Role
-from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import REDIS_URL, free_port
-from tests.wsclient import Client
+from tests.conftest import REDIS_URL, SESSION
+from tests.e2e.supervised import Service
+from tests.wsclient import Client, poll_of
 
 pytestmark = pytest.mark.redis
 
-ROOT = Path(__file__).resolve().parents[2]
-SESSION = "pleniere-geopolitique"
 FAN_OUT = 2.0  # seconds for a change made on one process to reach clients of the other
 
 
-class Process:
-    """One `run.py` process on a free port, with its output in a file."""
-
-    def __init__(self, name: str, prefix: str, secret: str, logs: Path) -> None:
-        self.name, self.prefix, self.secret = name, prefix, secret
-        self.port = free_port()
-        self.log_path = logs / f"{name}-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_base(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", errors="replace")[-3000:]
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
-        env.update(TRIBUNE_SECRET=self.secret, TRIBUNE_KEY_PREFIX=self.prefix,
-                   PYTHONUNBUFFERED="1")
-        with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "run.py", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--redis", REDIS_URL, "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not healthy in time:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=8)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-
-    def client(self, token: str) -> Client:
-        return Client(self.ws_base, SESSION, token)
-
-
 class Cluster:
-    """Processes sharing one Redis key prefix and one signing secret, and tokens for them."""
+    """`run.py` processes (one worker each) sharing one Redis key prefix and one signing secret."""
 
     def __init__(self, prefix: str, logs: Path) -> None:
         self.prefix, self.logs = prefix, logs
         self.secret = secrets.token_urlsafe(24)
-        self.processes: list[Process] = []
+        self.processes: list[Service] = []
         self.clients: list[Client] = []
-        signer, expires = Signer(self.secret), int(time.time()) + 3600
-        self.tokens = {
-            "participant": signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires),
-            "moderator": signer.issue(Role.MODERATOR, SESSION, expires),
-            "stage": signer.issue(Role.STAGE, SESSION, expires),
-        }
 
-    async def start(self, *names: str) -> list[Process]:
-        new = [Process(name, self.prefix, self.secret, self.logs) for name in names]
+    async def start(self, *names: str) -> list[Service]:
+        new = [Service(REDIS_URL, self.prefix, self.logs, workers=1, secret=self.secret, name=name)
+               for name in names]
         self.processes += new
         await asyncio.gather(*(asyncio.to_thread(p.start) for p in new))
         return new
 
-    async def stop(self, process: Process) -> None:
+    async def stop(self, process: Service) -> None:
         await asyncio.to_thread(process.stop)
         assert process.proc is not None and process.proc.returncode is not None
 
-    def client(self, process: Process, role: str) -> Client:
-        client = process.client(self.tokens[role])
+    def client(self, process: Service, role: str) -> Client:
+        client = Client(process.ws_base, SESSION, process.tokens[role])
         self.clients.append(client)
         return client
 
-    async def connect(self, process: Process, role: str, **hello: Any) -> Client:
+    async def connect(self, process: Service, role: str, **hello: Any) -> Client:
         return await self.client(process, role).connect(**hello)
 
     async def close(self) -> None:
@@ -134,10 +64,6 @@ async def cluster(key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
         yield the_cluster
     finally:
         await the_cluster.close()
-
-
-def poll_of(client: Client, poll_id: str) -> dict[str, Any]:
-    return next(p for p in client.view["polls"] if p["id"] == poll_id)
 
 
 async def test_two_processes_share_questions_moderation_polls_and_tallies(

@@ -4,22 +4,21 @@ revoked link within a second or so, and closes the connections it holds that wer
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from urllib.parse import unquote
 
 from live.protocol import CLOSE_UNAUTHORIZED
-from tests.conftest import REDIS_URL
-from tests.e2e.supervised import ROOT, SESSION, Service, paused
+from tests.conftest import REDIS_URL, ROOT, SESSION
+from tests.e2e.supervised import Service, paused
+from tests.processes import service_env
 from tests.wsclient import Client
 
 
 def revoke(service: Service, *args: str) -> str:
     """Run the command as an organiser would, in the service's environment: its output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
-    env.update(TRIBUNE_SECRET=service.secret, TRIBUNE_KEY_PREFIX=service.prefix,
-               TRIBUNE_PUBLIC_URL=f"http://127.0.0.1:{service.port}")
+    env = service_env(TRIBUNE_SECRET=service.secret, TRIBUNE_KEY_PREFIX=service.prefix,
+                      TRIBUNE_PUBLIC_URL=f"http://127.0.0.1:{service.port}")
     result = subprocess.run([sys.executable, "-m", "live.revoke", *args, "--redis", REDIS_URL],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr

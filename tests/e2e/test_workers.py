@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -11,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.supervised import ROOT, SESSION, Service, gone, paused
+from tests.conftest import ROOT, SESSION
+from tests.e2e.supervised import Service, gone, paused
+from tests.processes import service_env
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.redis
@@ -88,9 +89,8 @@ async def test_two_workers_serve_one_port_and_share_questions_health_and_metrics
 
 
 def test_several_workers_need_redis(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
     result = subprocess.run(
-        [sys.executable, "run.py", "--workers", "2", "--port", "1"], cwd=ROOT, env=env,
+        [sys.executable, "run.py", "--workers", "2", "--port", "1"], cwd=ROOT, env=service_env(),
         capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "--workers above 1 needs --redis" in result.stderr

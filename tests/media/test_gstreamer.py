@@ -13,15 +13,12 @@ without ports has nowhere to send: a packet to that address loops back inside th
 nothing reaches the machine's network. The namespace is deleted at the end, whatever happens.
 
 GStreamer and PyGObject are those of Debian, for the system Python (scripts/test installs them):
-if they or `ip netns` are missing, the tests fail rather than skip.
+if they or `ip netns` (root) are missing, the tests fail rather than skip.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
 import subprocess
 import threading
 import time
@@ -34,9 +31,11 @@ import pytest
 
 from live.domain import Role
 from live.web.auth import EVENT_SCOPE, Signer
+from tests import netns
+from tests.conftest import ROOT
+from tests.processes import service_env, stop_process
 from tests.waiting import wait_for_sync
 
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi: the venv has no PyGObject
 VENV_PYTHON = str(ROOT / ".venv" / "bin" / "python")
 ADDRESS = "192.0.2.1"  # TEST-NET-1, on a bridge with no ports, inside the test's namespace only
@@ -50,13 +49,6 @@ Event = dict[str, Any]
 # Each test its own streamed session (demo programme): one server serves the module.
 WHIP_SESSIONS = {"vp8": "atelier-1", "h264": "atelier-2"}
 WHEP_SESSIONS = {"vp8": "atelier-3", "h264": "pleniere-geopolitique"}
-
-
-def ip(*args: str) -> None:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
-    if result.returncode:
-        pytest.fail(f"ip {' '.join(args)}: {result.stderr.strip()} (the test needs root and "
-                    "iproute2 to make its network namespace)")
 
 
 def require_gstreamer() -> str:
@@ -125,53 +117,40 @@ class Process:
         return wait_for_sync(matching, timeout, lambda: f"{what}\n{self.report()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # the peers DELETE their resource first
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc, 5)  # on SIGTERM the peers DELETE their resource first
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
 
 class Namespace:
+    """The test's network namespace (tests/netns.py), ADDRESS on a bridge, and the processes
+    started in it, stopped (SIGTERM first) before it goes."""
+
     def __init__(self, logs: Path) -> None:
-        self.name = f"tribune-gst-{os.getpid()}-{secrets.token_hex(3)}"
         self.logs = logs
         self.processes: list[Process] = []
+        self._made = netns.namespace(f"{ADDRESS}/32", bridge=True)
+        self.name = ""
 
     def __enter__(self) -> Namespace:
-        ip("netns", "add", self.name)
-        try:
-            ip("-n", self.name, "link", "set", "lo", "up")
-            ip("-n", self.name, "link", "add", "br0", "type", "bridge")
-            ip("-n", self.name, "link", "set", "br0", "addrgenmode", "none")  # no IPv6 address
-            ip("-n", self.name, "addr", "add", f"{ADDRESS}/32", "dev", "br0")
-            ip("-n", self.name, "link", "set", "br0", "up")
-        except BaseException:
-            self.__exit__()
-            raise
+        self.name = self._made.__enter__()
         return self
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
         log = self.logs / f"{name}-{len(self.processes)}.log"
         with log.open("wb") as errors:
-            proc = subprocess.Popen(["ip", "netns", "exec", self.name, *argv], cwd=ROOT, env=env,
+            proc = subprocess.Popen(netns.inside(self.name, *argv), cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, stderr=errors, text=True)
         process = Process(name, proc, log)
         self.processes.append(process)
         return process
 
     def __exit__(self, *exc: object) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-        # Anything still inside was started by this test (`ip netns exec` keeps the pid).
-        left = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True)
-        for pid in left.stdout.split():
-            os.kill(int(pid), signal.SIGKILL)
-        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True, timeout=10)
+        try:
+            for process in reversed(self.processes):
+                process.stop()
+        finally:
+            self._made.__exit__(None, None, None)
 
 
 @dataclass
@@ -208,8 +187,7 @@ class Relay:
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     """tribune (run.py) inside the namespace, offering only the bridge's address."""
     gstreamer = require_gstreamer()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
-    env.update(TRIBUNE_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    env = service_env(TRIBUNE_SECRET=SECRET)
     with Namespace(tmp_path_factory.mktemp("gstreamer")) as namespace:
         server = namespace.spawn("server", [
             VENV_PYTHON, "run.py", "--port", str(PORT), "--media-address", ADDRESS,

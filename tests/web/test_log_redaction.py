@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,11 +18,9 @@ import websockets
 from live.domain import Role
 from live.logsafe import REDACTED, RedactTokens, redact
 from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import free_port
+from tests.conftest import SESSION
+from tests.processes import RunPy
 from tests.waiting import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-SESSION = "pleniere-geopolitique"
 
 
 def test_query_tokens_bearer_tokens_and_bare_tokens_are_redacted() -> None:
@@ -94,37 +89,23 @@ async def use_everything(port: int, tokens: dict[str, str]) -> None:
     assert await asyncio.to_thread(http, port, f"/healthz?t={participant}&done=1") == 200
 
 
-def start(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """run.py as an organiser starts it, at the most talkative log level, its output in a file."""
-    with log_path.open("wb") as out:
-        return subprocess.Popen([sys.executable, "run.py", "--port", str(port),
-                                 "--media-address", "127.0.0.1", "--log-level", "debug"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 async def test_the_real_server_logs_no_token(tmp_path: Path) -> None:
-    secret, port = secrets.token_urlsafe(32), free_port()
+    secret = secrets.token_urlsafe(32)
     signer, expires = Signer(secret), int(time.time()) + 7777  # not the printed links' tokens
     tokens = {"participant": signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires),
               "moderator": signer.issue(Role.MODERATOR, SESSION, expires),
               "studio": signer.issue(Role.STUDIO, SESSION, expires)}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_")}
-    env.update(TRIBUNE_SECRET=secret, PYTHONUNBUFFERED="1")
-    log_path = tmp_path / "service.log"
-    proc = await asyncio.to_thread(start, port, env, log_path)
+    # run.py as an organiser starts it, at the most talkative log level, its output in a file.
+    server = RunPy(tmp_path, ["--media-address", "127.0.0.1", "--log-level", "debug"],
+                   {"TRIBUNE_SECRET": secret})
     try:
-        def healthy() -> bool:
-            assert proc.poll() is None, log_path.read_text()
-            return http(port, "/healthz") == 200
-
-        await wait_for(healthy, 30, lambda: f"healthy\n{log_path.read_text()}", blocking=True)
-        await use_everything(port, tokens)
-        await wait_for(lambda: "done=1" in log_path.read_text(), 10,
-                       lambda: f"the last request's access log line\n{log_path.read_text()[-3000:]}")
+        await asyncio.to_thread(server.start)
+        await use_everything(server.port, tokens)
+        await wait_for(lambda: "done=1" in server.output(), 10,
+                       lambda: f"the last request's access log line\n{server.log()}")
     finally:
-        proc.terminate()
-        await asyncio.to_thread(proc.wait, 20)
-    output = log_path.read_text()
+        await asyncio.to_thread(server.stop)
+    output = server.output()
     for role, token in tokens.items():
         signature = token.split(".")[1]  # 24 random characters: any 10 of them in a row are a leak
         for piece in {signature[i:i + 10] for i in range(len(signature) - 9)}:
