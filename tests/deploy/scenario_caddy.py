@@ -29,7 +29,7 @@ from live.domain import Role
 from live.media.client import TestPatternTrack, publish
 from live.web.auth import Signer
 from tests.conftest import ROOT, SESSION, ServerThread, free_port, token_of, uvicorn_config
-from tests.media.test_endpoints import make_offer
+from tests.media.conftest import make_offer
 from tests.processes import stop_process, wait_listening
 from tests.waiting import wait_for
 

@@ -1,14 +1,16 @@
-"""What the browser tests share: Debian's Chromium, its flags, and the page checks."""
+"""What the browser tests share: Debian's Chromium, its flags, its fixtures, and the page checks."""
 
 from __future__ import annotations
 
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, async_playwright
+
+from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 # Not skipped without it: scripts/test installs Debian's chromium, and a browser test that quietly
@@ -27,7 +29,7 @@ MEDIA_ARGS = [
     "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--autoplay-policy=no-user-gesture-required",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 
 # A catalog key shown as such means a translation is missing.
 RAW_KEY = re.compile(
@@ -43,6 +45,51 @@ async def launched(args: list[str]) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+# The fixtures, made visible by the conftest.py files that import them.
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with launched(BASE_ARGS) as b:
+        yield b
+
+
+@pytest.fixture
+async def media_browser() -> AsyncIterator[Browser]:
+    """With the fake camera and microphone, and loopback candidates."""
+    async with launched(MEDIA_ARGS) as b:
+        yield b
+
+
+class Pages:
+    """Pages of the test's roles, each in its own browser context (French, the given viewport),
+    and what went wrong on them: console errors (CSP violations are reported there too) and
+    uncaught exceptions, in `problems`; screenshots of them all when a test fails."""
+
+    def __init__(self, browser: Browser, server: Any) -> None:
+        self.browser, self.server = browser, server
+        self.problems: list[str] = []
+        self.pages: dict[str, Page] = {}
+
+    async def new_page(self, name: str, viewport: dict[str, int], *init_scripts: str) -> Page:
+        context = await self.browser.new_context(viewport=viewport, locale="fr-FR")
+        for script in init_scripts:
+            await context.add_init_script(script)
+        page = await context.new_page()
+
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type == "error":
+                self.problems.append(f"{name} console: {msg.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.problems.append(f"{name} page error: {exc}"))
+        self.pages[name] = page
+        return page
+
+    async def screenshots(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for role, page in self.pages.items():
+            await page.screenshot(path=str(ARTIFACTS / f"{name}-{role}.png"), full_page=True)
 
 
 class Network:

@@ -1,5 +1,6 @@
-"""Fixtures of the end-to-end tests: a Chromium for the browser tests (test_browser_media brings its
-own, with a fake camera), and `run.py --workers 2` for test_workers and test_faults."""
+"""Fixtures of the end-to-end tests: Chromium for the browser tests (with a fake camera for
+test_browser_media, and the media tests' server), and `run.py --workers 2` for test_workers and
+test_faults."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser
 
 from tests.conftest import REDIS_URL
-from tests.e2e.chromium import BASE_ARGS, launched
+from tests.e2e.chromium import browser, media_browser  # noqa: F401  (fixtures)
 from tests.e2e.supervised import Service
+from tests.media.conftest import media_server  # noqa: F401  (a fixture, for test_browser_media)
 
 
 @pytest.fixture
@@ -25,8 +26,3 @@ async def service(key_prefix: str, tmp_path: Path) -> AsyncIterator[Service]:
     finally:
         await asyncio.to_thread(the_service.stop)
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched(BASE_ARGS) as b:
-        yield b

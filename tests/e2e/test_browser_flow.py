@@ -10,16 +10,15 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import Browser, Page, expect
 
+from tests.conftest import SESSION
+from tests.e2e import chromium
 from tests.e2e.axe import assert_accessible
-from tests.e2e.chromium import ARTIFACTS, RAW_KEY, REQUIRES_CHROMIUM, Network
+from tests.e2e.chromium import RAW_KEY, REQUIRES_CHROMIUM, Network
 from tests.waiting import wait_for
 
 pytestmark = REQUIRES_CHROMIUM
-
-SESSION = "pleniere-geopolitique"
-
 
 QUESTION = 'Quel rôle pour les villes ? <b>HTML</b> & "guillemets"'
 POLL = "Faut-il renforcer la coopération décentralisée ?"
@@ -30,38 +29,16 @@ BANNED_POLL_TEXT = "Vous ne pouvez plus voter dans cette session."
 TEN = "Dix réponses tiennent-elles sur l'écran ?"
 
 
-class Pages:
-    """Opens each role's page in its own browser context and records what goes wrong."""
-
-    def __init__(self, browser: Browser, server: Any) -> None:
-        self.browser, self.server = browser, server
-        self.problems: list[str] = []
-        self.pages: dict[str, Page] = {}
-
+class Pages(chromium.Pages):
     async def open(self, role: str, viewport: dict[str, int], network: Network | None = None
                    ) -> Page:
-        context = await self.browser.new_context(viewport=viewport, locale="fr-FR")
-        page = await context.new_page()
+        page = await self.new_page(role, viewport)
         if network is not None:
             await page.route_web_socket(re.compile(r"/ws/sessions/"), network.route)
-
-        def on_console(msg: ConsoleMessage) -> None:
-            # CSP violations are reported as console errors too.
-            if msg.type == "error":
-                self.problems.append(f"{role} console: {msg.text}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda exc: self.problems.append(f"{role} page error: {exc}"))
         await page.goto(self.server.link(role, SESSION))
         await expect(page.get_by_test_id("conn-status")).to_have_attribute(
             "data-status", "open", timeout=10_000)
-        self.pages[role] = page
         return page
-
-    async def screenshots(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for role, page in self.pages.items():
-            await page.screenshot(path=str(ARTIFACTS / f"{name}-{role}.png"), full_page=True)
 
 
 async def test_question_and_poll_reach_the_stage(live_server: Any, browser: Browser) -> None:

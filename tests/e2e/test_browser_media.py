@@ -8,22 +8,19 @@ no CSP violation is allowed on any page."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Response, expect
+from playwright.async_api import Browser, Page, Response, expect
 
-from live.config import Settings
-from tests.conftest import RunningServer, ServerThread, free_port
+from tests.conftest import SESSION
+from tests.e2e import chromium
 from tests.e2e.axe import assert_accessible
-from tests.e2e.chromium import ARTIFACTS, MEDIA_ARGS, RAW_KEY, REQUIRES_CHROMIUM, launched
+from tests.e2e.chromium import RAW_KEY, REQUIRES_CHROMIUM
+from tests.media.conftest import MediaServer
 from tests.waiting import wait_for
 
 pytestmark = REQUIRES_CHROMIUM
-
-SESSION = "pleniere-aict"  # streamed = true in the demo programme
-
 
 # Records what the Content-Security-Policy blocked (also a console error, but explicit is better).
 CSP_PROBE = """
@@ -69,38 +66,15 @@ PLAYBACK = """() => {
 }"""
 
 
-@pytest.fixture
-def media_server() -> Iterator[RunningServer]:
-    """The service with the relay's media on loopback only: no packet leaves the machine."""
-    with ServerThread(Settings(port=free_port(), media_addresses=("127.0.0.1",))) as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with launched(MEDIA_ARGS) as b:
-        yield b
-
-
-class Pages:
-    def __init__(self, browser: Browser, server: RunningServer) -> None:
-        self.browser, self.server = browser, server
-        self.problems: list[str] = []
-        self.pages: dict[str, Page] = {}
+class Pages(chromium.Pages):
+    def __init__(self, browser: Browser, server: MediaServer) -> None:
+        super().__init__(browser, server)
         self.answers: list[Response] = []  # the relay's WHIP and WHEP answers
 
     async def open(self, role: str, viewport: dict[str, int], name: str | None = None,
                    init_script: str | None = None) -> Page:
         name = name or role
-        context = await self.browser.new_context(viewport=viewport, locale="fr-FR")
-        await context.add_init_script(CSP_PROBE)
-        if init_script:
-            await context.add_init_script(init_script)
-        page = await context.new_page()
-
-        def on_console(msg: ConsoleMessage) -> None:
-            if msg.type == "error":
-                self.problems.append(f"{name} console: {msg.text}")
+        page = await self.new_page(name, viewport, CSP_PROBE, *([init_script] if init_script else []))
 
         def on_response(response: Response) -> None:
             # Each one is also a console error; this says which request it was.
@@ -110,11 +84,8 @@ class Pages:
                 self.problems.append(f"{name} HTTP {response.status}: "
                                      f"{response.request.method} {response.url.split('?')[0]}")
 
-        page.on("console", on_console)
         page.on("response", on_response)
-        page.on("pageerror", lambda exc: self.problems.append(f"{name} page error: {exc}"))
         await page.goto(self.server.link(role, SESSION))
-        self.pages[name] = page
         return page
 
     async def check_clean(self) -> None:
@@ -133,15 +104,10 @@ class Pages:
             assert not re.search(r"\b(?:null|undefined|NaN)\b", text), f"{role}: {text}"
         assert self.problems == []
 
-    async def screenshots(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for role, page in self.pages.items():
-            await page.screenshot(path=str(ARTIFACTS / f"{name}-{role}.png"), full_page=True)
 
-
-async def test_studio_goes_live_and_the_participant_watches(media_server: RunningServer,
-                                                            browser: Browser) -> None:
-    pages = Pages(browser, media_server)
+async def test_studio_goes_live_and_the_participant_watches(media_server: MediaServer,
+                                                            media_browser: Browser) -> None:
+    pages = Pages(media_browser, media_server)
     try:
         await run_media_flow(pages)
         await pages.check_clean()
@@ -152,9 +118,9 @@ async def test_studio_goes_live_and_the_participant_watches(media_server: Runnin
         raise
 
 
-async def test_another_codec_takes_over_and_the_player_reconnects(media_server: RunningServer,
-                                                                  browser: Browser) -> None:
-    pages = Pages(browser, media_server)
+async def test_another_codec_takes_over_and_the_player_reconnects(media_server: MediaServer,
+                                                                  media_browser: Browser) -> None:
+    pages = Pages(media_browser, media_server)
     try:
         await run_takeover(pages)
         await pages.check_clean()

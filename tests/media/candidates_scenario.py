@@ -15,14 +15,10 @@ import sys
 
 import httpx2 as httpx
 
-from live.config import Settings
 from live.domain import Role
 from live.media.client import TestPatternTrack, publish
 from live.media.relay import Relay
-from live.web.auth import Signer
-from tests.conftest import ServerThread, free_port
-from tests.media.conftest import SECRET, SESSION, MediaServer
-from tests.media.test_endpoints import make_offer
+from tests.media.conftest import SESSION, make_offer, serving
 from tests.waiting import wait_for
 
 # What a hostile (or merely LAN-bound) client may offer, and one control address in the
@@ -51,10 +47,7 @@ def remote_hosts(relay: Relay, location: str) -> list[str]:
 
 
 async def scenario(relay_address: str, private: bool) -> dict[str, list[str]]:
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=(relay_address,),
-                        private_candidates=private)
-    with ServerThread(settings) as running:
-        server = MediaServer(running.base_url, Signer(SECRET), running.app)
+    with serving(media_addresses=(relay_address,), private_candidates=private) as server:
         studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(160, 120)])
         try:
             await wait_for(lambda: server.relay.broadcast(SESSION).live, 10, "the studio on air")

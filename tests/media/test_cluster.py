@@ -19,16 +19,21 @@ import httpx2 as httpx
 import pytest
 import redis
 
-from live.config import Settings
 from live.domain import Role
-from live.media import feed, internals
+from live.media import feed
 from live.media.broadcast import KEYFRAME_INTERVAL
-from live.media.client import Peer, TestPatternTrack, publish, watch
+from live.media.client import Peer, watch
 from live.media.cluster import Cluster
-from live.web.auth import Signer
-from tests.conftest import REDIS_URL, ServerThread, free_port
-from tests.media.conftest import SECRET, SESSION, MediaServer, in_order, video_timestamps
-from tests.media.test_relay_loopback import frames
+from tests.conftest import REDIS_URL
+from tests.media.conftest import (
+    SESSION,
+    MediaServer,
+    frames,
+    go_live,
+    in_order,
+    serving,
+    video_timestamps,
+)
 from tests.waiting import holds_for, wait_for
 
 pytestmark = pytest.mark.redis
@@ -40,15 +45,9 @@ FRAGMENT = b"a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=mid:0\r\na=candidate:1 1 udp 1 
 
 @pytest.fixture
 def workers(key_prefix: str) -> Iterator[tuple[MediaServer, MediaServer]]:
-    internals.restrict_host_addresses(["127.0.0.1"])
-    servers = []
-    with ServerThread(Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                               redis_url=REDIS_URL, key_prefix=key_prefix)) as a, \
-            ServerThread(Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                                  redis_url=REDIS_URL, key_prefix=key_prefix)) as b:
-        for running in (a, b):
-            servers.append(MediaServer(running.base_url, Signer(SECRET), running.app))
-        yield servers[0], servers[1]
+    with serving(redis_url=REDIS_URL, key_prefix=key_prefix) as a, \
+            serving(redis_url=REDIS_URL, key_prefix=key_prefix) as b:
+        yield a, b
 
 
 def cluster(server: MediaServer) -> Cluster:
@@ -60,12 +59,11 @@ def whips(*servers: MediaServer) -> int:
     return sum(1 for s in servers for r in s.relay.resources.values() if r.kind == "whip")
 
 
-async def go_live(server: MediaServer, **options: object) -> Peer:
-    studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(320, 240)],
-                           **options)  # type: ignore[arg-type]
-    await wait_for(lambda: SESSION in cluster(server).origins
-                   and server.relay.broadcasts[SESSION].live and registered(server), 10,
-                   "the studio on air, the worker registered as its origin")
+async def go_live_at(server: MediaServer, **options: object) -> Peer:
+    """A studio on air through `server`, once Redis names that worker the session's origin."""
+    studio = await go_live(server, **options)
+    await wait_for(lambda: SESSION in cluster(server).origins and registered(server), 10,
+                   "the worker registered as the session's origin")
     return studio
 
 
@@ -95,7 +93,7 @@ async def test_viewers_on_another_worker_get_the_studio_ingested_once(
     """What crosses workers, not how fast: frames delivered per viewer across workers are
     bench/relay.py --workers's figure."""
     a, b = workers
-    studio = await go_live(a)
+    studio = await go_live_at(a)
     token = a.token(Role.PARTICIPANT)
     viewers: list[Peer] = []
     try:
@@ -157,7 +155,7 @@ async def test_viewers_on_another_worker_get_the_studio_ingested_once(
 async def test_patch_and_delete_work_on_either_worker(
         workers: tuple[MediaServer, MediaServer]) -> None:
     a, b = workers
-    studio = await go_live(a)
+    studio = await go_live_at(a)
     viewer = await watch(b.whep(), b.token(Role.PARTICIPANT), kinds=["video"])
     try:
         await asyncio.wait_for(viewer.first_frame.wait(), 5)
@@ -207,7 +205,7 @@ async def test_not_on_air_anywhere_is_a_409_on_every_worker(
 async def test_the_studio_leaving_returning_elsewhere_and_changing_codec_reach_every_viewer(
         workers: tuple[MediaServer, MediaServer]) -> None:
     a, b = workers
-    studio = await go_live(a)
+    studio = await go_live_at(a)
     on_b = await watch(b.whep(), b.token(Role.PARTICIPANT), kinds=["video"])
     on_a = await watch(a.whep(), a.token(Role.PARTICIPANT), kinds=["video"])
     again: Peer | None = None
@@ -223,7 +221,7 @@ async def test_the_studio_leaving_returning_elsewhere_and_changing_codec_reach_e
                         "no frame while off air")
         # Back on the other worker: B is now the origin, A (with a viewer left) its edge.
         keyframes = on_a.received["video"].keyframes
-        studio = await go_live(b)
+        studio = await go_live_at(b)
         await wait_for(lambda: frames(on_a) > paused[1] + 15 and frames(on_b) > paused[0] + 15, 10,
                        "frames again at both viewers")
         assert on_a.received["video"].keyframes > keyframes  # restarted on a keyframe
@@ -231,7 +229,7 @@ async def test_the_studio_leaving_returning_elsewhere_and_changing_codec_reach_e
         assert cluster(a).followers and not cluster(b).followers
         # A new studio connection on A, in H.264, replaces B's: B's studio connection is closed,
         # and the VP8 viewers on both workers are sent back to negotiate.
-        replacement = await go_live(a, video_codec="video/H264")
+        replacement = await go_live_at(a, video_codec="video/H264")
         await wait_for(lambda: studio.pc.connectionState in ("closed", "failed"), 10,
                        "B's studio connection closed")
         studio = replacement
@@ -252,7 +250,7 @@ async def test_the_studio_leaving_returning_elsewhere_and_changing_codec_reach_e
 async def test_garbage_on_the_feed_port_closes_that_connection_only(
         workers: tuple[MediaServer, MediaServer], caplog: pytest.LogCaptureFixture) -> None:
     a, b = workers
-    studio = await go_live(a)
+    studio = await go_live_at(a)
     viewer = await watch(b.whep(), b.token(Role.PARTICIPANT), kinds=["video"])
     host, port = cluster(a).address.split(":")
     attempts = [
@@ -302,7 +300,7 @@ async def test_a_worker_shutting_down_leaves_no_origin_registration(
     """Stopping ends the studio's connection, then the cluster: the deregistering must not be
     cancelled on the way, or other workers would look for the stopped one for the TTL."""
     a, _ = workers
-    studio = await go_live(a)
+    studio = await go_live_at(a)
 
     async def stop() -> None:
         cluster(a).off_air(SESSION)  # the studio's end, its deregistering only scheduled…

@@ -12,40 +12,20 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from aioice import stun
-from aiortc import RTCPeerConnection
 
-from live.config import Settings
 from live.domain import Role
 from live.media import relay as relay_module
 from live.media.client import TestPatternTrack, publish, watch
 from live.media.ice import link_headers, rtc_configuration
-from live.web.auth import Signer
-from tests.conftest import ServerThread, free_port
-from tests.media.conftest import SECRET, MediaServer
+from tests.conftest import free_port
+from tests.media.conftest import MediaServer, bearer, make_offer, serving
 from tests.waiting import wait_for
-
-
-async def make_offer(direction: str = "sendonly", kinds: tuple[str, ...] = ("video",)) -> str:
-    pc = RTCPeerConnection(rtc_configuration())
-    for kind in kinds:
-        if direction == "sendonly":
-            pc.addTransceiver(TestPatternTrack() if kind == "video" else kind, direction=direction)
-        else:
-            pc.addTransceiver(kind, direction=direction)
-    await pc.setLocalDescription(await pc.createOffer())
-    sdp = pc.localDescription.sdp
-    await pc.close()
-    return str(sdp)
 
 
 @pytest.fixture
 async def http(media_server: MediaServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=media_server.base_url, timeout=10) as client:
         yield client
-
-
-def bearer(token: str, content_type: str = "application/sdp") -> dict[str, str]:
-    return {"authorization": f"Bearer {token}", "content-type": content_type}
 
 
 async def test_whip_refuses_what_it_cannot_accept(media_server: MediaServer,
@@ -149,10 +129,7 @@ async def test_resource_lifecycle_trickle_and_delete(media_server: MediaServer,
 
 
 async def test_a_full_server_answers_503_with_retry_after() -> None:
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                        max_viewers=1)
-    with ServerThread(settings) as running:
-        server = MediaServer(running.base_url, Signer(SECRET), running.app)
+    with serving(max_viewers=1) as server:
         studio = await publish(server.whip(), server.token(Role.STUDIO), [TestPatternTrack(160, 120)])
         try:
             await wait_for(lambda: server.relay.broadcasts["pleniere-geopolitique"].live, 5,
@@ -211,11 +188,8 @@ async def test_configured_ice_servers_are_used_and_handed_to_clients() -> None:
     transport, server = await loop.create_datagram_endpoint(LoopbackStun,
                                                             local_addr=("127.0.0.1", port))
     stun_url = f"stun:127.0.0.1:{port}"
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                        ice_servers=(stun_url,))
     try:
-        with ServerThread(settings) as running:
-            media = MediaServer(running.base_url, Signer(SECRET), running.app)
+        with serving(ice_servers=(stun_url,)) as media:
             async with httpx.AsyncClient(timeout=10) as http:
                 response = await http.post(media.whip(), content=await make_offer(),
                                            headers=bearer(media.token(Role.STUDIO)))

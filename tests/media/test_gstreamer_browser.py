@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser
 
 from live.domain import Role
-from tests.e2e.chromium import MEDIA_ARGS, launched
 from tests.media.conftest import MediaServer
 
 pytestmark = pytest.mark.browser
@@ -67,15 +67,15 @@ NEGOTIATE = """async ({url, token, publish}) => {
 }"""
 
 
-async def test_chromium_negotiates_the_same_dtls_as_before(media_server: MediaServer) -> None:
-    async with launched(MEDIA_ARGS) as browser:
-        page = await browser.new_page()
-        await page.goto(f"{media_server.base_url}/healthz")  # an origin to fetch from
-        results: dict[str, Any] = {}
-        for kind, role, publish in (("whip", Role.STUDIO, True), ("whep", Role.PARTICIPANT, False)):
-            url = media_server.whip() if publish else media_server.whep()
-            results[kind] = await page.evaluate(NEGOTIATE, {
-                "url": url, "token": media_server.token(role), "publish": publish})
+async def test_chromium_negotiates_the_same_dtls_as_before(media_server: MediaServer,
+                                                          media_browser: Browser) -> None:
+    page = await media_browser.new_page()
+    await page.goto(f"{media_server.base_url}/healthz")  # an origin to fetch from
+    results: dict[str, Any] = {}
+    for kind, role, publish in (("whip", Role.STUDIO, True), ("whep", Role.PARTICIPANT, False)):
+        url = media_server.whip() if publish else media_server.whep()
+        results[kind] = await page.evaluate(NEGOTIATE, {
+            "url": url, "token": media_server.token(role), "publish": publish})
     for kind, result in results.items():
         print(f"Chromium {kind}: {result}")
         assert result.get("state") == "connected", (kind, result)

@@ -16,12 +16,9 @@ import pytest
 
 from live.config import Settings
 from live.domain import Role
-from live.media import internals
 from live.media.ice import IceServers, turn_credentials
-from live.web.auth import Signer
-from tests.conftest import ServerThread, free_port
-from tests.media.conftest import OTHER_SESSION, SECRET, SESSION, MediaServer
-from tests.media.test_endpoints import bearer, make_offer
+from tests.conftest import free_port
+from tests.media.conftest import OTHER_SESSION, SESSION, MediaServer, bearer, make_offer, serving
 
 TURN_SECRET = "turn-secret-for-the-tests-0123"
 TTL = 600
@@ -58,13 +55,9 @@ def test_the_turn_rest_scheme() -> None:
 
 @pytest.fixture
 def turn_server() -> Iterator[MediaServer]:
-    internals.restrict_host_addresses(["127.0.0.1"])
     turn_url = f"turn:127.0.0.1:{closed_port()}?transport=tcp"
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                        ice_servers=(turn_url,), turn_secret=TURN_SECRET,
-                        turn_ttl=TTL)
-    with ServerThread(settings) as running:
-        yield MediaServer(running.base_url, Signer(SECRET), running.app)
+    with serving(ice_servers=(turn_url,), turn_secret=TURN_SECRET, turn_ttl=TTL) as server:
+        yield server
 
 
 def assert_fresh(username: str, password: str, before: float) -> None:

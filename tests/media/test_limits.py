@@ -18,13 +18,10 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from live.config import Settings
 from live.domain import Role
 from live.media.client import Peer, TestPatternTrack, publish, watch
-from live.web.auth import EVENT_SCOPE, Signer
-from tests.conftest import ServerThread, free_port
-from tests.media.conftest import SECRET, MediaServer
-from tests.media.test_endpoints import make_offer
+from live.web.auth import EVENT_SCOPE
+from tests.media.conftest import MediaServer, make_offer, serving
 from tests.waiting import wait_for
 
 PER_ADDRESS = PER_LINK = 2
@@ -68,10 +65,7 @@ class Limited:
 
 @pytest.fixture
 async def limited() -> AsyncIterator[Limited]:
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                        max_viewers_per_address=PER_ADDRESS, max_viewers_per_token=PER_LINK)
-    with ServerThread(settings) as running:
-        server = MediaServer(running.base_url, Signer(SECRET), running.app)
+    with serving(max_viewers_per_address=PER_ADDRESS, max_viewers_per_token=PER_LINK) as server:
         studio = await publish(server.whip(), server.token(Role.STUDIO),
                                [TestPatternTrack(160, 120)])
         try:
@@ -138,10 +132,7 @@ async def test_viewers_per_personal_link_are_bounded_not_the_public_one(limited:
 
 async def test_a_viewer_that_never_answers_ice_frees_its_slot_within_10_s(
         silent_port: int) -> None:
-    settings = Settings(port=free_port(), secret=SECRET, media_addresses=("127.0.0.1",),
-                        max_viewers=1)
-    with ServerThread(settings) as running:
-        server = MediaServer(running.base_url, Signer(SECRET), running.app)
+    with serving(max_viewers=1) as server:
         studio = await publish(server.whip(), server.token(Role.STUDIO),
                                [TestPatternTrack(160, 120)])
         viewer = None

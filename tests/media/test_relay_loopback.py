@@ -14,15 +14,10 @@ from aiortc.mediastreams import AudioStreamTrack
 from live.domain import Role
 from live.media.broadcast import KEYFRAME_INTERVAL
 from live.media.client import Peer, TestPatternTrack, publish, watch
-from tests.media.conftest import MediaServer, in_order, video_timestamps
+from tests.media.conftest import MediaServer, frames, go_live, in_order, video_timestamps
 from tests.waiting import holds_for, wait_for
 
 VIEWERS = 3
-
-
-def frames(peer: Peer, kind: str = "video") -> int:
-    received = peer.received.get(kind)
-    return received.frames if received else 0
 
 
 def viewer_senders(server: MediaServer) -> list[RTCRtpSender]:
@@ -94,17 +89,6 @@ async def test_viewers_receive_the_studio_frames_from_a_keyframe_without_encoder
         for viewer in viewers:
             await viewer.close()
         await studio.close()
-
-
-async def go_live(server: MediaServer, **options: Any) -> Peer:
-    relay = server.relay
-    before = relay.broadcasts.get("pleniere-geopolitique")
-    previous = before.source if before else None
-    studio = await publish(server.whip(), server.token(Role.STUDIO),
-                           [TestPatternTrack(320, 240)], **options)
-    await wait_for(lambda: relay.broadcasts["pleniere-geopolitique"].source not in (None, previous),
-                   10, "the studio's connection as the broadcast's source")
-    return studio
 
 
 @pytest.mark.parametrize("goes", ["stops", "drops"])
