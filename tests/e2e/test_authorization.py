@@ -19,7 +19,12 @@ from live.domain import Role
 from live.domain import commands as c
 from live.protocol import CLOSE_UNAUTHORIZED
 from tests.conftest import SESSION, RunningServer, token_of
-from tests.domain.test_moderation import MODERATOR_COMMANDS, PARTICIPANT_COMMANDS, SAMPLES
+from tests.domain.test_moderation import (
+    CAPTIONER_COMMANDS,
+    MODERATOR_COMMANDS,
+    PARTICIPANT_COMMANDS,
+    SAMPLES,
+)
 from tests.wsclient import Client
 
 Json = dict[str, Any]
@@ -61,11 +66,15 @@ async def fresh_view(server: RunningServer) -> Json:
     return view
 
 
-FORBIDDEN = [(role, name) for role, names in (("participant", MODERATOR_COMMANDS),
-                                              ("stage", PARTICIPANT_COMMANDS | MODERATOR_COMMANDS),
-                                              ("studio", PARTICIPANT_COMMANDS | MODERATOR_COMMANDS),
-                                              ("moderator", PARTICIPANT_COMMANDS))
-             for name in sorted(names)]
+# What each link's role may send; every other command must be refused. The interpreter's link is
+# the English booth's.
+OWN: dict[str, frozenset[str]] = {
+    "participant": PARTICIPANT_COMMANDS, "moderator": MODERATOR_COMMANDS, "stage": frozenset(),
+    "studio": frozenset(), "captioner": CAPTIONER_COMMANDS,
+    "interpreter en": frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - MODERATOR_COMMANDS
+    - CAPTIONER_COMMANDS,
+}
+FORBIDDEN = [(role, name) for role, own in OWN.items() for name in sorted(set(c.COMMANDS) - own)]
 
 
 async def test_every_forbidden_command_is_refused_and_changes_nothing(
@@ -74,7 +83,7 @@ async def test_every_forbidden_command_is_refused_and_changes_nothing(
     before = await fresh_view(live_server)
     connections = {role: await Client(live_server.ws_base, SESSION,
                                       token_of(live_server.link(role, SESSION))).connect()
-                   for role in ("participant", "stage", "studio")}
+                   for role in OWN if role != "moderator"}
     connections["moderator"] = moderator
     try:
         for role, name in FORBIDDEN:
@@ -85,8 +94,10 @@ async def test_every_forbidden_command_is_refused_and_changes_nothing(
     finally:
         for client in connections.values():
             await client.close()
-    # The matrix is whole: stage and studio may send nothing, the others only their own side.
-    assert len(FORBIDDEN) == 2 * len(c.COMMANDS) + len(MODERATOR_COMMANDS) + len(PARTICIPANT_COMMANDS)
+    # The matrix is whole: each role is refused everything but its own commands, which no other
+    # role shares, and every command is some role's.
+    assert len(FORBIDDEN) == len(OWN) * len(c.COMMANDS) - len(c.COMMANDS)
+    assert set().union(*OWN.values()) == set(c.COMMANDS)
 
 
 def _fields(command: c.Command) -> Json:
@@ -95,7 +106,7 @@ def _fields(command: c.Command) -> Json:
     return message
 
 
-@pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.MODERATOR, Role.STAGE, Role.STUDIO])
+@pytest.mark.parametrize("role", list(Role))
 async def test_an_expired_link_gets_no_session(live_server: RunningServer, role: Role) -> None:
     moderator, ids = await populated(live_server)
     before = await fresh_view(live_server)
