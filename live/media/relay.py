@@ -26,6 +26,7 @@ from live.media.edges import UNREACHABLE
 from live.media.ice import IceServers
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
+from live.media.viewers import Viewer, over_share
 
 log = logging.getLogger(__name__)
 
@@ -64,35 +65,6 @@ def _capabilities(kind: str, mime_types: tuple[str, ...],
                 == str(like.parameters.get("packetization-mode", 0))):
             chosen.append(codec)
     return chosen
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who makes a WHEP request, as its bounds count it (docs/media.md, "Limits").
-
-    `address`: the client's network (uvicorn's client address, X-Forwarded-For believed from the
-    trusted proxies only; an IPv6 client is its /64, which it may hold entirely). `link`: a digest
-    of a personal token (studio, moderator, stage, admin, a registrant's participant link), None
-    for the public participant link, which the whole audience shares and so cannot bound anyone."""
-
-    address: str | None = None
-    link: str | None = None
-
-    @classmethod
-    def of(cls, client_host: str | None, token: str | None, private_role: bool) -> Viewer:
-        address = None
-        if client_host:
-            try:
-                ip = ipaddress.ip_address(client_host)
-            except ValueError:
-                address = client_host  # not an address (a test client's name): itself
-            else:
-                if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-                    ip = ip.ipv4_mapped  # a dual-stack socket's IPv4 client
-                address = str(ipaddress.ip_network(f"{ip}/64", strict=False)) \
-                    if ip.version == 6 else str(ip)
-        link = hashlib.sha256(token.encode()).hexdigest()[:32] if token and private_role else None
-        return cls(address, link)
 
 
 @dataclass
@@ -239,22 +211,13 @@ class Relay:
 
     def _check_bounds(self, viewer: Viewer) -> None:
         """A 503 when this process is full, a 429 when the viewer's address or private link has
-        its share: before any peer connection exists, so a refused request costs nothing more.
-        Counted from the live resources, so a viewer gone (or never connected) frees its slot."""
+        its share: before any peer connection exists, so a refused request costs nothing more."""
         if self.viewer_count >= self.settings.max_viewers:
             raise RelayError(503, "this server has as many viewers as it can take", FULL_RETRY)
-        viewers = [r.viewer for r in self.resources.values() if r.kind == "whep" and r.viewer]
-        settings = self.settings
-        if viewer.address is not None and sum(v.address == viewer.address for v in viewers) \
-                >= settings.max_viewers_per_address:
-            raise RelayError(429, f"too many video viewers from this network address (at most "
-                             f"{settings.max_viewers_per_address}): close one, or try again later",
-                             LIMITED_RETRY)
-        if viewer.link is not None and sum(v.link == viewer.link for v in viewers) \
-                >= settings.max_viewers_per_token:
-            raise RelayError(429, f"this link already plays the video on "
-                             f"{settings.max_viewers_per_token} devices: close one, or try again "
-                             "later", LIMITED_RETRY)
+        others = [r.viewer for r in self.resources.values() if r.kind == "whep" and r.viewer]
+        refusal = over_share(viewer, others, self.settings)
+        if refusal is not None:
+            raise RelayError(429, refusal, LIMITED_RETRY)
 
     async def play(self, session_id: str, body: bytes, viewer: Viewer | None = None,
                    choice: Choice | None = None) -> tuple[Resource, str]:

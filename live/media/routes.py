@@ -36,8 +36,9 @@ from live.domain import Role
 from live.domain.programme import Programme
 from live.media.channels import Choice, ChoiceError, channel_key, parse_choice, split_key
 from live.media.edges import UNREACHABLE
-from live.media.relay import Relay, RelayError, Resource, Viewer
+from live.media.relay import Relay, RelayError, Resource
 from live.media.sdp import MAX_SDP_BYTES, BadOffer
+from live.media.viewers import Viewer
 from live.web.auth import Grant, InvalidToken, Signer
 
 log = logging.getLogger(__name__)
