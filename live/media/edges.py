@@ -71,10 +71,13 @@ class Follower:
         self.cluster, self.session_id = cluster, session_id
         self.source: Source | None = None
         self._channel: feed.Channel | None = None
+        # Besides the cancellation: Python 3.11's asyncio.wait_for (the feed's handshake, redis-py
+        # connecting) drops a cancellation that lands as what it waits for completes.
+        self.stopped = False
         self.task = cluster.spawn(self._run())
 
     async def _run(self) -> None:
-        while True:
+        while not self.stopped:
             try:
                 await self._follow_once()
             except UNREACHABLE as exc:
@@ -87,11 +90,14 @@ class Follower:
 
     async def _follow_once(self) -> None:
         origin = await self.cluster.origin(self.session_id)
-        if origin is None or origin[0] == self.cluster.node:
+        if origin is None or origin[0] == self.cluster.node or self.stopped:
             return
         # The origin proves it holds the key before anything it sends is believed.
         channel = await feed.open_request(origin[1], self.cluster.key, {
             "op": "subscribe", "session": self.session_id, "node": self.cluster.node})
+        if self.stopped:  # stopped during the handshake (its cancellation lost: see __init__)
+            channel.close()
+            return
         self._channel = channel
         reporter = asyncio.ensure_future(self._report_viewers(channel))
         broadcast = self.cluster.relay.broadcast(self.session_id)
@@ -144,4 +150,5 @@ class Follower:
             self.source = None
 
     def stop(self) -> None:
+        self.stopped = True
         self.task.cancel()
