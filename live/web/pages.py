@@ -1,4 +1,5 @@
-"""HTML pages: programme, participant session page, moderator console, stage screen, studio."""
+"""HTML pages: programme, participant session page, moderator console, stage screen, studio,
+interpreter's booth."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -31,6 +33,8 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "stage": frozenset({Role.STAGE, Role.MODERATOR, Role.ADMIN}),
     "studio": frozenset({Role.STUDIO, Role.ADMIN}),
     "captioner": frozenset({Role.CAPTIONER}),
+    # An interpreter's link names its language; an admin names one with ?language=.
+    "interpreter": frozenset({Role.INTERPRETER, Role.ADMIN}),
 }
 
 
@@ -53,6 +57,20 @@ def session_for_page(s: Session, lang: str, now: datetime) -> dict[str, Any]:
         "interactive": s.interactive, "streamed": s.streamed, "live_now": s.live_at(now),
         "languages": list(s.languages),
     }
+
+
+def interpretation(session: Session, grant: Grant, asked: str | None,
+                   lang: str) -> dict[str, Any] | None:
+    """The interpreter page's channel (the link's language; an admin's `?language=`), the
+    session's languages (the floor's first) and their names in the page's language; None when
+    the session has no such channel."""
+    language = grant.language if grant.role is Role.INTERPRETER else asked
+    if language not in session.interpretations:
+        return None
+    names = Locale.parse(lang).languages
+    return {"language": language, "languages": list(session.languages),
+            "name": names.get(language, language),
+            "names": {code: names.get(code, code) for code in session.languages}}
 
 
 def event_for_page(programme: Programme, lang: str, now: datetime) -> dict[str, Any]:
@@ -127,7 +145,7 @@ class Pages:
         return self._render(request, "programme.html", context)
 
     async def session_page(self, request: Request) -> Response:
-        page = request.scope["route"].name  # participant, moderator, stage, studio, captioner
+        page = request.scope["route"].name  # participant, moderator, stage, studio, captioner, interpreter
         session = self.programme.session(request.path_params["session_id"])
         if session is None:
             return self.error(request, 404, "error.unknown_session")
@@ -141,6 +159,11 @@ class Pages:
             return self.error(request, 403, "error.public_link_off")
         lang = choose_language(request)
         context = self._context(request, lang)
+        if page == "interpreter":
+            booth = interpretation(session, grant, request.query_params.get("language"), lang)
+            if booth is None:
+                return self.error(request, 404, "interpreter.no_channel")
+            context["interpretation"] = booth
         now = programme_now(self.programme, self.settings)
         context.update(session=session_for_page(session, lang, now),
                        token=request.query_params["t"])

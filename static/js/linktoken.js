@@ -23,7 +23,7 @@ export const KEY_PREFIX = "tribune.link:";
  */
 export function pageKind(body, query) {
   const role = body.dataset.role || "";
-  if (["participant", "moderator", "stage", "studio", "captioner"].includes(role)) return { kind: "session" };
+  if (["participant", "moderator", "stage", "studio", "interpreter", "captioner"].includes(role)) return { kind: "session" };
   if (role === "programme") return { kind: "programme", linked: !query("#programme-need-link") };
   if (body.classList.contains("page-error")) return { kind: "error", status: Number(body.dataset.status) || 0 };
   return { kind: "other" };
