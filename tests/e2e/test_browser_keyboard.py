@@ -1,6 +1,7 @@
 """The participant page with the keyboard alone (Debian's Chromium, the real service): Tab and
 Shift+Tab to move, Enter and Space to act, the arrow keys in a poll. A participant asks a question,
-upvotes another, votes in a poll and switches the interface to English; the moderator's view of
+upvotes another, votes in a poll, chooses to hear the English interpretation, turns captions on
+and switches the interface to English; the moderator's view of
 the session (over the WebSocket) says each reached the service. Every control the focus lands on
 on the way must show that it has it."""
 
@@ -21,6 +22,7 @@ SESSION = "pleniere-geopolitique"
 OTHERS = "Une question d'un autre participant, à soutenir ?"
 MINE = "Posée au clavier, sans souris ?"
 POLL = "Voté au clavier ?"
+CAPTION = "Sous-titre lu au clavier."
 MAX_STEPS = 60  # key presses to reach a control: the page has fewer stops than this
 
 # What has the focus, and whether it shows it: the outline of app.css's :focus-visible, at least
@@ -117,6 +119,22 @@ async def test_ask_upvote_vote_and_switch_language_with_the_keyboard(
     await moderator.wait_for(
         lambda: next(p for p in moderator.view["polls"] if p["id"] == poll_id)["ballots"] == 1)
     assert next(p for p in moderator.view["polls"] if p["id"] == poll_id)["counts"] == [1, 0]
+
+    # Under the player: choose to hear the English interpretation, with the arrow keys on the
+    # focused menu (nobody is in the English booth: the page says the original plays).
+    await move_to(page, "player-language", "Shift+Tab")
+    await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_test_id("player-language")).to_have_value("en")
+    await expect(page.get_by_test_id("player-language-note")).to_contain_text("anglais")
+    # Captions on, with Enter; a line the captioner sends shows under the player.
+    await move_to(page, "captions-toggle")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("captions-toggle")).to_have_attribute("aria-pressed", "true")
+    captioner = await Client(live_server.ws_base, SESSION,
+                             token_of(live_server.link("captioner", SESSION))).connect()
+    await captioner.ok("PostCaption", language="fr", text=CAPTION, final=True)
+    await expect(page.get_by_test_id("captions-lines")).to_contain_text(CAPTION)
+    await captioner.close()
 
     # Switch the interface to English from the language menu, at the top of the page.
     await move_to(page, "a[hreflang=en]", "Shift+Tab")
