@@ -4,6 +4,8 @@ Run from the repository root, with the project's virtualenv:
 
     .venv/bin/python -m bench.interpretation                  # 3 runs, 100 listeners, 100 viewers
     .venv/bin/python -m bench.interpretation --runs 1 --listeners 20 --video-viewers 0   # quick
+    .venv/bin/python -m bench.interpretation --quiet-wait 600 --quiet-pct 40   # shared machine:
+                                        # each run waits (up to 10 min) for it to be under 40 % busy
 
 Each run starts `run.py` afresh on a free port of 127.0.0.1 with this directory's programme
 (bench/interpretation_programme.toml, passed with --programme: session pleniere-interpretee, floor

@@ -141,7 +141,8 @@ def summarise(runs: list[Json]) -> Json:
     for phase in ("latency", "switch"):
         loads = [r[phase]["load"] for r in runs if "load" in r.get(phase, {})]
         out[phase]["load"] = {k: median_of([x[k] for x in loads]) for k in
-                              ("server_cores", "loadgen_cores", "machine_busy_pct", "other_cores")}
+                              ("server_cores", "loadgen_cores", "machine_busy_pct", "other_cores",
+                               "server_waiting_pct")}
         out[phase]["load"]["valid_runs"] = sum(1 for x in loads if x["valid"])
         out[phase]["load"]["saturated_runs"] = sum(1 for x in loads if x["saturated"])
     steps: dict[str, list[Json]] = collections.defaultdict(list)
@@ -173,7 +174,9 @@ def verdict(value: float | None, target: float, below: bool = True) -> str:
 def load_line(load: Json, runs: int) -> str:
     return (f"server {fmt(load['server_cores'])} cores, load generators {fmt(load['loadgen_cores'])} "
             f"cores, machine {fmt(load['machine_busy_pct'])} % busy (other processes "
-            f"{fmt(load['other_cores'])} cores); valid in {load['valid_runs']} of {runs} runs, "
+            f"{fmt(load['other_cores'])} cores), the server's event loop waiting for a core "
+            f"{fmt(load.get('server_waiting_pct'))} % of the time; valid in {load['valid_runs']} of "
+            f"{runs} runs, "
             f"the machine saturated (>= {SATURATED_PCT:.0f} % busy) in {load['saturated_runs']}")
 
 
@@ -212,6 +215,12 @@ def print_summary(summary: Json, runs: int, header: str) -> None:
     for name, row in summary["steps"].items():
         print(f"  {name:<{width}}  " + "  ".join(f"{fmt(row.get(key)):>13}" for key, _ in columns)
               + f"  {row['valid_runs']}, {row['saturated_runs']} of {row['runs']}")
+        print(f"  {'':<{width}}  UDP datagrams dropped: server {fmt(row.get('udp_drops_server'))}, "
+              f"listeners {fmt(row.get('udp_drops_listeners'))}, publishers "
+              f"{fmt(row.get('udp_drops_publishers'))}; /healthz answered in p95 "
+              f"{fmt(row.get('server_response_p95_ms'))} ms, max {fmt(row.get('server_response_max_ms'))};"
+              f" the server's event loop waited for a core {fmt(row.get('server_waiting_pct'))} % "
+              "of the time")
         if row["publisher_lost_runs"]:
             print(f"  {'':<{width}}  a publisher's connection ended during the step in "
                   f"{row['publisher_lost_runs']} run(s): its listeners got nothing (see below)")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,13 @@ from bench.interpretation_peers import listener_main, publisher_main
 from bench.interpretation_report import PATHS, delivery, load_figures, match_bursts, spread
 from bench.relay import readout, sleep_until
 from bench.relay_report import fmt
-from bench.relay_system import PeerProcess, machine_jiffies, remember_child
+from bench.relay_system import (
+    PeerProcess,
+    machine_jiffies,
+    remember_child,
+    udp_drops,
+    udp_drops_between,
+)
 
 SESSION = "pleniere-interpretee"  # bench/interpretation_programme.toml
 LANGUAGES = ("en", "es", "de")  # the programme's interpretation languages
@@ -25,6 +33,18 @@ SECRET = "bench-interpretation-secret-32ch"  # signs the bench's own tokens
 FREQUENCY = {"floor": 1000.0, "en": 440.0, "es": 550.0, "de": 660.0}  # Hz of each one's tone
 
 Json = dict[str, Any]
+# wall clock, server CPU s, machine (busy, total) jiffies, load generators' CPU s, server waiting s
+Snapshot = tuple[float, float, tuple[int, int], float, float]
+
+
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the process's main thread (the server's event loop) has spent ready to run but
+    waiting for a core (/proc/<pid>/schedstat): high when the machine, not the server, is short."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def tokens() -> Json:
@@ -73,15 +93,17 @@ class Run:
     def loadgen(self) -> list[PeerProcess]:
         return [*self.publishers.values(), *self.workers, *([self.probe] if self.probe else [])]
 
-    def snapshot(self) -> tuple[float, float, tuple[int, int], float]:
+    def snapshot(self) -> Snapshot:
         return (time.time(), self.server.cpu_s(), machine_jiffies(),
-                sum(p.cpu_s() for p in self.loadgen()))
+                sum(p.cpu_s() for p in self.loadgen()), runqueue_wait_s(self.server.pid))
 
-    def load_since(self, before: tuple[float, float, tuple[int, int], float]) -> Json:
+    def load_since(self, before: Snapshot) -> Json:
         now = self.snapshot()
         span = max(1e-6, now[0] - before[0])
         busy = 100 * (now[2][0] - before[2][0]) / max(1, now[2][1] - before[2][1])
-        return load_figures((now[1] - before[1]) / span, busy, (now[3] - before[3]) / span, self.cpus)
+        load = load_figures((now[1] - before[1]) / span, busy, (now[3] - before[3]) / span, self.cpus)
+        load["server_waiting_pct"] = 100 * (now[4] - before[4]) / span
+        return load
 
     async def on_air(self, key: str, mode: str) -> None:
         """The studio (key "floor") or a language's interpreter publishes, until it is on air."""
@@ -179,8 +201,14 @@ class Run:
         t1 = t0 + args.seconds
         await sleep_until(t0)
         before = self.snapshot()
+        owners = {"server": [self.server.pid], "publishers": [p.pid for p in self.publishers.values()],
+                  "listeners": [w.pid for w in self.workers]}
+        drops_before = udp_drops(owners)
+        responses = asyncio.create_task(self.response_times(t1))
         await sleep_until(t1)
         load = self.load_since(before)
+        drops = udp_drops_between(drops_before, udp_drops(owners))
+        answered = await responses
         rss_mb = self.server.rss_kb() / 1024
         await sleep_until(t1 + args.delay + 0.5)  # the window's last packets arrive
         sent: dict[str, int] = {}
@@ -200,14 +228,38 @@ class Run:
         step = {"name": name, "server_rss_mb": rss_mb, **load, **delivery(listeners, sent, expected),
                 "join_p50_ms": percentile(join_ms, 50), "join_p95_ms": percentile(join_ms, 95),
                 "join_failures": sum(1 for j in joins if j["error"]), "publishers_lost": lost,
+                **{f"udp_drops_{owner}": drops.get(owner, 0) for owner in owners},
+                "server_response_p95_ms": percentile(answered, 95),
+                "server_response_max_ms": max(answered, default=float("nan")),
                 "per_listener": [[row["index"], row["channel"], row.get("audio", {}).get("in_span"),
                                   row.get("video", {}).get("in_span"), row["state"]]
                                  for row in listeners]}
         print(f"  run {self.number}: {name}: server {step['server_cores']:.3f} cores, worst "
               f"listener {fmt(step['delivered_min_pct'])} %, generators {step['loadgen_cores']:.2f} "
               f"cores, machine {step['machine_busy_pct']:.0f} % busy"
-              + ("" if step["valid"] else f" (invalid: {step['why_invalid']})"), flush=True)
+              + ("" if step["valid"] else f" (invalid: {step['why_invalid']})")
+              + f"; UDP dropped: server {step['udp_drops_server']}, listeners "
+              f"{step['udp_drops_listeners']}; /healthz answered in {fmt(step['server_response_max_ms'])}"
+              f" ms at most, the server waiting for a core {fmt(step['server_waiting_pct'])} % of the time",
+              flush=True)
         return step
+
+    async def response_times(self, until: float) -> list[float]:
+        """How long the server takes to answer /healthz, 4 times a second until `until` (ms): its
+        event loop's lag, which a busy machine or a busy server makes long."""
+        times: list[float] = []
+        url = f"http://127.0.0.1:{self.server.port}/healthz"
+
+        def get() -> None:
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as response:
+                response.read()
+
+        while time.time() < until - 0.25:
+            started = time.monotonic()
+            await asyncio.to_thread(get)
+            times.append(1000 * (time.monotonic() - started))
+            await asyncio.sleep(max(0.0, 0.25 - (time.monotonic() - started)))
+        return times
 
     async def place(self, entries: list[list[Any]], per_proc: int, token: str) -> list[Json]:
         """Join these listeners (--join-rate a second), in new worker processes of `per_proc`."""
