@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from live.domain import Room
 from live.domain.events import Event
 from live.store.base import Quota
-from live.views import Audience, Fanout, Message
+from live.views import Audience, Fanout, Message, booth_key
 
 RECENT = 1000  # records kept in memory for resuming clients without asking the store
 
@@ -20,6 +20,7 @@ class Subscriber(Protocol):
 
     audience: Audience
     participant_id: str | None
+    booth: str | None  # an interpreter's language: that booth's chat comes to it too
 
     def deliver(self, text: str) -> None:
         """Queue a message; never blocks (a connection that cannot keep up closes itself)."""
@@ -78,6 +79,8 @@ class Hub:
         default_factory=lambda: {a: set() for a in (Audience.MODERATOR, Audience.STAGE,
                                                     Audience.PARTICIPANT)})
     participants: dict[str, set[Subscriber]] = field(default_factory=dict)
+    # Interpreters by booth (language), also in their audience: only they get that booth's chat.
+    booths: dict[str, set[Subscriber]] = field(default_factory=dict)
     recent: deque[Applied] = field(default_factory=lambda: deque(maxlen=RECENT))
     tally_dirty_fast: bool = False
     tally_dirty_slow: bool = False
@@ -91,15 +94,13 @@ class Hub:
         self.audiences[sub.audience].add(sub)
         if sub.participant_id is not None:
             self.participants.setdefault(sub.participant_id, set()).add(sub)
+        if sub.booth is not None:
+            self.booths.setdefault(sub.booth, set()).add(sub)
 
     def discard(self, sub: Subscriber) -> None:
         self.audiences[sub.audience].discard(sub)
-        if sub.participant_id is not None:
-            own = self.participants.get(sub.participant_id)
-            if own is not None:
-                own.discard(sub)
-                if not own:
-                    del self.participants[sub.participant_id]
+        _leave(self.participants, sub.participant_id, sub)
+        _leave(self.booths, sub.booth, sub)
 
     def local_participants(self) -> int:
         """People, not sockets: two tabs of one participant count once."""
@@ -139,6 +140,9 @@ class Hub:
         for pid in fanout.private:
             for sub in list(self.participants.get(pid, ())):
                 sub.deliver(encoded[pid])
+        for language in fanout.booth:
+            for sub in list(self.booths.get(language, ())):
+                sub.deliver(encoded[booth_key(language)])
         for audience, subs in self.audiences.items():
             text = encoded.get(audience)
             if text is None:
@@ -146,3 +150,14 @@ class Hub:
             for sub in list(subs):
                 if sub.participant_id is None or sub.participant_id not in fanout.private:
                     sub.deliver(text)
+
+
+def _leave(groups: dict[str, set[Subscriber]], key: str | None, sub: Subscriber) -> None:
+    """Take `sub` out of its group, and the group out once empty."""
+    if key is None:
+        return
+    group = groups.get(key)
+    if group is not None:
+        group.discard(sub)
+        if not group:
+            del groups[key]

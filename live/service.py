@@ -329,7 +329,7 @@ class Service:
 
     def snapshot_message(self, hub: Hub, sub: Subscriber) -> str:
         state = state_view(hub.room.state, hub.session_view, sub.audience, sub.participant_id,
-                           hub.connected)
+                           hub.connected, booth=sub.booth)
         return encode({"type": "Snapshot", "epoch": hub.epoch, "seq": hub.seq, "state": state})
 
     async def attach(self, session_id: str, sub: Subscriber,
@@ -352,7 +352,7 @@ class Service:
                                 "seq": hub.seq}))
             for applied in replay:
                 fanout = project(applied.event, applied.envelope, hub.room.state)
-                text = message_for(fanout, sub.audience, sub.participant_id)
+                text = message_for(fanout, sub.audience, sub.participant_id, sub.booth)
                 if text is not None:
                     sub.deliver(text)
         hub.add(sub)

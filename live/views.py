@@ -2,7 +2,9 @@
 
 Three audiences share messages (each message is encoded once and the same bytes go to every socket of
 that audience): moderators, the stage screen, participants. Messages meant for one participant (their
-own questions, their votes, their ban) are private and built per target.
+own questions, their votes, their ban) are private and built per target. Interpreters see what the
+stage sees, and each booth (the interpreters of one language) is also told its own chat, which
+no other audience or booth ever is: in events, in snapshots, in replays.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import Any
 
 from live.domain import events as e
 from live.domain.programme import Programme
-from live.domain.state import DRAFT, PUBLIC_STATUSES, Caption, Poll, Question, RoomState
+from live.domain.state import (
+    DRAFT,
+    PUBLIC_STATUSES,
+    BoothMessage,
+    Caption,
+    Poll,
+    Question,
+    RoomState,
+)
 from live.protocol import encode
 
 Message = dict[str, Any]
@@ -89,6 +99,11 @@ def captions_view(s: RoomState) -> Message:
             "partials": {lang: caption_view(c) for lang, c in sorted(s.partials.items())}}
 
 
+def booth_message_view(m: BoothMessage) -> Message:
+    return {"id": m.id, "language": m.language, "text": m.text, "at": m.at, "sender": m.sender,
+            "device": m.device}
+
+
 def me_view(s: RoomState, participant_id: str) -> Message:
     return {
         "participant_id": participant_id,
@@ -104,8 +119,9 @@ def banned_view(s: RoomState) -> list[Message]:
 
 
 def state_view(s: RoomState, session: Message, audience: Audience, participant_id: str | None,
-               connected: int) -> Message:
-    """The whole state as one audience (and, for a participant, one person) sees it."""
+               connected: int, *, booth: str | None = None) -> Message:
+    """The whole state as one audience (and, for a participant, one person; for an interpreter,
+    one booth) sees it."""
     view: Message = {
         "session": session,
         "settings": settings_view(s),
@@ -122,6 +138,8 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
         view["me"] = me_view(s, participant_id)
     if audience is Audience.MODERATOR:
         view["banned"] = banned_view(s)
+    if booth is not None:
+        view["booth"] = [booth_message_view(m) for m in s.booth.get(booth, ())]
     return view
 
 
@@ -140,13 +158,15 @@ def tally_view(s: RoomState, audience: Audience, seq: int) -> Message:
 
 @dataclass(slots=True)
 class Fanout:
-    """One event's messages: one per audience (None: not told) and private ones per participant.
+    """One event's messages: one per audience (None: not told), private ones per participant,
+    and one per booth (by language) for that booth's interpreters alone.
 
     A participant with a private message gets it instead of the participants' shared one.
     """
 
     shared: dict[Audience, Message] = field(default_factory=dict)
     private: dict[str, Message] = field(default_factory=dict)
+    booth: dict[str, Message] = field(default_factory=dict)
 
 
 _QUESTION_EVENTS = (
@@ -197,6 +217,10 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
         case e.CaptionPosted():
             shared(everyone, caption=caption_view(Caption(
                 event.language, event.text, event.posted_at, event.final)))
+        case e.BoothMessageSent():
+            out.booth[event.language] = {**envelope, "booth_message": booth_message_view(
+                BoothMessage(event.message_id, event.language, event.text, event.sender,
+                             event.device, event.sent_at))}
         case e.PollCreated():
             p = s.polls[event.poll_id]
             shared((Audience.MODERATOR,), poll_id=p.id, poll=poll_view(p, Audience.MODERATOR))
@@ -228,16 +252,26 @@ def session_view(programme: Programme, session_id: str) -> Message:
     }
 
 
+def booth_key(language: str) -> tuple[str, str]:
+    """Where `encode_fanout` puts a booth's message (apart from audiences and participant ids)."""
+    return ("booth", language)
+
+
 def encode_fanout(fanout: Fanout) -> dict[Any, str]:
-    """Each audience's and each private message, encoded once."""
+    """Each audience's, each private and each booth's message, encoded once."""
     encoded: dict[Any, str] = {a: encode(m) for a, m in fanout.shared.items()}
     encoded.update({pid: encode(m) for pid, m in fanout.private.items()})
+    encoded.update({booth_key(lang): encode(m) for lang, m in fanout.booth.items()})
     return encoded
 
 
-def message_for(fanout: Fanout, audience: Audience, pid: str | None) -> str | None:
-    """One subscriber's message of an event, if it gets one."""
+def message_for(fanout: Fanout, audience: Audience, pid: str | None,
+                booth: str | None = None) -> str | None:
+    """One subscriber's message of an event, if it gets one: a participant's private message,
+    else an interpreter's booth's, else its audience's."""
     if pid is not None and pid in fanout.private:
         return encode(fanout.private[pid])
+    if booth is not None and booth in fanout.booth:
+        return encode(fanout.booth[booth])
     message = fanout.shared.get(audience)
     return encode(message) if message is not None else None

@@ -47,6 +47,9 @@ class Actor:
     # A registrant's personal identity (one per registrant, whatever the device), not one the
     # public link hands out to whoever asks: per-address vote budgets do not apply to it.
     registered: bool = False
+    # An interpreter's booth: the language their link names (live/web/auth.py Grant.language).
+    # It comes from the link, never from a command, so no one writes in another language's booth.
+    language: str | None = None
 
     @property
     def capabilities(self) -> frozenset[Capability]:

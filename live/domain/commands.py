@@ -147,12 +147,24 @@ class SetStageCaptions:
     language: str | None = None  # which language the stage shows; None: the floor language
 
 
+@dataclass(frozen=True, slots=True)
+class SendBoothMessage:
+    """A line to one's booth partner (live/domain/booth.py); the booth is the sender's language."""
+
+    text: str
+    name: str | None = None  # how the sender signs, if they chose to
+    # An id the sending page chose for itself, echoed to the booth so that each page tells its
+    # own messages from its partner's (both partners hold the same link).
+    device: str | None = None
+    client_key: str | None = None  # a message re-sent after a reconnect is kept once
+
+
 Command = (
     AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
     | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
     | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
-    | SetStageCaptions
+    | SetStageCaptions | SendBoothMessage
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -162,6 +174,6 @@ COMMANDS: dict[str, type[Command]] = {
         DismissQuestion, StarQuestion, PutOnStage, ClearStage, MarkAnswered, ArchiveQuestion,
         RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
-        SetStageCaptions,
+        SetStageCaptions, SendBoothMessage,
     )
 }

@@ -166,12 +166,25 @@ class StageCaptionsSet:
     language: str | None  # the language the stage screen shows; None: no captions there
 
 
+@dataclass(frozen=True, slots=True)
+class BoothMessageSent:
+    """A line between the interpreters of one language; only they are ever told of it."""
+
+    message_id: str
+    language: str
+    text: str
+    sender: str | None  # the name the sender signed with, if any
+    device: str | None  # the sending page's own id (SendBoothMessage.device)
+    sent_at: int
+    client_key: str | None = None
+
+
 Event = (
     QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
     | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
-    | ParticipantUnbanned | CaptionPosted | StageCaptionsSet
+    | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -181,7 +194,7 @@ EVENTS: dict[str, type[Event]] = {
         QuestionPutOnStage, StageCleared, QuestionAnswered, QuestionArchived, QuestionRestored,
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
-        ParticipantUnbanned, CaptionPosted, StageCaptionsSet,
+        ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent,
     )
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from live.domain import captions
+from live.domain import booth, captions
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
@@ -42,8 +42,8 @@ from live.domain.text import clean_text
 
 NewId = Callable[[str], str]
 # Captions belong to the session's video and stage, not to its questions and polls: a session
-# without questions and polls may still be captioned.
-_ANY_SESSION = (c.PostCaption, c.SetStageCaptions)
+# without questions and polls may still be captioned, and interpreted (the booth chat).
+_ANY_SESSION = (c.PostCaption, c.SetStageCaptions, c.SendBoothMessage)
 
 
 class Room:
@@ -365,6 +365,8 @@ class Room:
                 s.banned.pop(event.participant_id, None)
             case e.CaptionPosted() | e.StageCaptionsSet():
                 captions.apply(s, event)
+            case e.BoothMessageSent():
+                booth.apply(s, event)
 
     def _leave(self, question_id: str, status: str) -> None:
         """Move a question to a status that takes it off the stage."""
@@ -403,4 +405,7 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.SetStageCaptions: (Capability.MODERATE,
                          lambda room, cmd, actor, now, new_id: captions.set_stage(
                              room.state, room.languages, cmd)),
+    c.SendBoothMessage: (Capability.BOOTH,
+                         lambda room, cmd, actor, now, new_id: booth.send(
+                             room.state, room.languages, cmd, actor, now, new_id)),
 }

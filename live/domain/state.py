@@ -23,6 +23,8 @@ POLL_QUESTION_CHARS = 200
 POLL_OPTION_CHARS = 100
 POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
 CAPTION_CHARS = 300  # one caption line: about two lines of a subtitle
+BOOTH_MESSAGE_CHARS = 300  # a line to one's booth partner: a name, a number, a "take over at 10:30"
+BOOTH_NAME_CHARS = 40
 
 
 @dataclass(slots=True)
@@ -120,6 +122,26 @@ class Caption:
         return cls(**data)
 
 
+@dataclass(frozen=True, slots=True)
+class BoothMessage:
+    id: str
+    language: str
+    text: str
+    sender: str | None
+    device: str | None
+    at: int
+    client_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "language": self.language, "text": self.text,
+                "sender": self.sender, "device": self.device, "at": self.at,
+                "client_key": self.client_key}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BoothMessage:
+        return cls(**data)
+
+
 @dataclass(slots=True)
 class RoomState:
     session_id: str
@@ -138,6 +160,9 @@ class RoomState:
     captions: list[Caption] = field(default_factory=list)
     partials: dict[str, Caption] = field(default_factory=dict)
     stage_captions: str | None = None  # the language the stage screen shows captions in
+    # Each booth's latest messages (live.domain.booth.KEPT), by language, oldest first. Only that
+    # booth's interpreters are ever sent them (live/views.py).
+    booth: dict[str, list[BoothMessage]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +176,8 @@ class RoomState:
             "captions": [c.to_dict() for c in self.captions],
             "partials": {lang: c.to_dict() for lang, c in sorted(self.partials.items())},
             "stage_captions": self.stage_captions,
+            "booth": {lang: [m.to_dict() for m in messages]
+                      for lang, messages in sorted(self.booth.items())},
         }
 
     @classmethod
@@ -172,4 +199,6 @@ class RoomState:
             captions=[Caption.from_dict(c) for c in data.get("captions", [])],
             partials={lang: Caption.from_dict(c) for lang, c in data.get("partials", {}).items()},
             stage_captions=data.get("stage_captions"),
+            booth={lang: [BoothMessage.from_dict(m) for m in messages]
+                   for lang, messages in data.get("booth", {}).items()},
         )

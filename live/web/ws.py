@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live import metrics
 from live import protocol as p
-from live.domain import Actor, DomainError
+from live.domain import Actor, DomainError, Role
 from live.domain.ratelimit import TokenBucket
 from live.domain.state import CAPTION_CHARS
 from live.service import Service
@@ -43,8 +43,8 @@ ATTACHING = sys.maxsize  # no queue limit while the service sends the snapshot o
 class ClientSession:
     __slots__ = ("_abandoned", "_allowance", "_bucket", "_closed", "_closing", "_expiry",
                  "_finished", "_queue", "_reader", "_receiving", "_slots", "_strikes", "_writer",
-                 "actor", "audience", "identities", "participant_id", "service", "session_id",
-                 "signer", "ws")
+                 "actor", "audience", "booth", "identities", "participant_id", "service",
+                 "session_id", "signer", "ws")
 
     def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str,
                  identities: Identities | None = None) -> None:
@@ -55,6 +55,7 @@ class ClientSession:
         self.session_id = session_id
         self.audience = Audience.STAGE
         self.participant_id: str | None = None
+        self.booth: str | None = None  # an interpreter's language: its booth's chat
         self.actor: Actor | None = None
         # Messages waiting for the socket, and the latest tally / presence (newer replaces older);
         # both exist only while something waits, and so does the writer that sends them.
@@ -213,6 +214,13 @@ class ClientSession:
                                    "limits": {"question_chars": 500, "caption_chars": CAPTION_CHARS,
                                               "frame_bytes": p.MAX_FRAME_BYTES}}
         registered = False
+        session = self.service.programme.session(self.session_id)
+        if (grant.role is Role.INTERPRETER and session is not None
+                and grant.language in session.interpretations):
+            # The booth is the link's language: the interpreter is told that booth's chat, and
+            # writes in it (live/domain/booth.py), whatever a command says.
+            self.booth = grant.language
+            welcome["booth"] = grant.language
         if self.audience is Audience.PARTICIPANT:
             try:
                 identity = await self.identities.admit(
@@ -223,7 +231,7 @@ class ClientSession:
             welcome["participant"] = {"id": identity.participant_id, "key": identity.key}
             if identity.profile is not None:
                 welcome["registrant"] = identity.profile  # pre-fills the page's name fields
-        self.actor = Actor(grant.role, self.participant_id, registered)
+        self.actor = Actor(grant.role, self.participant_id, registered, self.booth)
         self.deliver(p.encode(welcome))
         return hello
 

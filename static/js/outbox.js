@@ -10,7 +10,7 @@
  */
 
 /** Commands that create something: a client_key makes a re-send after a reconnect harmless. */
-export const KEYED_COMMANDS = Object.freeze(["AskQuestion", "CreatePoll", "PostCaption"]);
+export const KEYED_COMMANDS = Object.freeze(["AskQuestion", "CreatePoll", "PostCaption", "SendBoothMessage"]);
 
 /** A command refused by the server (`Error` frame) or dropped by the client. */
 export class CommandError extends Error {
@@ -98,8 +98,8 @@ export class Outbox {
 
   /**
    * The connection dropped. Commands sent but not answered go back to the front, in their original
-   * order: the server may never have seen them. Re-sending is safe for AskQuestion, CreatePoll and
-   * PostCaption (same client_key) and for votes and ballots (idempotent); another moderator command may come
+   * order: the server may never have seen them. Re-sending is safe for AskQuestion, CreatePoll,
+   * PostCaption and SendBoothMessage (same client_key) and for votes and ballots (idempotent); another moderator command may come
    * back as `conflict` (e.g. a poll already opened), flagged `retried` so the pages stay quiet.
    */
   requeue() {

@@ -1,6 +1,7 @@
 // Client-side session state: pure functions, no DOM, no I/O. Every function returns a new state
 // object (the previous one is left untouched) so pages can compare and tests can reason simply.
 
+import { addBoothMessage, boothFromSnapshot } from "./booth-lines.js";
 import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
 
 /**
@@ -29,6 +30,7 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @property {Poll[]} polls
  * @property {Stage} stage
  * @property {import("./caption-lines.js").Captions} captions the latest caption lines
+ * @property {import("./booth-lines.js").BoothMessage[]} booth an interpreter's booth chat (others: empty)
  * @property {number} connected
  * @property {Me|null} me participants only
  * @property {BannedEntry[]} banned moderators only
@@ -56,6 +58,7 @@ export function applySnapshot(snapshot, meta = {}) {
     polls: Array.isArray(s.polls) ? s.polls.map((p) => ({ ...p, countsSeq: seq })) : [],
     stage: { question_id: null, poll_id: null, ...(s.stage || {}) },
     captions: captionsFromSnapshot(s.captions),
+    booth: boothFromSnapshot(s.booth),
     connected: typeof s.connected === "number" ? s.connected : 0,
     me: s.me ?? null,
     banned: Array.isArray(s.banned) ? [...s.banned] : [],
@@ -84,7 +87,8 @@ function remove(list, id) {
 
 /**
  * Applies one event with the generic rule of docs/protocol.md: `question`/`questions`/`poll`
- * upsert (or remove when null), `caption` adds a line, `stage`/`settings`/`banned`/`me` replace. Events already applied
+ * upsert (or remove when null), `caption` adds a line, `booth_message` a booth chat message,
+ * `stage`/`settings`/`banned`/`me` replace. Events already applied
  * (seq not newer than the state's) are ignored. An upserted item's counts are as of the event.
  * @param {State} state
  * @param {any} msg an event frame (has `type` and `seq`)
@@ -114,6 +118,7 @@ export function applyEvent(state, msg) {
     }
   }
   if (msg.caption) next.captions = addCaption(state.captions, msg.caption);
+  if (msg.booth_message) next.booth = addBoothMessage(state.booth, msg.booth_message);
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {
     if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
   }

@@ -56,12 +56,17 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "UnbanParticipant": lambda ids: c.UnbanParticipant(ids["approved"]),
     "PostCaption": lambda ids: c.PostCaption("fr", "Bienvenue à toutes et à tous."),
     "SetStageCaptions": lambda ids: c.SetStageCaptions(True),
+    "SendBoothMessage": lambda ids: c.SendBoothMessage("Je prends le relais à 10 h 30."),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
 CAPTIONER_COMMANDS = frozenset({"PostCaption"})
-MODERATOR_COMMANDS = frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - CAPTIONER_COMMANDS
+# An interpreter's, in the booth of their link's language: tests/domain/test_booth.py.
+INTERPRETER_COMMANDS = frozenset({"SendBoothMessage"})
+MODERATOR_COMMANDS = (frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - CAPTIONER_COMMANDS
+                      - INTERPRETER_COMMANDS)
 # Captions go with the session's video and stage: a session without questions and polls takes them.
-ANY_SESSION_COMMANDS = frozenset({"PostCaption", "SetStageCaptions"})
+CAPTION_COMMANDS = frozenset({"PostCaption", "SetStageCaptions"})
+ANY_SESSION_COMMANDS = CAPTION_COMMANDS | INTERPRETER_COMMANDS
 
 
 # What each sample must do: an accepted command that changes nothing would prove nothing.
@@ -77,7 +82,7 @@ EFFECT = {
     "RevealResults": e.ResultsRevealed, "PutPollOnStage": e.PollPutOnStage,
     "HideResults": e.ResultsHidden, "BanParticipant": e.ParticipantBanned,
     "UnbanParticipant": e.ParticipantUnbanned, "PostCaption": e.CaptionPosted,
-    "SetStageCaptions": e.StageCaptionsSet,
+    "SetStageCaptions": e.StageCaptionsSet, "SendBoothMessage": e.BoothMessageSent,
 }
 
 
@@ -169,7 +174,7 @@ def test_non_interactive_session_refuses_everything_but_captions(name: str) -> N
     assert h.room.snapshot() == Room.new("s1", interactive=False).snapshot()
 
 
-@pytest.mark.parametrize("name", sorted(ANY_SESSION_COMMANDS))
+@pytest.mark.parametrize("name", sorted(CAPTION_COMMANDS))
 def test_non_interactive_session_takes_captions(name: str) -> None:
     h = Harness(interactive=False)
     actor = CAPTIONER if name in CAPTIONER_COMMANDS else MOD

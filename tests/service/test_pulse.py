@@ -11,6 +11,7 @@ from live.views import Audience
 
 class Connection:
     audience = Audience.PARTICIPANT
+    booth = None
 
     def __init__(self, n: int) -> None:
         self.participant_id = f"p{n}"

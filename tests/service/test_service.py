@@ -72,6 +72,7 @@ async def test_falling_behind_the_history_resends_snapshots(service: Service) ->
     class Sink:
         audience = Audience.STAGE
         participant_id = None
+        booth = None
 
         def __init__(self) -> None:
             self.messages: list[str] = []
