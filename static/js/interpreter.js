@@ -9,6 +9,7 @@ import {
   Booth, Hold, LEVEL_FLOOR_DB, inputLevel, isCoughShortcut, meterDb, microphoneConstraints, publisherDigest, speechPeer,
 } from "./booth.js";
 import { createFloor } from "./interpreter-floor.js";
+import "./booth-chat.js"; // the booth chat panel: it runs on its own
 import { fillDeviceSelect } from "./studio-devices.js";
 import { fetchBroadcast } from "./studio-readout.js";
 import { WhipError, hangUp, iceServerSource, negotiate, retryDelay, watchConnection } from "./whip.js";
