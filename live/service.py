@@ -336,6 +336,10 @@ class Service:
                      resume: tuple[str, int] | None) -> None:
         """Send a snapshot (or the missed events) and subscribe, with nothing lost in between."""
         hub = await self.hub(session_id)
+        if resume is not None and resume[0] == hub.epoch and resume[1] > hub.seq:
+            # The client was served by a process further along than this one's bus has brought
+            # it: read what we miss first, or it would get an older snapshot, then events twice.
+            await self._resync(hub, catch_up=True)
         replay: list[Applied] | None = None
         if resume is not None and resume[0] == hub.epoch and 0 <= resume[1] <= hub.seq:
             replay = hub.recent_since(resume[1])

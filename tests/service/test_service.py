@@ -266,3 +266,36 @@ async def test_votes_that_meet_a_restarted_history_reload_it_once(service: Servi
     assert loads == 1
     # The poll went with the old history: every vote is refused, none lost in a retry loop.
     assert all(isinstance(r, DomainError) and r.code == "not_found" for r in results), results
+
+
+async def test_a_client_ahead_of_this_process_resumes_without_an_older_snapshot(
+        service: Service) -> None:
+    """A client served by a process further along reconnects to one its bus has not caught up:
+    the process reads what it misses from the store first, then resumes the client from its own
+    sequence number (an older snapshot would take back what the client already showed)."""
+    class Sink:
+        audience = Audience.STAGE
+        participant_id = None
+        booth = None
+
+        def __init__(self) -> None:
+            self.messages: list[dict[str, Any]] = []
+
+        def deliver(self, text: str) -> None:
+            self.messages.append(json.loads(text))
+
+        def deliver_latest(self, slot: str, text: str) -> None:
+            pass
+
+    behind = two_processes(service)
+    await behind.hub(SESSION)  # loaded now, then deaf to what the first process appends
+    moderator = Actor(Role.MODERATOR)
+    for i in range(3):
+        await service.execute(SESSION, c.SetPremoderation(i % 2 == 0), moderator)
+    ahead = await service.hub(SESSION)
+    sink = Sink()
+    await behind.attach(SESSION, sink, (ahead.epoch, ahead.seq))
+    assert sink.messages[0] == {"type": "Resumed", "epoch": ahead.epoch, "from": ahead.seq,
+                                "seq": ahead.seq}
+    assert [m["type"] for m in sink.messages[1:]] == []
+    assert (await behind.hub(SESSION)).room.state.premoderation is True
