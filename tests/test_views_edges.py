@@ -7,9 +7,19 @@ from datetime import date, time
 
 import pytest
 
+from live.domain import events as e
 from live.domain.programme import Programme, Session
+from live.domain.state import RoomState
 from live.protocol import encode
-from live.views import Audience, Fanout, encode_fanout, message_for, session_view
+from live.views import (
+    Audience,
+    Fanout,
+    booth_key,
+    encode_fanout,
+    message_for,
+    project,
+    session_view,
+)
 
 SESSION = Session(
     id="atelier-1", title={"fr": "Atelier 1", "en": "Workshop 1"}, description={"fr": "Débat"},
@@ -63,3 +73,36 @@ def test_a_subscriber_gets_its_private_message_else_its_audiences_else_none() ->
     assert message_for(FANOUT, Audience.STAGE, "u_bruno") == encode(FANOUT.shared[Audience.STAGE])
     assert message_for(FANOUT, Audience.PARTICIPANT, "u_bruno") is None
     assert message_for(FANOUT, Audience.PARTICIPANT, None) is None
+
+
+def test_a_booth_message_goes_to_its_booth_alone_under_a_key_of_its_own() -> None:
+    envelope = {"type": "BoothMessageSent", "seq": 7}
+    sent = e.BoothMessageSent("b_1", "en", "I take over at 10", "Ana", "dev-1", 1234, "k1")
+    fanout = project(sent, envelope, RoomState("atelier-1"))
+    line = {"type": "BoothMessageSent", "seq": 7, "booth_message": {
+        "id": "b_1", "language": "en", "text": "I take over at 10", "at": 1234, "sender": "Ana",
+        "device": "dev-1"}}
+    assert fanout.shared == {} and fanout.private == {} and fanout.booth == {"en": line}
+    assert booth_key("en") == ("booth", "en") != booth_key("es")
+    assert encode_fanout(fanout) == {("booth", "en"): encode(line)}
+    # The English booth hears it, whatever its audience; the Spanish booth and everyone else not.
+    for audience in Audience:
+        assert message_for(fanout, audience, None, "en") == encode(line)
+        assert message_for(fanout, audience, None, "es") is None
+        assert message_for(fanout, audience, None) is None
+        assert message_for(fanout, audience, "u_anna") is None
+    # A booth's message does not hide an audience's message of the same event from another booth.
+    both = Fanout(shared={Audience.MODERATOR: {"type": "X"}}, booth={"en": line})
+    assert message_for(both, Audience.MODERATOR, None, "es") == encode({"type": "X"})
+    assert message_for(both, Audience.MODERATOR, None, "en") == encode(line)
+
+
+def test_a_caption_line_reaches_every_audience_as_posted() -> None:
+    envelope = {"type": "CaptionPosted", "seq": 3}
+    for final in (True, False):
+        posted = e.CaptionPosted("es", "Buenos días", final, 99_000, "c1")
+        fanout = project(posted, envelope, RoomState("atelier-1"))
+        expected = {"type": "CaptionPosted", "seq": 3, "caption": {
+            "language": "es", "text": "Buenos días", "at": 99_000, "final": final}}
+        assert fanout.shared == {audience: expected for audience in Audience}
+        assert fanout.private == {} and fanout.booth == {}
