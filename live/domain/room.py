@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from live.domain import booth, captions
+from live.domain import booth, captions, polls
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
@@ -22,16 +22,11 @@ from live.domain.state import (
     CLIENT_KEY_CHARS,
     CLOSED,
     DISMISSED,
-    DRAFT,
     MAX_PENDING,
     NAME_CHARS,
     OPEN,
     ORGANISATION_CHARS,
     PENDING,
-    POLL_OPTION_CHARS,
-    POLL_OPTIONS_MAX,
-    POLL_OPTIONS_MIN,
-    POLL_QUESTION_CHARS,
     QUESTION_CHARS,
     Ban,
     Poll,
@@ -84,12 +79,6 @@ class Room:
         if question is None:
             raise DomainError("not_found", "no such question")
         return question
-
-    def _poll(self, poll_id: str) -> Poll:
-        poll = self.state.polls.get(poll_id)
-        if poll is None:
-            raise DomainError("not_found", "no such poll")
-        return poll
 
     def _ask(self, cmd: c.AskQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
         author = actor.participant_id
@@ -203,68 +192,6 @@ class Room:
         enabled = bool(cmd.enabled)
         return [] if self.state.premoderation == enabled else [e.PremoderationSet(enabled)]
 
-    def _create_poll(self, cmd: c.CreatePoll, actor: Actor, now: int, new_id: NewId
-                     ) -> list[e.Event]:
-        key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
-        if key is not None and ("", key) in self.state.client_keys:
-            return []  # the same poll re-sent after a reconnect: already created
-        question = clean_text(cmd.question, POLL_QUESTION_CHARS, "poll question")
-        assert question is not None
-        if not POLL_OPTIONS_MIN <= len(cmd.options) <= POLL_OPTIONS_MAX:
-            raise DomainError(
-                "invalid", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options")
-        options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in cmd.options)
-        if len(set(options)) != len(options):
-            raise DomainError("invalid", "options must differ")
-        return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
-
-    def _open_poll(self, cmd: c.OpenPoll, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        return [] if poll.status == OPEN else [e.PollOpened(poll.id, now)]
-
-    def _close_poll(self, cmd: c.ClosePoll, actor: Actor, now: int, new_id: NewId
-                    ) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        if poll.status != OPEN:
-            raise DomainError("conflict", "the poll is not open")
-        return [e.PollClosed(poll.id)]
-
-    def _poll_on_stage(self, cmd: c.PutPollOnStage, actor: Actor, now: int, new_id: NewId
-                       ) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        if poll.status == DRAFT:
-            raise DomainError("conflict", "open the poll before showing it on stage")
-        return [] if self.state.stage_poll_id == poll.id else [e.PollPutOnStage(poll.id)]
-
-    def _reveal(self, cmd: c.RevealResults, actor: Actor, now: int, new_id: NewId
-                ) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        if poll.status == DRAFT:
-            raise DomainError("conflict", "open the poll before revealing its results")
-        return [] if poll.results_visible else [e.ResultsRevealed(poll.id)]
-
-    def _hide(self, cmd: c.HideResults, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        return [e.ResultsHidden(poll.id)] if poll.results_visible else []
-
-    def _cast_ballot(self, cmd: c.CastBallot, actor: Actor, now: int, new_id: NewId
-                     ) -> list[e.Event]:
-        poll = self._poll(cmd.poll_id)
-        voter = actor.participant_id
-        assert voter is not None
-        if poll.status != OPEN:
-            raise DomainError("conflict", "the poll is not open")
-        choices = tuple(sorted(set(cmd.choices)))
-        if len(choices) != len(cmd.choices) or not choices:
-            raise DomainError("invalid", "choose at least one option, each once")
-        if not poll.multiple and len(choices) != 1:
-            raise DomainError("invalid", "this poll takes exactly one choice")
-        if any(not 0 <= i < len(poll.options) for i in choices):
-            raise DomainError("invalid", "no such option")
-        if poll.ballots.get(voter) == choices:
-            return []
-        return [e.BallotCast(poll.id, voter, choices)]
-
     def _ban(self, cmd: c.BanParticipant, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
         question = self._question(cmd.question_id)
         pid = question.author_id
@@ -376,11 +303,18 @@ class Room:
 
 
 _Handler = Callable[[Room, Any, Actor, int, NewId], list[e.Event]]
+
+
+def _on_state(decide: Callable[[RoomState, Any, Actor, int, NewId], list[e.Event]]) -> _Handler:
+    """A handler of a module that decides on the room's state alone (polls)."""
+    return lambda room, cmd, actor, now, new_id: decide(room.state, cmd, actor, now, new_id)
+
+
 _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.AskQuestion: (Capability.ASK, Room._ask),
     c.UpvoteQuestion: (Capability.UPVOTE, Room._upvote),
     c.WithdrawUpvote: (Capability.UPVOTE, Room._withdraw),
-    c.CastBallot: (Capability.VOTE, Room._cast_ballot),
+    c.CastBallot: (Capability.VOTE, _on_state(polls.cast_ballot)),
     c.ApproveQuestion: (Capability.MODERATE, Room._approve),
     c.EditQuestion: (Capability.MODERATE, Room._edit),
     c.DismissQuestion: (Capability.MODERATE, Room._dismiss),
@@ -391,12 +325,12 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.ArchiveQuestion: (Capability.MODERATE, Room._archive),
     c.RestoreQuestion: (Capability.MODERATE, Room._restore),
     c.SetPremoderation: (Capability.MODERATE, Room._premoderation),
-    c.CreatePoll: (Capability.MANAGE_POLLS, Room._create_poll),
-    c.OpenPoll: (Capability.MANAGE_POLLS, Room._open_poll),
-    c.ClosePoll: (Capability.MANAGE_POLLS, Room._close_poll),
-    c.PutPollOnStage: (Capability.MANAGE_POLLS, Room._poll_on_stage),
-    c.RevealResults: (Capability.MANAGE_POLLS, Room._reveal),
-    c.HideResults: (Capability.MANAGE_POLLS, Room._hide),
+    c.CreatePoll: (Capability.MANAGE_POLLS, _on_state(polls.create_poll)),
+    c.OpenPoll: (Capability.MANAGE_POLLS, _on_state(polls.open_poll)),
+    c.ClosePoll: (Capability.MANAGE_POLLS, _on_state(polls.close_poll)),
+    c.PutPollOnStage: (Capability.MANAGE_POLLS, _on_state(polls.poll_on_stage)),
+    c.RevealResults: (Capability.MANAGE_POLLS, _on_state(polls.reveal)),
+    c.HideResults: (Capability.MANAGE_POLLS, _on_state(polls.hide)),
     c.BanParticipant: (Capability.BAN, Room._ban),
     c.UnbanParticipant: (Capability.BAN, Room._unban),
     c.PostCaption: (Capability.CAPTION,

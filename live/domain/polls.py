@@ -1,0 +1,106 @@
+"""Polls: creating, opening, closing, showing them on stage and their results, and ballots.
+
+Each function decides one command against the room's state (`Room.handle` checks the actor's
+capability and the session first) and returns the events; none mutates. `Room.apply` applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from live.domain import commands as c
+from live.domain import events as e
+from live.domain.actor import Actor
+from live.domain.errors import DomainError
+from live.domain.state import (
+    CLIENT_KEY_CHARS,
+    DRAFT,
+    OPEN,
+    POLL_OPTION_CHARS,
+    POLL_OPTIONS_MAX,
+    POLL_OPTIONS_MIN,
+    POLL_QUESTION_CHARS,
+    Poll,
+    RoomState,
+)
+from live.domain.text import clean_text
+
+NewId = Callable[[str], str]
+
+
+def poll_of(state: RoomState, poll_id: str) -> Poll:
+    poll = state.polls.get(poll_id)
+    if poll is None:
+        raise DomainError("not_found", "no such poll")
+    return poll
+
+
+def create_poll(state: RoomState, cmd: c.CreatePoll, actor: Actor, now: int,
+                new_id: NewId) -> list[e.Event]:
+    key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
+    if key is not None and ("", key) in state.client_keys:
+        return []  # the same poll re-sent after a reconnect: already created
+    question = clean_text(cmd.question, POLL_QUESTION_CHARS, "poll question")
+    assert question is not None
+    if not POLL_OPTIONS_MIN <= len(cmd.options) <= POLL_OPTIONS_MAX:
+        raise DomainError(
+            "invalid", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options")
+    options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in cmd.options)
+    if len(set(options)) != len(options):
+        raise DomainError("invalid", "options must differ")
+    return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
+
+
+def open_poll(state: RoomState, cmd: c.OpenPoll, actor: Actor, now: int,
+              new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    return [] if poll.status == OPEN else [e.PollOpened(poll.id, now)]
+
+
+def close_poll(state: RoomState, cmd: c.ClosePoll, actor: Actor, now: int,
+               new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    if poll.status != OPEN:
+        raise DomainError("conflict", "the poll is not open")
+    return [e.PollClosed(poll.id)]
+
+
+def poll_on_stage(state: RoomState, cmd: c.PutPollOnStage, actor: Actor, now: int,
+                  new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    if poll.status == DRAFT:
+        raise DomainError("conflict", "open the poll before showing it on stage")
+    return [] if state.stage_poll_id == poll.id else [e.PollPutOnStage(poll.id)]
+
+
+def reveal(state: RoomState, cmd: c.RevealResults, actor: Actor, now: int,
+           new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    if poll.status == DRAFT:
+        raise DomainError("conflict", "open the poll before revealing its results")
+    return [] if poll.results_visible else [e.ResultsRevealed(poll.id)]
+
+
+def hide(state: RoomState, cmd: c.HideResults, actor: Actor, now: int,
+         new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    return [e.ResultsHidden(poll.id)] if poll.results_visible else []
+
+
+def cast_ballot(state: RoomState, cmd: c.CastBallot, actor: Actor, now: int,
+                new_id: NewId) -> list[e.Event]:
+    poll = poll_of(state, cmd.poll_id)
+    voter = actor.participant_id
+    assert voter is not None
+    if poll.status != OPEN:
+        raise DomainError("conflict", "the poll is not open")
+    choices = tuple(sorted(set(cmd.choices)))
+    if len(choices) != len(cmd.choices) or not choices:
+        raise DomainError("invalid", "choose at least one option, each once")
+    if not poll.multiple and len(choices) != 1:
+        raise DomainError("invalid", "this poll takes exactly one choice")
+    if any(not 0 <= i < len(poll.options) for i in choices):
+        raise DomainError("invalid", "no such option")
+    if poll.ballots.get(voter) == choices:
+        return []
+    return [e.BallotCast(poll.id, voter, choices)]
