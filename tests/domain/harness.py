@@ -43,13 +43,18 @@ class Harness:
         return events
 
     def refused(self, command: c.Command, actor: Actor) -> str:
+        return self.refusal(command, actor)[0]
+
+    def refusal(self, command: c.Command, actor: Actor) -> tuple[str, str]:
+        """The refused command's code and message (what the client is sent, and shows)."""
         before = copy.deepcopy(self.room.state)
         snapshot = self.room.snapshot()
         with pytest.raises(DomainError) as info:
             self.room.handle(command, actor, self.now, self.new_id)
         assert self.room.state == before, "a refused command changed the room"
         assert self.room.snapshot() == snapshot, "a refused command changed the room's snapshot"
-        return info.value.code
+        assert str(info.value) == info.value.message, "the exception's text is not its message"
+        return info.value.code, info.value.message
 
     # -- questions
 

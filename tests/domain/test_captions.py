@@ -76,6 +76,13 @@ def test_partials_replace_each_other_and_never_reach_the_transcript() -> None:
     assert list(r.room.state.partials) == ["en"]
 
 
+def test_a_partial_line_is_its_languages_line_in_progress() -> None:
+    r = Room3()
+    assert r.send(c.PostCaption("en", " Wel\ncome ", final=False)) == [
+        e.CaptionPosted("en", "Wel come", False, r.now)]
+    assert r.room.state.partials == {"en": Caption("en", "Wel come", r.now, False)}
+
+
 def test_a_line_is_one_line_of_clean_text() -> None:
     r = Room3()
     r.send(c.PostCaption("fr", "  Deux\nlignes,\r\n\tdes   espaces\u200b et un\u202e piège  "))

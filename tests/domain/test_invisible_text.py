@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from live.domain import DomainError
 from live.domain import commands as c
 from live.domain import events as e
-from live.domain.text import without_invisible
+from live.domain.text import clean_text, without_invisible
 from tests.domain.harness import MOD, P1, Harness
 
 # Every bidi embedding, override and isolate, the zero-width and direction marks, the word joiner,
@@ -33,6 +34,26 @@ def test_visible_text_and_emoji_sequences_are_kept() -> None:
     assert without_invisible(text) == text
     assert without_invisible("a\u200db") == "ab"  # a joiner between letters joins nothing
     assert without_invisible("\u200d👍") == "👍"
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("👨\u200d👩", "👨\u200d👩"),  # the joiner right after the first character, right before the last
+    ("👩\U0001f3fb\u200d🚀", "👩\U0001f3fb\u200d🚀"),  # the lightest skin tone, then a joiner
+    ("👩\U0001f3ff\u200d🚀", "👩\U0001f3ff\u200d🚀"),  # the darkest
+    ("👍\u200d", "👍"),  # a joiner at the end joins nothing
+    ("👍\u200da", "👍a"),  # nor between an emoji and a letter, whichever side the emoji is
+    ("a\u200d👍", "a👍"),
+])
+def test_a_joiner_is_kept_only_between_two_emoji(text: str, kept: str) -> None:
+    assert without_invisible(text) == kept
+
+
+def test_c1_controls_are_refused_up_to_u009f_and_the_no_break_space_is_text() -> None:
+    for control in ("\x7f", "\x80", "\x9b", "\x9f"):
+        with pytest.raises(DomainError) as info:
+            clean_text(f"a{control}b", 10, "name")
+        assert info.value.message == "name contains control characters", repr(control)
+    assert clean_text("10\u00a0000 €", 10, "name") == "10\u00a0000 €"
 
 
 def test_question_text_name_and_organisation() -> None:

@@ -217,3 +217,46 @@ def test_programme_errors(data: dict[str, Any], message: str) -> None:
 
 def test_programme_error_is_a_value_error() -> None:
     assert issubclass(ProgrammeError, ValueError)
+
+
+def test_what_an_organiser_may_leave_out() -> None:
+    programme = parse_programme(variant(event={"title": "Événement"}))
+    assert (programme.id, programme.timezone, programme.venue) == ("event", "UTC", "")
+    a = programme.sessions[0]
+    assert (a.room, a.streamed) == ("", False)
+    programme = parse_programme(variant(session_0={"room": "Salle 2", "streamed": True}))
+    assert (programme.sessions[0].room, programme.sessions[0].streamed) == ("Salle 2", True)
+
+
+def test_day_titles_in_every_language() -> None:
+    programme = parse_programme(variant(days=[
+        {"date": "2020-09-21", "title": "Jour 1", "title_en": "Day 1"}, {"date": "2020-09-22"}]))
+    assert [d.title for d in programme.days] == [{"fr": "Jour 1", "en": "Day 1"}, {}]
+
+
+def test_eight_languages_are_the_most() -> None:
+    eight = ["fr", "en", "es", "de", "it", "ar", "pt", "ru"]
+    programme = parse_programme(variant(session_0={"languages": eight}))
+    assert programme.sessions[0].languages == tuple(eight)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (variant(event=None), "missing [event] table"),
+    (variant(days=[]), "the programme has no [[days]]"),
+    (variant(days=[{"date": "2020-09-21"}, {"date": "2020-09-21"}]),
+     "a day is listed twice in [[days]]"),
+    (variant(days=[{"date": "2020-09-21"}, {"date": "2020-09-22", "title": 2}]),
+     "day #2: 'title' must be text"),
+    (variant(session_0={"description": ["a"]}), "session 'a': 'description' must be text"),
+    ({**variant(), "sessions": [*VALID["sessions"], {**VALID["sessions"][0], "id": "b"},
+                                {**VALID["sessions"][0], "start": "08:00"}]},
+     "duplicate session ids: a, b"),
+    (variant(session_0={"languages": ["fr", "english"]}),
+     "session 'a': 'languages' must be a list of language codes like [\"fr\", \"en\"], the floor "
+     "language first"),
+])
+def test_programme_error_messages(data: dict[str, Any], message: str) -> None:
+    """The whole message, word for word: the organiser reads it to find the mistake."""
+    with pytest.raises(ProgrammeError) as info:
+        parse_programme(data)
+    assert str(info.value) == message

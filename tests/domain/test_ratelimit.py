@@ -62,3 +62,24 @@ def test_sustained_flood_gets_capacity_plus_refill(rate: float, allowed: int) ->
     results = [bucket.take(i * 0.25) for i in range(20)]
     assert sum(results) == allowed
     assert all(results[:3])
+
+
+def test_allows_looks_without_spending() -> None:
+    bucket = TokenBucket(capacity=2, refill_per_second=1)
+    assert bucket.allows(10.0)  # a new bucket is full, whatever the clock says
+    assert bucket.allows(10.0, cost=2)  # exactly what is left is enough
+    assert not bucket.allows(10.0, cost=2.5)
+    assert bucket.take(10.0) and bucket.allows(10.0) and bucket.take(10.0)
+    assert not bucket.allows(10.0)  # the default cost is one token
+    assert not bucket.allows(10.5)
+    assert bucket.allows(11.0)  # refilled by the clock passed in, and still not spent
+    assert bucket.allows(11.0) and bucket.take(11.0)
+
+
+def test_full_means_back_to_capacity() -> None:
+    bucket = TokenBucket(capacity=2, refill_per_second=1)
+    assert bucket.full(5.0)  # new: as good as forgotten
+    assert bucket.take(5.0)
+    assert not bucket.full(5.0) and not bucket.full(5.5)
+    assert bucket.full(6.0)  # exactly full again
+    assert bucket.full(60.0)
