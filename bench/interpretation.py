@@ -6,15 +6,19 @@ Run from the repository root, with the project's virtualenv:
     .venv/bin/python -m bench.interpretation --runs 1 --listeners 20 --video-viewers 0   # quick
     .venv/bin/python -m bench.interpretation --quiet-wait 600 --quiet-pct 40   # shared machine:
                                         # each run waits (up to 10 min) for it to be under 40 % busy
+    .venv/bin/python -m bench.interpretation --phases load   # the load steps only
 
 Each run starts `run.py` afresh on a free port of 127.0.0.1 with this directory's programme
 (bench/interpretation_programme.toml, passed with --programme: session pleniere-interpretee, floor
 fr, channels en, es, de), a fixed TRIBUNE_SECRET and TRIBUNE_MEDIA_ADDRESSES=127.0.0.1; the bench
 signs every token itself (the interpreters': `Role.INTERPRETER` with their language). Every peer
 is a process of its own (bench/interpretation_peers.py), on loopback, with no ICE servers:
-the studio (640x480 VP8 at a fixed ~1 Mbps and `ClickTrack` audio), one interpreter per channel
-(`ClickTrack` at /sessions/S@lang/whip), and listener workers (`live.media.client.watch`, Opus
-packets logged as they arrive, never decoded). Then, in each run:
+the studio (640x480 VP8 at ~1 Mbps, encoded once before the runs: bench/encoded_video.py; and
+`ClickTrack` audio), one interpreter per channel (`ClickTrack` at /sessions/S@lang/whip), and
+listener workers (`live.media.client.watch`, Opus packets logged as they arrive, never decoded;
+once a player has joined, at the socket, without aiortc's DTLS, SRTP and RTP work per packet:
+bench/lean_rtp.py, which checks its sizes against aiortc's on each stream's first packets and
+reports any difference as a problem). Then, in each run:
 
 1. mouth -> ear: the studio and the English interpreter send silence with a 40 ms loud burst
    every 400-600 ms (--bursts of them); a player of the floor (video, English, the floor under it)
@@ -60,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, print_environment, raise_fd_limit
+from bench.encoded_video import load_clip
 from bench.interpretation_report import print_problems, print_summary, summarise
 from bench.interpretation_run import LANGUAGES, SESSION, Json, Run
 from bench.relay_report import clean
@@ -67,6 +72,7 @@ from bench.relay_system import kill_all_children
 from bench.relay_workers import wait_for_quiet
 
 RESULTS = ROOT / "bench" / "results"
+PHASES = ("latency", "switch", "load")
 PROGRAMME = ROOT / "bench" / "interpretation_programme.toml"
 
 
@@ -105,6 +111,17 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--listener-rcvbuf", type=int, default=2**20,
                         help="SO_RCVBUF of the listeners' sockets (1 MiB, as bench/relay.py's viewers)")
     parser.add_argument("--bitrate", type=int, default=1_000_000, help="the studio's VP8 bitrate")
+    parser.add_argument("--phases", type=lambda text: text.split(","), default=list(PHASES),
+                        help="which phases each run has, of latency,switch,load (all)")
+    parser.add_argument("--video-source", choices=("file", "encoder"), default="file",
+                        help="the studio's video: the test pattern encoded once (bench/"
+                             "encoded_video.py), or encoded as it is sent (a core's fifth)")
+    parser.add_argument("--listener-path", choices=("socket", "aiortc"), default="socket",
+                        help="where listeners log packets once joined: at the socket (bench/"
+                             "lean_rtp.py), or after aiortc's DTLS, SRTP and RTP parsing")
+    parser.add_argument("--listener-poll-ms", type=float, default=10.0,
+                        help="socket path: the load steps' listeners read their sockets this often "
+                             "(10 ms; 0: as each datagram comes), the latency probe as they come")
     parser.add_argument("--quiet-wait", type=float, default=0.0,
                         help="wait up to this many s for the machine to be under --quiet-pct busy")
     parser.add_argument("--quiet-pct", type=float, default=15.0)
@@ -114,6 +131,10 @@ def main(argv: Iterable[str] | None = None) -> None:
                         help="(default bench/results/interpretation-<time>.json)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     args.programme = args.programme.resolve()
+    if set(args.phases) - set(PHASES):
+        parser.error(f"--phases: of {','.join(PHASES)}")
+    if args.video_source == "file":  # encoded here, once, not by a publisher during a run
+        load_clip(640, 480, 30, args.bitrate)
     raise_fd_limit(4096)
 
     def terminated(signum: int, frame: Any) -> None:

@@ -2,13 +2,15 @@
 interpreter) and listener workers, driven over a pipe like bench/relay_peers.py's, on loopback only.
 
 - A publisher sends `ClickTrack` (silence, a steady tone, or silence with short loud bursts), and
-  the studio also a 640x480 VP8 test pattern at a fixed bitrate (bench/relay_peers.py's settings).
+  the studio also a 640x480 VP8 test pattern at ~1 Mbps, encoded once before the runs or as it is
+  sent (bench/encoded_video.py).
   It logs when each audio frame and each burst's first frame left the track (wall clock), and the
   burst's timestamp (48 kHz), so a burst's arrival can be matched to its sending.
 - A listener worker runs players (`live.media.client.watch`): audio-only listeners, or video
   viewers with their two audio sections. It logs every RTP packet as it arrives, before aiortc's
   jitter buffer (whose prefetch would add its own wait): arrival time, RTP timestamp and payload
   size, per section. Nothing is decoded: a loud Opus packet is ~300-480 bytes, silence's 3.
+  Once a player has joined, its packets are logged at the socket instead (bench/lean_rtp.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import av
 from aiortc.mediastreams import AudioStreamTrack
 
+from bench import lean_rtp
 from bench.relay_peers import _loopback_only, _no_bandwidth_estimation, _serve
 
 Json = dict[str, Any]
@@ -105,29 +108,22 @@ class Publisher:
     def __init__(self) -> None:
         self.peer: Any = None
         self.audio: ClickTrack | None = None
+        self.video: Any = None
         self.video_times: list[float] = []
 
-    async def do_start(self, url: str, token: str, video: bool, bitrate: int, frequency: float,
+    async def do_start(self, url: str, token: str, video: str, bitrate: int, frequency: float,
                        burst_frames: int, seed: int, mode: str, timeout: float) -> Json:
-        import aiortc.codecs.vpx as vpx
-
-        from live.media.client import TestPatternTrack, publish
+        """`video`: "" (none), "file" (the test pattern encoded once, bench/encoded_video.py)
+        or "encoder" (encoded as it is sent, as bench/relay_peers.py's publisher)."""
+        from bench.encoded_video import studio_video
+        from live.media.client import publish
 
         self.audio = ClickTrack(frequency, burst_frames, seed)
         self.audio.set_mode(mode)
         tracks: list[Any] = [self.audio]
         if video:
-            # a fixed bitrate whatever the relay's REMB says, as bench/relay_peers.py's publisher
-            vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = bitrate
-            video_times = self.video_times
-
-            class Counted(TestPatternTrack):
-                async def recv(self) -> Any:
-                    frame = await super().recv()
-                    video_times.append(time.time())
-                    return frame
-
-            tracks.insert(0, Counted(640, 480, 30))
+            self.video = await studio_video(video, bitrate, self.video_times)
+            tracks.insert(0, self.video)
         self.peer = await publish(url, token, tracks, timeout=timeout)
         return {"resource": self.peer.resource_url}
 
@@ -141,6 +137,7 @@ class Publisher:
         assert self.audio is not None
         return {"audio": _count_between(self.audio.frame_times, t0, t1),
                 "video": _count_between(self.video_times, t0, t1),
+                "keyframe_requests": getattr(self.video, "keyframe_requests", None),
                 "state": self.peer.pc.connectionState if self.peer else "none"}
 
     async def do_bursts(self, t0: float, t1: float) -> Json:
@@ -201,18 +198,23 @@ class PacketLog:
 _LOGS: dict[int, PacketLog] = {}  # id(receiver) -> its log
 
 
-def _install_packet_log() -> None:
+def _install_packet_log(lean: bool, poll_ms: float) -> None:
     """Log each RTP packet where aiortc's transport hands it to its receiver: before the jitter
-    buffer (audio waits there for 4 packets before anything leaves) and any decoder."""
+    buffer (audio waits there for 4 packets before anything leaves) and any decoder. `lean`: once
+    a player has joined, its streams are logged at the socket instead (bench/lean_rtp.py)."""
     from aiortc import RTCRtpReceiver
 
     original = RTCRtpReceiver._handle_rtp_packet
+    if lean:
+        lean_rtp.install(poll_ms)
 
     async def logged(receiver: Any, packet: Any, arrival_time_ms: int) -> None:
         log = _LOGS.get(id(receiver))
         if log is None:
             log = _LOGS[id(receiver)] = PacketLog(getattr(receiver, "_RTCRtpReceiver__kind", "audio"))
         log.add(time.time(), packet.timestamp, len(packet.payload))
+        if lean:
+            lean_rtp.learn(receiver, packet, log)
         await original(receiver, packet, arrival_time_ms)
 
     RTCRtpReceiver._handle_rtp_packet = logged  # type: ignore[method-assign,assignment]
@@ -255,9 +257,10 @@ async def _first_packet(log: PacketLog, since: float, matches: Callable[[int], b
 
 
 class ListenerWorker:
-    def __init__(self) -> None:
+    def __init__(self, lean: bool, poll_ms: float) -> None:
         self.listeners: dict[int, Listener] = {}
-        _install_packet_log()
+        self.lean = lean
+        _install_packet_log(lean, poll_ms)
 
     async def do_ping(self) -> Json:
         return {}
@@ -278,6 +281,8 @@ class ListenerWorker:
                 async with asyncio.timeout(timeout):
                     await listener.peer.first_frame.wait()
                 listener.join_s = time.monotonic() - listener.peer.offered_at
+                if self.lean:
+                    lean_rtp.enable(listener.peer.pc)
             except TimeoutError:
                 listener.error = f"no frame within {timeout:.0f} s"
             except Exception as exc:
@@ -359,7 +364,7 @@ class ListenerWorker:
             out.append(row)
             for log in listener.sections.values():
                 log.trim(t0)
-        return {"listeners": out}
+        return {"listeners": out, "lean": lean_rtp.LEAN.figures() if self.lean else None}
 
     async def do_close(self) -> Json:
         peers = [v.peer for v in self.listeners.values() if v.peer is not None]
@@ -369,7 +374,7 @@ class ListenerWorker:
         return {}
 
 
-def listener_main(conn: Connection, rcvbuf: int = 0) -> None:
+def listener_main(conn: Connection, rcvbuf: int = 0, lean: bool = True, poll_ms: float = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops us
     _loopback_only()
     _no_bandwidth_estimation()  # the relay forwards at the studio's rate whatever REMB says
@@ -377,6 +382,6 @@ def listener_main(conn: Connection, rcvbuf: int = 0) -> None:
         from live.media import internals
 
         internals.set_udp_receive_buffer(rcvbuf)
-    worker = ListenerWorker()
+    worker = ListenerWorker(lean, poll_ms)
     asyncio.run(_serve(conn, {name[3:]: getattr(worker, name) for name in dir(worker)
                               if name.startswith("do_")}))

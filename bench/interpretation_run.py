@@ -33,8 +33,9 @@ SECRET = "bench-interpretation-secret-32ch"  # signs the bench's own tokens
 FREQUENCY = {"floor": 1000.0, "en": 440.0, "es": 550.0, "de": 660.0}  # Hz of each one's tone
 
 Json = dict[str, Any]
-# wall clock, server CPU s, machine (busy, total) jiffies, load generators' CPU s, server waiting s
-Snapshot = tuple[float, float, tuple[int, int], float, float]
+# wall clock, server CPU s, machine (busy, total) jiffies, load generators' CPU s, server waiting s,
+# the publishers' share of the generators' CPU s
+Snapshot = tuple[float, float, tuple[int, int], float, float, float]
 
 
 def runqueue_wait_s(pid: int) -> float:
@@ -95,7 +96,8 @@ class Run:
 
     def snapshot(self) -> Snapshot:
         return (time.time(), self.server.cpu_s(), machine_jiffies(),
-                sum(p.cpu_s() for p in self.loadgen()), runqueue_wait_s(self.server.pid))
+                sum(p.cpu_s() for p in self.loadgen()), runqueue_wait_s(self.server.pid),
+                sum(p.cpu_s() for p in self.publishers.values()))
 
     def load_since(self, before: Snapshot) -> Json:
         now = self.snapshot()
@@ -103,6 +105,7 @@ class Run:
         busy = 100 * (now[2][0] - before[2][0]) / max(1, now[2][1] - before[2][1])
         load = load_figures((now[1] - before[1]) / span, busy, (now[3] - before[3]) / span, self.cpus)
         load["server_waiting_pct"] = 100 * (now[4] - before[4]) / span
+        load["publishers_cores"] = (now[5] - before[5]) / span
         return load
 
     async def on_air(self, key: str, mode: str) -> None:
@@ -110,7 +113,8 @@ class Run:
         publisher = self.publishers[key] = PeerProcess(self.ctx, publisher_main)
         url = f"{self.base}/whip" if key == "floor" else f"{self.base}@{key}/whip"
         await publisher.call("start", url=url, token=self.tokens["studio" if key == "floor" else key],
-                             video=key == "floor", bitrate=self.args.bitrate,
+                             video=self.args.video_source if key == "floor" else "",
+                             bitrate=self.args.bitrate,
                              frequency=FREQUENCY[key], burst_frames=self.args.burst_ms // 20,
                              seed=1000 * self.number + len(self.publishers), mode=mode, timeout=10.0)
         readout_url = f"{self.base}/broadcast" if key == "floor" else f"{self.base}@{key}/broadcast"
@@ -133,13 +137,24 @@ class Run:
 
     # -- 1. mouth -> ear ---------------------------------------------------------------------------
 
-    async def latency(self) -> None:
-        self.probe = PeerProcess(self.ctx, listener_main, self.args.listener_rcvbuf)
+    def listener_process(self, poll_ms: float = 0.0) -> PeerProcess:
+        """poll_ms: read the sockets that often (bench/lean_rtp.py, `Poller`), not on each datagram."""
+        lean = self.args.listener_path == "socket"
+        return PeerProcess(self.ctx, listener_main, self.args.listener_rcvbuf, lean,
+                           poll_ms if lean else 0.0)
+
+    async def start_probe(self) -> PeerProcess:
+        """The player of the floor on the English channel (0) and the English interpreter's ear (1)."""
+        self.probe = probe = self.listener_process()
         now = time.time()
-        await self.join(self.probe, [[0, now, "en", True, ["video", "audio", "audio"]]],
+        await self.join(probe, [[0, now, "en", True, ["video", "audio", "audio"]]],
                         self.tokens["participant"])
-        await self.join(self.probe, [[1, now, None, False, ["audio"]]], self.tokens["en"])
+        await self.join(probe, [[1, now, None, False, ["audio"]]], self.tokens["en"])
         await asyncio.sleep(1.0)
+        return probe
+
+    async def latency(self) -> None:
+        self.probe = await self.start_probe()
         before = self.snapshot()
         t0 = time.time()
         for key in ("floor", "en"):
@@ -190,8 +205,6 @@ class Run:
         print(f"  run {self.number}: switch p50/p95 (ms): to the channel "
               f"{figures['to_channel']['p50']:.0f}/{figures['to_channel']['p95']:.0f}, to the floor "
               f"{figures['to_floor']['p50']:.0f}/{figures['to_floor']['p95']:.0f}", flush=True)
-        await self.probe.stop()
-        self.probe = None
 
     # -- 3. load -----------------------------------------------------------------------------------
 
@@ -213,21 +226,31 @@ class Run:
         await sleep_until(t1 + args.delay + 0.5)  # the window's last packets arrive
         sent: dict[str, int] = {}
         lost: list[str] = []  # publishers whose connection ended: the step measured nothing
+        keyframe_requests = None  # the studio's clip's, since it started
         for key, publisher in self.publishers.items():
             made = await publisher.call("window", t0=t0, t1=t1)
             sent["floor" if key == "floor" else key] = made["audio"]
             if key == "floor":
                 sent["video"] = made["video"]
+                keyframe_requests = made["keyframe_requests"]
             if made["state"] != "connected":
                 lost.append(key)
                 self.out["problems"].append(f"{name}: the {key} publisher's connection {made['state']}")
         rows = await asyncio.gather(*(w.call("window", t0=t0 + args.delay, t1=t1 + args.delay,
                                              sent=sent) for w in self.workers))
         listeners = [row for r in rows for row in r["listeners"]]
+        lean = [r["lean"] for r in rows if r.get("lean")]  # the socket path's own check
+        compared, mismatched = (sum(figures[k] for figures in lean) for k in ("compared", "mismatched"))
+        if mismatched:
+            self.out["problems"].append(f"{name}: {mismatched} of {compared} packets' sizes at the "
+                                        f"socket differ from aiortc's: {lean[0]['examples'][:2]}")
         join_ms = [1000 * j["join_s"] for j in joins if j["join_s"] is not None]
         step = {"name": name, "server_rss_mb": rss_mb, **load, **delivery(listeners, sent, expected),
                 "join_p50_ms": percentile(join_ms, 50), "join_p95_ms": percentile(join_ms, 95),
                 "join_failures": sum(1 for j in joins if j["error"]), "publishers_lost": lost,
+                "studio_keyframe_requests": keyframe_requests,
+                "socket_path": {"compared": compared, "mismatched": mismatched,
+                                "packets": sum(figures["fast_packets"] for figures in lean)},
                 **{f"udp_drops_{owner}": drops.get(owner, 0) for owner in owners},
                 "server_response_p95_ms": percentile(answered, 95),
                 "server_response_max_ms": max(answered, default=float("nan")),
@@ -236,7 +259,8 @@ class Run:
                                  for row in listeners]}
         print(f"  run {self.number}: {name}: server {step['server_cores']:.3f} cores, worst "
               f"listener {fmt(step['delivered_min_pct'])} %, generators {step['loadgen_cores']:.2f} "
-              f"cores, machine {step['machine_busy_pct']:.0f} % busy"
+              f"cores ({step['publishers_cores']:.2f} the publishers'), "
+              f"machine {step['machine_busy_pct']:.0f} % busy"
               + ("" if step["valid"] else f" (invalid: {step['why_invalid']})")
               + f"; UDP dropped: server {step['udp_drops_server']}, listeners "
               f"{step['udp_drops_listeners']}; /healthz answered in {fmt(step['server_response_max_ms'])}"
@@ -265,7 +289,7 @@ class Run:
         """Join these listeners (--join-rate a second), in new worker processes of `per_proc`."""
         start = time.time() + 1.0
         groups = [entries[i:i + per_proc] for i in range(0, len(entries), per_proc)]
-        workers = [PeerProcess(self.ctx, listener_main, self.args.listener_rcvbuf) for _ in groups]
+        workers = [self.listener_process(self.args.listener_poll_ms) for _ in groups]
         self.workers += workers
         await asyncio.gather(*(w.call("ping", wait=60) for w in workers))
         start = max(start, time.time() + 0.3)
@@ -314,9 +338,17 @@ class Run:
             await self.server.wait_healthy()
             await self.on_air("floor", "silence")
             await self.on_air("en", "silence")
-            await self.latency()
-            await self.switch()
-            await self.load()
+            if "latency" in self.args.phases:
+                await self.latency()
+            if "switch" in self.args.phases:
+                if self.probe is None:
+                    self.probe = await self.start_probe()
+                await self.switch()
+            if self.probe is not None:
+                await self.probe.stop()  # not a load generator of the load steps
+                self.probe = None
+            if "load" in self.args.phases:
+                await self.load()
         except Exception as exc:
             self.out["problems"].append(f"run stopped: {exc!r}"[:400])
         finally:
