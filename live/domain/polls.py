@@ -7,6 +7,7 @@ capability and the session first) and returns the events; none mutates. `Room.ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from live.domain import commands as c
 from live.domain import events as e
@@ -28,6 +29,13 @@ from live.domain.text import clean_text
 NewId = Callable[[str], str]
 
 
+class Deciding(Protocol):
+    """What a poll decision reads: the room (`Room`), whose handler table calls these directly."""
+
+    @property
+    def state(self) -> RoomState: ...
+
+
 def poll_of(state: RoomState, poll_id: str) -> Poll:
     poll = state.polls.get(poll_id)
     if poll is None:
@@ -35,8 +43,9 @@ def poll_of(state: RoomState, poll_id: str) -> Poll:
     return poll
 
 
-def create_poll(state: RoomState, cmd: c.CreatePoll, actor: Actor, now: int,
+def create_poll(room: Deciding, cmd: c.CreatePoll, actor: Actor, now: int,
                 new_id: NewId) -> list[e.Event]:
+    state = room.state
     key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
     if key is not None and ("", key) in state.client_keys:
         return []  # the same poll re-sent after a reconnect: already created
@@ -51,44 +60,50 @@ def create_poll(state: RoomState, cmd: c.CreatePoll, actor: Actor, now: int,
     return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
 
 
-def open_poll(state: RoomState, cmd: c.OpenPoll, actor: Actor, now: int,
+def open_poll(room: Deciding, cmd: c.OpenPoll, actor: Actor, now: int,
               new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     return [] if poll.status == OPEN else [e.PollOpened(poll.id, now)]
 
 
-def close_poll(state: RoomState, cmd: c.ClosePoll, actor: Actor, now: int,
+def close_poll(room: Deciding, cmd: c.ClosePoll, actor: Actor, now: int,
                new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     if poll.status != OPEN:
         raise DomainError("conflict", "the poll is not open")
     return [e.PollClosed(poll.id)]
 
 
-def poll_on_stage(state: RoomState, cmd: c.PutPollOnStage, actor: Actor, now: int,
+def poll_on_stage(room: Deciding, cmd: c.PutPollOnStage, actor: Actor, now: int,
                   new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     if poll.status == DRAFT:
         raise DomainError("conflict", "open the poll before showing it on stage")
     return [] if state.stage_poll_id == poll.id else [e.PollPutOnStage(poll.id)]
 
 
-def reveal(state: RoomState, cmd: c.RevealResults, actor: Actor, now: int,
+def reveal(room: Deciding, cmd: c.RevealResults, actor: Actor, now: int,
            new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     if poll.status == DRAFT:
         raise DomainError("conflict", "open the poll before revealing its results")
     return [] if poll.results_visible else [e.ResultsRevealed(poll.id)]
 
 
-def hide(state: RoomState, cmd: c.HideResults, actor: Actor, now: int,
+def hide(room: Deciding, cmd: c.HideResults, actor: Actor, now: int,
          new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     return [e.ResultsHidden(poll.id)] if poll.results_visible else []
 
 
-def cast_ballot(state: RoomState, cmd: c.CastBallot, actor: Actor, now: int,
+def cast_ballot(room: Deciding, cmd: c.CastBallot, actor: Actor, now: int,
                 new_id: NewId) -> list[e.Event]:
+    state = room.state
     poll = poll_of(state, cmd.poll_id)
     voter = actor.participant_id
     assert voter is not None

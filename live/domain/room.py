@@ -303,18 +303,11 @@ class Room:
 
 
 _Handler = Callable[[Room, Any, Actor, int, NewId], list[e.Event]]
-
-
-def _on_state(decide: Callable[[RoomState, Any, Actor, int, NewId], list[e.Event]]) -> _Handler:
-    """A handler of a module that decides on the room's state alone (polls)."""
-    return lambda room, cmd, actor, now, new_id: decide(room.state, cmd, actor, now, new_id)
-
-
 _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.AskQuestion: (Capability.ASK, Room._ask),
     c.UpvoteQuestion: (Capability.UPVOTE, Room._upvote),
     c.WithdrawUpvote: (Capability.UPVOTE, Room._withdraw),
-    c.CastBallot: (Capability.VOTE, _on_state(polls.cast_ballot)),
+    c.CastBallot: (Capability.VOTE, polls.cast_ballot),
     c.ApproveQuestion: (Capability.MODERATE, Room._approve),
     c.EditQuestion: (Capability.MODERATE, Room._edit),
     c.DismissQuestion: (Capability.MODERATE, Room._dismiss),
@@ -325,12 +318,12 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.ArchiveQuestion: (Capability.MODERATE, Room._archive),
     c.RestoreQuestion: (Capability.MODERATE, Room._restore),
     c.SetPremoderation: (Capability.MODERATE, Room._premoderation),
-    c.CreatePoll: (Capability.MANAGE_POLLS, _on_state(polls.create_poll)),
-    c.OpenPoll: (Capability.MANAGE_POLLS, _on_state(polls.open_poll)),
-    c.ClosePoll: (Capability.MANAGE_POLLS, _on_state(polls.close_poll)),
-    c.PutPollOnStage: (Capability.MANAGE_POLLS, _on_state(polls.poll_on_stage)),
-    c.RevealResults: (Capability.MANAGE_POLLS, _on_state(polls.reveal)),
-    c.HideResults: (Capability.MANAGE_POLLS, _on_state(polls.hide)),
+    c.CreatePoll: (Capability.MANAGE_POLLS, polls.create_poll),
+    c.OpenPoll: (Capability.MANAGE_POLLS, polls.open_poll),
+    c.ClosePoll: (Capability.MANAGE_POLLS, polls.close_poll),
+    c.PutPollOnStage: (Capability.MANAGE_POLLS, polls.poll_on_stage),
+    c.RevealResults: (Capability.MANAGE_POLLS, polls.reveal),
+    c.HideResults: (Capability.MANAGE_POLLS, polls.hide),
     c.BanParticipant: (Capability.BAN, Room._ban),
     c.UnbanParticipant: (Capability.BAN, Room._unban),
     c.PostCaption: (Capability.CAPTION,
