@@ -22,6 +22,7 @@ from live.domain.programme import Programme
 from live.limits import AddressLimits
 from live.links import role_links, write_registrant_links
 from live.logsafe import install as redact_tokens_in_logs
+from live.media.onair import OnAirNews
 from live.media.relay import Relay
 from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
@@ -65,6 +66,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
         await service.start()
         await relay.start()  # with Redis: joins the other workers' relays
+        relay.news = OnAirNews(the_bus, service)  # on air / ended, to the pages' WebSockets
+        await relay.news.start()
         monitor = Monitor(settings, service, relay)  # heartbeats and figures, every second
         await monitor.start()
         revocations = Refresher(the_store, signer.generations)  # revoked links, read every second
@@ -84,6 +87,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         finally:
             await revocations.stop()
             await monitor.stop()
+            await relay.news.stop()
             await relay.close()
             await service.stop()
             await the_bus.close()

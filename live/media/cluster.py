@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 
 from live.config import Settings
-from live.media import feed
+from live.media import feed, onair
 from live.media.broadcast import Source
 from live.media.channels import ChoiceError, parse_choice
 from live.media.edges import UNREACHABLE, Follower, Subscriber
@@ -328,7 +328,7 @@ class Cluster:
                 or resource.session_id != request.get("session"):
             return 404, "no such WHIP/WHEP session"
         if request.get("method") == "DELETE":
-            await self.relay.end(resource.id)
+            await onair.delete(self.relay, resource)  # the studio's may end the broadcast
             return 200, ""
         body = base64.b64decode(str(request.get("body", "")))
         try:

@@ -25,6 +25,7 @@ from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
 from live.media.ice import IceServers
 from live.media.jitter import GapSkippingJitterBuffer
+from live.media.onair import OnAirNews
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
 from live.media.viewers import Viewer, over_share
 
@@ -109,6 +110,7 @@ class Relay:
         self._secret = secret
         self.cluster: Cluster | None = None
         self.listening = Listening(self)
+        self.news: OnAirNews | None = None  # tells the pages (live/media/onair.py)
 
     async def start(self) -> None:
         if self.settings.redis_url and self._secret:
@@ -297,6 +299,8 @@ class Relay:
         self.on_air(resource.session_id, resource.source)
         if self.cluster is not None:
             self.cluster.on_air(resource.session_id, resource.source)
+        if self.news is not None:
+            self.news.on_air(resource.session_id)
 
     def on_air(self, session_id: str, source: Source) -> None:
         """A source starts feeding the session's viewers: a studio here, or (on an edge) the

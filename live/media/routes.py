@@ -34,6 +34,7 @@ from starlette.routing import Route
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme
+from live.media import onair
 from live.media.channels import Choice, ChoiceError, channel_key, parse_choice, split_key
 from live.media.edges import UNREACHABLE
 from live.media.relay import Relay, RelayError, Resource
@@ -239,7 +240,7 @@ class MediaRoutes:
             return _error(404, "no such WHIP/WHEP session")
         self._authorise(request, self._publishers(request) if kind == "whip" else None)
         if request.method == "DELETE":
-            await self._relay(request).end(resource.id)
+            await onair.delete(self._relay(request), resource)
             return Response(status_code=200, headers=CORS)
         await self._relay(request).trickle(resource, await self._sdp_body(request, TRICKLE))
         return Response(status_code=204, headers=CORS)
@@ -270,6 +271,8 @@ class MediaRoutes:
         stats = await relay.readout(key)
         if role not in READOUT_ROLES | CHANNEL_PUBLISH_ROLES:
             stats = {"live": stats["live"], "since": stats["since"]}
+        # Off air because the studio ended it (not a lost signal): docs/media.md.
+        stats["ended"] = not stats["live"] and relay.news is not None and key in relay.news.ended
         if split_key(key)[1] is None:  # which channels have an interpreter on air
             stats["channels"] = {lang: await relay.is_on_air(channel_key(key, lang))
                                  for lang in self._languages(request)}

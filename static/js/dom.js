@@ -278,6 +278,8 @@ export function startLive(opts) {
     if (state) state = applyPresence(state, msg);
     schedule();
   };
+  // For the video player (static/js/player.js), which has no socket of its own.
+  conn.onbroadcast = (msg) => document.dispatchEvent(new CustomEvent("tribune:broadcast", { detail: msg }));
   conn.onstatus = (status) => opts.onstatus && opts.onstatus(status);
   conn.onfatal = (code) => opts.onfatal && opts.onfatal(code);
   conn.onrefused = (code) => opts.onrefused && opts.onrefused(code);

@@ -1,6 +1,7 @@
 // Participant page: the session's live video (WHEP), in #player when the session is streamed.
 // Starts muted (browsers allow muted autoplay) with a "turn sound on" button; waits by itself for
-// the broadcast to start; says when the signal stops; reconnects without reloading the page.
+// the broadcast to start; says when the signal stops, or when the studio ended the broadcast;
+// reconnects without reloading the page, at once when the page's WebSocket says the studio is on air.
 
 import { byId, pageData, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
@@ -14,7 +15,7 @@ const RESUME_GRACE_MS = 5000; // on air again but still no frame after that long
 const PROBE_AFTER_MS = 15000; // stalled that long, without the readout: ask for a new connection
 
 /**
- * @typedef {"connecting"|"waiting"|"live"|"stalled"|"reconnecting"|"busy"|"unavailable"|"unsupported"} PlayerState
+ * @typedef {"connecting"|"waiting"|"live"|"stalled"|"ended"|"reconnecting"|"busy"|"unavailable"|"unsupported"} PlayerState
  */
 
 const ui = {
@@ -66,6 +67,7 @@ let readoutWorks = true;
 let readout = null;
 let soundOn = false;
 let hasPlayed = false; // once it has: a pause in the broadcast is "signal lost", not "not started"
+let studioEnded = false; // the studio stopped on purpose (WebSocket news or readout): "ended", not "signal lost"
 
 ui.video.muted = true;
 
@@ -115,6 +117,7 @@ async function onAir() {
       return null;
     }
     const body = await response.json();
+    studioEnded = Boolean(body && !body.live && body.ended);
     return Boolean(body && body.live);
   } catch {
     return null; // offline: connecting will fail and back off
@@ -127,7 +130,7 @@ async function waitForAir() {
   const live = await onAir();
   if (gen !== generation) return; // the page was hidden, or another attempt started meanwhile
   if (live === false) {
-    setState(hasPlayed ? "stalled" : "waiting");
+    setState(offAirState());
     retryIn(AIR_POLL_MS + Math.random() * AIR_POLL_MS, waitForAir);
   } else connect();
 }
@@ -200,10 +203,40 @@ function failed(err, probe) {
     return;
   }
   teardown();
-  if (status === 409) setState(hasPlayed ? "stalled" : "waiting");
+  if (status === 409) setState(offAirState());
   else if (status === 503 || status === 429) setState("busy"); // this server, or this address or link, is full
   else setState("reconnecting");
   retryIn(retryDelay(err, attempt++), status === 409 ? waitForAir : undefined);
+}
+
+/** What to say while nothing is on air. @returns {PlayerState} */
+function offAirState() {
+  if (studioEnded) return "ended";
+  return hasPlayed ? "stalled" : "waiting";
+}
+
+/**
+ * News from the page's WebSocket (static/js/dom.js): the studio went on air, or ended the
+ * broadcast. On air: connect now, not on the next poll or backoff. Ended: drop the connection and
+ * its frozen frame, and say so; the readout poll goes on at its slow pace, in case the socket is down
+ * when the studio comes back.
+ * @param {{live: boolean, ended?: boolean}} news
+ */
+function heard(news) {
+  if (news.live) {
+    studioEnded = false;
+    if (pc && state !== "ended") return; // a stalled player resumes on its connection (the relay restarts it)
+    attempt = 0;
+    connect();
+    return;
+  }
+  if (!news.ended) return;
+  studioEnded = true;
+  generation++; // answers of attempts in flight are dropped
+  teardown();
+  ui.video.srcObject = null;
+  setState("ended");
+  retryIn(AIR_POLL_MS + Math.random() * AIR_POLL_MS, waitForAir);
 }
 
 /** The connection is gone (failed, closed by the server): a new one, after a backoff. */
@@ -274,6 +307,7 @@ async function checkStalled(now) {
     checkingAir = false;
     if (live === false || state !== "stalled") {
       airSeenAt = null;
+      if (live === false && studioEnded && state === "stalled") heard({ live: false, ended: true }); // the socket missed it
       return;
     }
     if (live === true) {
@@ -335,6 +369,7 @@ ui.video.tabIndex = -1;
 
 // --- page life ---------------------------------------------------------------------------------
 
+document.addEventListener("tribune:broadcast", (ev) => heard(/** @type {CustomEvent} */ (ev).detail));
 window.addEventListener("online", () => {
   if (!retryTimer) return;
   clearTimeout(retryTimer);

@@ -107,6 +107,7 @@ export class Connection {
     /** @type {(msg: Message) => void} */ this.onevent = noop;
     /** @type {(msg: Message) => void} */ this.ontally = noop;
     /** @type {(msg: Message) => void} */ this.onpresence = noop;
+    /** @type {(msg: Message) => void} */ this.onbroadcast = noop; // the studio went on air, or ended
     /** @type {(status: ConnectionStatus) => void} */ this.onstatus = noop;
     /** @type {(code: number) => void} */ this.onfatal = noop;
     /** @type {(code: number) => void} */ this.onrefused = noop;
@@ -259,6 +260,9 @@ export class Connection {
         return;
       case "Presence":
         this.onpresence(msg);
+        return;
+      case "Broadcast":
+        if (typeof msg.live === "boolean") this.onbroadcast(msg);
         return;
       case "Ack":
         this._commands.answer(msg, null);

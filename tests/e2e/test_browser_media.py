@@ -1,9 +1,9 @@
 """Live video end to end in Debian's Chromium, all media on 127.0.0.1: a participant waits for the
 broadcast, the studio page goes live with the fake camera, the participant's player plays it (WHEP)
-while the studio sees a viewer; the studio stops (signal lost) and comes back: the same page plays
-again, without a reload. Then a second source in another codec takes over: the first studio says
-so, and the player, whose connection the relay closes, reconnects by itself. No console error and
-no CSP violation is allowed on any page."""
+while the studio sees a viewer; the studio stops (the broadcast has ended) and comes back: the same
+page plays again, without a reload. Then a second source in another codec takes over: the first
+studio says so, and the player, whose connection the relay closes, reconnects by itself. No console
+error and no CSP violation is allowed on any page."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ TRICKLE = """async (session) => {
   await hangUp(pc, resource, token);
   return {connected, frames};
 }"""
+
+STILL_ENDED_MS = 7_000  # the player's stall timeout (3 s) and a readout poll (3–6 s)
 
 PLAYBACK = """() => {
   const v = document.querySelector("[data-testid=player-video]");
@@ -207,12 +209,24 @@ async def run_media_flow(pages: Pages) -> None:
     await assert_accessible(studio, "live, token shown, readouts filled")
     await assert_accessible(participant, "playing with sound, quality readout open")
 
-    # The studio stops: the participant is told the signal is lost.
+    # The studio stops: the participant is told the broadcast has ended (not that the signal is
+    # lost), with no frozen frame, and no replay offered while none exists.
     await studio.get_by_test_id("studio-stop").click()
     await expect(onair).to_have_attribute("data-state", "off")
-    await expect(status).to_have_attribute("data-state", "stalled", timeout=10_000)
-    await expect(status).to_contain_text("Signal perdu")
+    await expect(status).to_have_attribute("data-state", "ended", timeout=3_000)
+    await expect(status).to_have_text("La diffusion est terminée.")
     await expect(participant.get_by_test_id("player-live")).to_be_hidden()
+    await expect(participant.get_by_test_id("player-unmute")).to_be_hidden()
+    await expect(participant.get_by_test_id("player-replay")).to_be_hidden()
+    assert await participant.evaluate(
+        "document.querySelector('[data-testid=player-video]').srcObject === null")
+    await expect(studio.get_by_test_id("studio-status")).to_contain_text(
+        "La diffusion est terminée")
+    await assert_accessible(participant, "the broadcast has ended")
+    await assert_accessible(studio, "stopped")
+    # It stays so: past the stall timeout and a readout poll, still not "signal lost".
+    await participant.wait_for_timeout(STILL_ENDED_MS)
+    await expect(status).to_have_attribute("data-state", "ended")
     await expect(studio.get_by_test_id("studio-server-state")).to_have_text("Rien à l'antenne",
                                                                           timeout=6_000)
 

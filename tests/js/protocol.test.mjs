@@ -120,7 +120,7 @@ function setup(options = {}) {
     },
     ...(options.connection || {}),
   });
-  for (const name of ["onwelcome", "onsnapshot", "onevent", "ontally", "onpresence", "onstatus", "onfatal", "onrefused", "onerror"]) {
+  for (const name of ["onwelcome", "onsnapshot", "onevent", "ontally", "onpresence", "onbroadcast", "onstatus", "onfatal", "onrefused", "onerror"]) {
     conn[name] = (...args) => log.push([name, ...args]);
   }
   return { conn, clock, log, stored: () => stored };
@@ -209,6 +209,21 @@ describe("events, tallies and presence", () => {
     ws.receive({ type: "Tally", seq: 16, questions: {}, polls: {} });
     assert.equal(conn.seq, 17, "an older tally does not move it back");
     assert.equal(log.filter(([n]) => n === "ontally").length, 2, "the tally is still delivered");
+  });
+
+  test("Broadcast news has its own callback, moves no seq, and is dropped without a boolean live", () => {
+    const { conn, log } = setup();
+    conn.connect();
+    const ws = FakeSocket.last;
+    handshake(ws, { seq: 10 });
+    ws.receive({ type: "Broadcast", live: false, ended: true });
+    ws.receive({ type: "Broadcast", live: "yes" });
+    ws.receive({ type: "Broadcast" });
+    const news = log.filter(([n]) => n === "onbroadcast");
+    assert.equal(news.length, 1);
+    assert.equal(news[0][1].ended, true);
+    assert.equal(log.filter(([n]) => n === "onevent").length, 0);
+    assert.equal(conn.seq, 10);
   });
 
   test("a passive client resumes from the last tally's seq", () => {

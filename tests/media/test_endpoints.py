@@ -70,7 +70,8 @@ async def test_whep_before_the_studio_is_on_air_says_when_to_retry(
     readout = await http.get("/sessions/pleniere-geopolitique/broadcast",
                              headers=bearer(media_server.token(Role.PARTICIPANT)))
     # Participants see on air or not, and which interpretation channels have someone on air.
-    assert readout.json() == {"live": False, "since": None, "channels": {"en": False, "es": False}}
+    assert readout.json() == {"live": False, "since": None, "ended": False,
+                              "channels": {"en": False, "es": False}}
 
 
 async def test_preflight_needs_no_token(http: httpx.AsyncClient) -> None:
