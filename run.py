@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
                         "personal links there at start (CSV for a mail merge)")
     parser.add_argument("--no-public-link", action="store_true", help="registered participants "
                         "only: the public participant link is refused")
+    parser.add_argument("--recordings", type=Path, metavar="DIR", help="record every session on "
+                        "air into DIR (WebM or Matroska, no re-encoding; default: no recording)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         private_candidates=args.private_candidates,
         registrants_path=args.registrants, links_out=args.links_out,
         public_link=False if args.no_public_link else None,
-        workers=args.workers, print_links=True)
+        recordings=args.recordings, workers=args.workers, print_links=True)
     try:
         check_registered_mode(settings)
     except ValueError as exc:

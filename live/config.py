@@ -74,6 +74,10 @@ class Settings:
     worker: int = 0
     workers: int = 1
     metrics_token: str | None = None  # Bearer token for /metrics from other than loopback
+    # Where the origin worker records every session on air (live/media/recording.py); None: off.
+    # Below `recordings_min_free` bytes free there, recording stops with an alarm.
+    recordings: Path | None = None
+    recordings_min_free: int = 1 << 30
     # The reverse proxies whose X-Forwarded-For (and -Proto) is believed: addresses or networks.
     # Per-address limits see the real client only through them; anyone else could forge the header.
     # Empty: nobody's (tribune faces the internet directly).
@@ -128,6 +132,10 @@ class Settings:
         if env.get("TRIBUNE_FEED_ADDRESS"):
             values["feed_address"] = env["TRIBUNE_FEED_ADDRESS"]
         values["metrics_token"] = env.get("TRIBUNE_METRICS_TOKEN") or None
+        if env.get("TRIBUNE_RECORDINGS"):
+            values["recordings"] = Path(env["TRIBUNE_RECORDINGS"])
+        if env.get("TRIBUNE_RECORDINGS_MIN_FREE"):  # bytes
+            values["recordings_min_free"] = int(env["TRIBUNE_RECORDINGS_MIN_FREE"])
         if "TRIBUNE_TRUSTED_PROXIES" in env:  # set but empty: trust no proxy
             values["trusted_proxies"] = _csv(env["TRIBUNE_TRUSTED_PROXIES"])
         values.update(_flood_values(env))

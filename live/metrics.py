@@ -75,9 +75,11 @@ class Reporter:
             figures.update(viewers=broadcast.viewers, relay_in_kbps=inbound,
                            relay_out_kbps=inbound * broadcast.viewers)
         connections = sum(len(subs) for hub in self.service.hubs for subs in hub.audiences.values())
+        recorder = self.relay.recorder
         return {"host": self.host, "worker": self.worker, "at": time.time(),
                 "connections": connections, "events_total": self.service.applied_total,
-                "slow_clients_total": _closes[CLOSE_SLOW_CLIENT], "sessions": sessions}
+                "slow_clients_total": _closes[CLOSE_SLOW_CLIENT], "sessions": sessions,
+                **(recorder.figures() if recorder is not None else {})}
 
     def _rate(self, hub: Hub, now: float) -> float:
         samples = self._seqs.setdefault(hub.session_id, collections.deque())
@@ -120,6 +122,16 @@ COUNTERS = [  # (report field, metric name, help); one series per worker
      "Clients the worker closed for being slow (4008: queue overflow or write deadline)."),
 ]
 
+# Per worker, from the workers that record (--recordings): (report field, metric, type, help).
+RECORDING = [
+    ("recording_alarm", "tribune_recording_alarm", "gauge",
+     "1 while recording is stopped for lack of disk space (live/media/recording.py), else 0."),
+    ("recording_bytes_total", "tribune_recording_bytes_total", "counter",
+     "Bytes of encoded frames the worker wrote to recordings."),
+    ("recording_dropped_total", "tribune_recording_dropped_frames_total", "counter",
+     "Frames left out of recordings because the disk did not keep up."),
+]
+
 
 def _label(value: object) -> str:
     text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -152,6 +164,12 @@ def render(reports: list[dict[str, Any]]) -> str:
         family(name, "counter", help_text,
                [(f"{{host={_label(r['host'])},worker={_label(r['worker'])}}}", r[field])
                 for r in ordered])
+    for field, name, kind, help_text in RECORDING:
+        recording = [r for r in ordered if field in r]
+        if recording:
+            family(name, kind, help_text,
+                   [(f"{{host={_label(r['host'])},worker={_label(r['worker'])}}}", r[field])
+                    for r in recording])
     family("tribune_worker_connections", "gauge", "WebSocket connections the worker holds.",
            [(f"{{host={_label(r['host'])},worker={_label(r['worker'])}}}", r["connections"])
             for r in ordered])

@@ -26,6 +26,7 @@ from live.media.edges import UNREACHABLE
 from live.media.ice import IceServers
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.onair import OnAirNews
+from live.media.recording import Recorder
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
 from live.media.viewers import Viewer, over_share
 
@@ -111,6 +112,7 @@ class Relay:
         self.cluster: Cluster | None = None
         self.listening = Listening(self)
         self.news: OnAirNews | None = None  # tells the pages (live/media/onair.py)
+        self.recorder = Recorder(self, settings) if settings.recordings else None
 
     async def start(self) -> None:
         if self.settings.redis_url and self._secret:
@@ -144,7 +146,10 @@ class Relay:
 
     def stats(self, session_id: str) -> dict[str, Any]:
         """This worker's view of the session."""
-        return self.broadcast(session_id).stats()
+        stats = self.broadcast(session_id).stats()
+        if self.recorder is not None:
+            stats["recording"] = self.recorder.status(session_id)
+        return stats
 
     async def readout(self, session_id: str) -> dict[str, Any]:
         """The session over all workers (the origin's figures, every worker's viewers)."""
@@ -301,6 +306,8 @@ class Relay:
             self.cluster.on_air(resource.session_id, resource.source)
         if self.news is not None:
             self.news.on_air(resource.session_id)
+        if self.recorder is not None:  # only here, where the studio publishes: recorded once
+            self.recorder.on_air(resource.session_id)
 
     def on_air(self, session_id: str, source: Source) -> None:
         """A source starts feeding the session's viewers: a studio here, or (on an edge) the
@@ -350,6 +357,8 @@ class Relay:
                 and broadcast.source is resource.source:
             broadcast.stop(resource.source)
             log.info("%s off air", resource.session_id)
+            if self.recorder is not None:
+                self.recorder.off_air(resource.session_id)
             if self.cluster is not None:
                 self.cluster.off_air(resource.session_id)
         if resource.kind == "whep":
@@ -374,6 +383,8 @@ class Relay:
             await self.end(resource_id)
         if self.cluster is not None:
             await self.cluster.close()
+        if self.recorder is not None:
+            await self.recorder.close()
 
 
 def publisher_digest(resource_id: str) -> str:

@@ -69,8 +69,27 @@ export function showServer(dl, b) {
     resolution: video && video.width && video.height ? t("stats.value.resolution", { width: video.width, height: video.height }) : NONE,
     fps: video && typeof video.fps === "number" ? numbers.format(video.fps) : NONE,
     audio: audio ? [audio.codec, kbpsText(audio.kbps)].filter(Boolean).join(" · ") || NONE : NONE,
+    recording: recordingText(b && b.recording),
   });
   dl.dataset.live = String(Boolean(b && b.live));
+  const recording = /** @type {HTMLElement|null} */ (dl.querySelector('[data-stat="recording"]'));
+  if (recording) recording.dataset.kind = b && b.recording && (b.recording.alarm || b.recording.failed) ? "error" : "";
+}
+
+const megabytes = new Intl.NumberFormat(pageLang(), { style: "unit", unit: "megabyte", maximumFractionDigits: 1 });
+
+/**
+ * The recording's state (live/media/recording.py): null when the server does not record.
+ * @param {{alarm: boolean, file: string|null, bytes: number, dropped: number, failed: string|null}|null|undefined} r
+ */
+export function recordingText(r) {
+  if (!r) return NONE;
+  if (r.alarm) return t("studio.recording.alarm");
+  if (r.failed) return t("studio.recording.failed");
+  if (!r.file) return NONE;
+  const parts = [t("studio.recording.on", { size: megabytes.format(r.bytes / 1e6) })];
+  if (r.dropped > 0) parts.push(t("studio.recording.dropped", { count: r.dropped }));
+  return parts.join(" · ");
 }
 
 /**
