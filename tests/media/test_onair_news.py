@@ -13,8 +13,8 @@ from live.bus.memory import MemoryBus
 from live.domain import Role
 from live.media.client import TestPatternTrack, publish
 from live.media.onair import OnAirNews
-from tests.conftest import SESSION
-from tests.media.conftest import MediaServer, bearer
+from tests.conftest import REDIS_URL, SESSION
+from tests.media.conftest import MediaServer, bearer, serving
 from tests.waiting import wait_for
 from tests.wsclient import Client
 
@@ -112,6 +112,30 @@ async def test_a_viewer_leaving_or_a_stale_studio_connection_ends_nothing(
         if second is not None:
             await second.close()
     await wait_for(lambda: SESSION in relay.news.ended or None, 5, "the end heard")
+
+
+@pytest.mark.redis
+async def test_the_news_reaches_pages_on_another_worker(key_prefix: str) -> None:
+    """The studio on worker A, the page's socket on worker B, the studio's DELETE reaching B
+    (passed to A, which holds the connection): B's page hears both, B's readout says ended."""
+    with serving(redis_url=REDIS_URL, key_prefix=key_prefix) as a, \
+            serving(redis_url=REDIS_URL, key_prefix=key_prefix) as b:
+        viewer_token = b.token(Role.PARTICIPANT)
+        page = await Client(b.base_url.replace("http://", "ws://"), SESSION, viewer_token).connect()
+        try:
+            studio = await publish(a.whip(), a.token(Role.STUDIO), [TestPatternTrack(160, 120)])
+            await page.wait_for(lambda: news(page))
+            assert news(page)[0]["live"] is True
+            async with httpx.AsyncClient(base_url=b.base_url, timeout=10) as http:
+                via_b = studio.resource_url.replace(a.base_url, b.base_url)
+                deleted = await http.delete(via_b, headers=bearer(studio.token))
+                assert deleted.status_code == 200
+                await studio.pc.close()
+                await page.wait_for(lambda: len(news(page)) == 2)
+                assert news(page)[1] == {"type": "Broadcast", "live": False, "ended": True}
+                assert (await readout(http, viewer_token))["ended"] is True
+        finally:
+            await page.close()
 
 
 async def test_malformed_news_on_the_bus_is_dropped() -> None:
