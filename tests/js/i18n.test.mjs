@@ -69,7 +69,7 @@ describe("catalogs", () => {
       "conn.": ["idle", "connecting", "open", "offline", "fatal"],
       "fatal.": ["4001", "4003", "4004", "4005", "other"],
       "refused.": ["4029", "4030"],
-      "player.state.": ["connecting", "waiting", "live", "stalled", "reconnecting", "busy", "unavailable", "unsupported"],
+      "player.state.": ["connecting", "waiting", "live", "stalled", "ended", "reconnecting", "busy", "unavailable", "unsupported"],
       "studio.onair.": ["off", "connecting", "live", "reconnecting", "error"],
       "studio.quality.": ["720", "480", "360"],
       "studio.limitation.": ["bandwidth", "cpu", "other"],
