@@ -284,7 +284,9 @@ function watch(conn) {
 /** The connection died while we want to be live: was it taken over, or do we reconnect? */
 async function lost() {
   const since = ownSince;
-  closeConnection(false);
+  // No DELETE: the server takes a DELETE for the end of the broadcast (players say so), and this
+  // is a drop (players say "signal lost"); the new connection replaces this one on the server.
+  closeConnection(false, false);
   if (!wantLive) return;
   const gen = ++generation;
   const now = await fetchBroadcast(broadcastEndpoint, token);
@@ -297,11 +299,13 @@ async function lost() {
   retryLater(retryDelay(null, attempt++), "studio.msg.retry");
 }
 
-/** @param {boolean} [keepalive] */
-function closeConnection(keepalive = false) {
-  if (pc) {
-    hangUp(pc, resource, token, { keepalive });
-  }
+/**
+ * @param {boolean} [keepalive]
+ * @param {boolean} [ending] false: close without telling the server (not the end of the broadcast)
+ */
+function closeConnection(keepalive = false, ending = true) {
+  if (pc && ending) hangUp(pc, resource, token, { keepalive });
+  else if (pc) pc.close();
   pc = null;
   resource = "";
   sentReadout = null;
