@@ -91,6 +91,19 @@ class Pages:
         for role, page in self.pages.items():
             await page.screenshot(path=str(ARTIFACTS / f"{name}-{role}.png"), full_page=True)
 
+    @contextlib.asynccontextmanager
+    async def reported(self, name: str) -> AsyncIterator[None]:
+        """A failure inside leaves screenshots of every page and the browser's problems as a note."""
+        try:
+            yield
+        except pytest.skip.Exception:
+            raise  # not a failure (a Chromium without H.264)
+        except BaseException as exc:
+            await self.screenshots(name)
+            if self.problems:
+                exc.add_note("browser problems:\n" + "\n".join(self.problems))
+            raise
+
 
 class Network:
     """Between the page and the server: passes frames, goes deaf (the server's frames are lost,

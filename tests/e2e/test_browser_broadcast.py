@@ -45,7 +45,7 @@ document.addEventListener("loadeddata", () => {
 async def test_a_waiting_player_starts_at_once_when_the_studio_goes_live(
         media_server: MediaServer, media_browser: Browser) -> None:
     pages = Pages(media_browser, media_server)
-    try:
+    async with pages.reported("browser-broadcast-start-failure"):
         participant = await pages.open("participant", {"width": 360, "height": 740},
                                        init_script=TIMINGS)
         status = participant.get_by_test_id("player-status")
@@ -74,17 +74,12 @@ async def test_a_waiting_player_starts_at_once_when_the_studio_goes_live(
         delay = first_frame - live_at
         assert 0 < delay <= QUICK_START_MS, f"first frame {delay} ms after the WHIP 201"
         await pages.check_clean()
-    except BaseException as exc:
-        await pages.screenshots("browser-broadcast-start-failure")
-        if pages.problems:
-            exc.add_note("browser problems:\n" + "\n".join(pages.problems))
-        raise
 
 
 async def test_a_studio_that_drops_is_signal_lost_not_the_end(
         media_server: MediaServer, media_browser: Browser) -> None:
     pages = Pages(media_browser, media_server)
-    try:
+    async with pages.reported("browser-broadcast-drop-failure"):
         participant = await pages.open("participant", {"width": 360, "height": 740})
         studio = await pages.open("studio", {"width": 1280, "height": 900})
         await studio.get_by_test_id("studio-go-live").click()
@@ -109,8 +104,3 @@ async def test_a_studio_that_drops_is_signal_lost_not_the_end(
         pages.problems = [p for p in pages.problems
                           if not (p.startswith("studio console:") and "ERR_FAILED" in p)]
         await pages.check_clean()
-    except BaseException as exc:
-        await pages.screenshots("browser-broadcast-drop-failure")
-        if pages.problems:
-            exc.add_note("browser problems:\n" + "\n".join(pages.problems))
-        raise

@@ -43,13 +43,8 @@ class Pages(chromium.Pages):
 
 async def test_question_and_poll_reach_the_stage(live_server: Any, browser: Browser) -> None:
     pages = Pages(browser, live_server)
-    try:
+    async with pages.reported("browser-flow-failure"):
         await run_flow(pages)
-    except BaseException as exc:
-        await pages.screenshots("browser-flow-failure")
-        if pages.problems:
-            exc.add_note("browser problems:\n" + "\n".join(pages.problems))
-        raise
     for role, page in pages.pages.items():
         text = await page.locator("body").inner_text()
         assert not RAW_KEY.search(text), f"{role}: untranslated key {RAW_KEY.search(text)}"

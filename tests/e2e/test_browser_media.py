@@ -110,29 +110,17 @@ class Pages(chromium.Pages):
 async def test_studio_goes_live_and_the_participant_watches(media_server: MediaServer,
                                                             media_browser: Browser) -> None:
     pages = Pages(media_browser, media_server)
-    try:
+    async with pages.reported("browser-media-failure"):
         await run_media_flow(pages)
         await pages.check_clean()
-    except BaseException as exc:
-        await pages.screenshots("browser-media-failure")
-        if pages.problems:
-            exc.add_note("browser problems:\n" + "\n".join(pages.problems))
-        raise
 
 
 async def test_another_codec_takes_over_and_the_player_reconnects(media_server: MediaServer,
                                                                   media_browser: Browser) -> None:
     pages = Pages(media_browser, media_server)
-    try:
+    async with pages.reported("browser-media-takeover-failure"):
         await run_takeover(pages)
         await pages.check_clean()
-    except pytest.skip.Exception:
-        raise
-    except BaseException as exc:
-        await pages.screenshots("browser-media-takeover-failure")
-        if pages.problems:
-            exc.add_note("browser problems:\n" + "\n".join(pages.problems))
-        raise
 
 
 async def playing(page: Page) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from aiortc.mediastreams import AudioStreamTrack
 
 from live.domain import Role
 from live.media import mux, recording
-from live.media.client import TestPatternTrack, ToneTrack, publish, watch
+from live.media.client import Peer, TestPatternTrack, ToneTrack, publish, watch
 from tests.media.conftest import SESSION, MediaServer, frames, serving
 from tests.media.test_channels import channel, interpreter_token
 from tests.waiting import wait_for
@@ -184,14 +184,20 @@ async def test_a_reconnecting_studio_continues_the_file_and_a_codec_change_start
     assert webm_counts[0] > FPS  # both connections' frames, one file
 
 
-async def test_low_disk_stops_recording_with_an_alarm_and_viewers_carry_on(
-        recorded: MediaServer) -> None:
+async def on_air_with_a_viewer(recorded: MediaServer) -> tuple[Peer, Peer, recording.Recorder]:
+    """A small studio on air, recorded, and one participant watching it."""
     studio = await publish(recorded.whip(), recorded.token(Role.STUDIO),
                            [TestPatternTrack(160, 120, fps=15), AudioStreamTrack()])
     await wait_for(lambda: recorded.relay.broadcast(SESSION).live, 10, "the studio on air")
     viewer = await watch(recorded.whep(), recorded.token(Role.PARTICIPANT))
     recorder = recorded.relay.recorder
     assert recorder is not None
+    return studio, viewer, recorder
+
+
+async def test_low_disk_stops_recording_with_an_alarm_and_viewers_carry_on(
+        recorded: MediaServer) -> None:
+    studio, viewer, recorder = await on_air_with_a_viewer(recorded)
     try:
         await wait_for(lambda: files(recorded, ".part"), 10, "a recording started")
         assert (await readout(recorded))["recording"]["alarm"] is False
@@ -229,12 +235,7 @@ async def test_a_stalled_writer_never_stalls_forwarding(
         original(self, *args)
 
     monkeypatch.setattr(mux.FileWriter, "_mux", blocked)
-    studio = await publish(recorded.whip(), recorded.token(Role.STUDIO),
-                           [TestPatternTrack(160, 120, fps=15), AudioStreamTrack()])
-    await wait_for(lambda: recorded.relay.broadcast(SESSION).live, 10, "the studio on air")
-    viewer = await watch(recorded.whep(), recorded.token(Role.PARTICIPANT))
-    recorder = recorded.relay.recorder
-    assert recorder is not None
+    studio, viewer, recorder = await on_air_with_a_viewer(recorded)
     try:
         await wait_for(lambda: recorder.figures()["recording_dropped_total"] > 0, 10,
                        "frames dropped for the stuck writer")
