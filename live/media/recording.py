@@ -58,6 +58,7 @@ class SessionRecording:
         self.channels = recorder.channels_on_air(session_id)
         self.writer: FileWriter | None = None  # opened on the first video keyframe
         self.tracks: list[TrackSpec] = []
+        self._index: dict[tuple[str, str], int] = {}  # (key, kind) -> track, looked up per frame
         self.started = 0.0  # monotonic, when the file opened
         self._offsets: dict[int, int] = {}
         self._last: dict[int, int] = {}
@@ -89,8 +90,7 @@ class SessionRecording:
             if not self._open(kind, data):
                 return
         assert self.writer is not None
-        index = next((i for i, s in enumerate(self.tracks) if s.key == key and s.kind == kind),
-                     None)
+        index = self._index.get((key, kind))
         if index is None:
             return
         offset = self._offsets.get(index)
@@ -119,6 +119,7 @@ class SessionRecording:
         tracks += [TrackSpec(key, "audio", "audio/opus", language=split_key(key)[1])
                    for key in self.channels]
         self.tracks = tracks
+        self._index = {(spec.key, spec.kind): i for i, spec in enumerate(tracks)}
         self.started = time.monotonic()
         self.writer = FileWriter(recorder.new_path(self.session_id, container_format(tracks)[1]),
                                  tracks)
