@@ -22,6 +22,7 @@ from live.domain.programme import Programme
 from live.limits import AddressLimits
 from live.links import role_links, write_registrant_links
 from live.logsafe import install as redact_tokens_in_logs
+from live.media.guest_routes import GuestRoutes
 from live.media.onair import OnAirNews
 from live.media.relay import Relay
 from live.media.routes import MediaRoutes
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
 
     routes = [
         *MediaRoutes(programme, settings).routes(),
+        *GuestRoutes(programme, settings).routes(),
         *CaptionRoutes(programme).routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
@@ -143,6 +145,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/studio/{session_id}", session_page, name="studio"),
         Route("/caption/{session_id}", session_page, name="captioner"),
         Route("/interpret/{session_id}", session_page, name="interpreter"),
+        Route("/guest/{session_id}", session_page, name="guest"),
+        Route("/guest/{session_id}/{guest_id}/clean", session_page, name="guestfeed"),
         Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/healthz", healthz),
         Route("/metrics", metrics),

@@ -20,6 +20,7 @@ from live.domain.state import (
     PUBLIC_STATUSES,
     BoothMessage,
     Caption,
+    Guest,
     Poll,
     Question,
     RoomState,
@@ -77,7 +78,17 @@ def stage_view(s: RoomState) -> Message:
 
 
 def settings_view(s: RoomState) -> Message:
-    return {"premoderation": s.premoderation, "stage_captions": s.stage_captions}
+    return {"premoderation": s.premoderation, "stage_captions": s.stage_captions,
+            "replay_published": s.replay_published}
+
+
+def guest_view(g: Guest) -> Message:
+    return {"id": g.id, "name": g.name, "status": g.status}
+
+
+# Who sees the remote guests and whether they are on air: the studio and the guests themselves
+# (the stage audience) and moderators; participants see them in the picture.
+GUEST_AUDIENCES = (Audience.MODERATOR, Audience.STAGE)
 
 
 def caption_view(caption: Caption) -> Message:
@@ -138,6 +149,8 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
         view["me"] = me_view(s, participant_id)
     if audience is Audience.MODERATOR:
         view["banned"] = banned_view(s)
+    if audience in GUEST_AUDIENCES:
+        view["guests"] = [guest_view(g) for g in s.guests.values()]
     if booth is not None:
         view["booth"] = [booth_message_view(m) for m in s.booth.get(booth, ())]
     return view
@@ -212,8 +225,10 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
                 "question": question_view(q, Audience.PARTICIPANT, mine=True), **extra}
         case e.StageCleared():
             shared(everyone, stage=stage_view(s))
-        case e.PremoderationSet() | e.StageCaptionsSet():
+        case e.PremoderationSet() | e.StageCaptionsSet() | e.ReplayPublishedSet():
             shared(everyone, settings=settings_view(s))
+        case e.GuestJoined() | e.GuestOnAirSet():
+            shared(GUEST_AUDIENCES, guest=guest_view(s.guests[event.guest_id]))
         case e.CaptionPosted():
             shared(everyone, caption=caption_view(Caption(
                 event.language, event.text, event.posted_at, event.final)))

@@ -80,8 +80,8 @@ def test_every_audience_is_told_of_a_line_without_its_key() -> None:
     [event] = posted(room, c.SetStageCaptions(True, "en"), MOD, 6_000)
     fanout = project(event, {"type": "StageCaptionsSet", "seq": 2}, room.state)
     for audience in Audience:
-        assert fanout.shared[audience]["settings"] == {"premoderation": True,
-                                                       "stage_captions": "en"}
+        assert fanout.shared[audience]["settings"] == {
+            "premoderation": True, "stage_captions": "en", "replay_published": True}
 
 
 def test_a_snapshot_carries_the_latest_lines_of_each_language_only() -> None:

@@ -29,6 +29,7 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
     participant = Actor(Role.PARTICIPANT, rng.choice(PARTICIPANTS))
     moderator = Actor(Role.MODERATOR)
     q, p = rng.choice(questions), rng.choice(polls)
+    guest = rng.choice(["g1", "g2", "g_missing"])
     options: list[tuple[c.Command, Actor]] = [
         (c.AskQuestion(f"question {rng.random():.3f}", name=rng.choice([None, "Ana"]),
                        organisation=rng.choice([None, "Ville"]), anonymous=rng.random() < 0.3,
@@ -47,6 +48,9 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
         (c.RevealResults(p), moderator), (c.HideResults(p), moderator),
         (c.PutPollOnStage(p), moderator),
         (c.BanParticipant(q), moderator), (c.UnbanParticipant(q), moderator),
+        (c.SetReplayPublished(rng.random() < 0.5), moderator),
+        (c.JoinAsGuest(), Actor(Role.GUEST, guest=guest, guest_name=f"Invitée {guest}")),
+        (c.SetGuestOnAir(guest, rng.random() < 0.6), Actor(Role.STUDIO)),
     ]
     return rng.choice(options)
 

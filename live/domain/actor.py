@@ -16,6 +16,8 @@ class Role(StrEnum):
     # language's channel, and the live captioner (who may write several languages).
     INTERPRETER = "interpreter"
     CAPTIONER = "captioner"
+    # A remote speaker: scoped to a session, the link names the guest (an id and a name).
+    GUEST = "guest"
 
 
 class Capability(StrEnum):
@@ -27,16 +29,20 @@ class Capability(StrEnum):
     BAN = "ban"
     BOOTH = "booth"  # talk with one's booth partner
     CAPTION = "caption"  # write live captions
+    DIRECT = "direct"  # bring remote guests on and off air (the studio)
+    GUEST = "guest"  # join the green room as the guest one's link names
 
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.PARTICIPANT: frozenset({Capability.ASK, Capability.UPVOTE, Capability.VOTE}),
     Role.MODERATOR: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}),
-    Role.ADMIN: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}),
+    Role.ADMIN: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN,
+                           Capability.DIRECT}),
     Role.STAGE: frozenset(),
-    Role.STUDIO: frozenset(),
+    Role.STUDIO: frozenset({Capability.DIRECT}),
     Role.INTERPRETER: frozenset({Capability.BOOTH}),
     Role.CAPTIONER: frozenset({Capability.CAPTION}),
+    Role.GUEST: frozenset({Capability.GUEST}),
 }
 
 
@@ -50,6 +56,9 @@ class Actor:
     # An interpreter's booth: the language their link names (live/web/auth.py Grant.language).
     # It comes from the link, never from a command, so no one writes in another language's booth.
     language: str | None = None
+    # A guest link's guest: its id and the name the studio gave it (live/domain/production.py).
+    guest: str | None = None
+    guest_name: str | None = None
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -159,12 +159,33 @@ class SendBoothMessage:
     client_key: str | None = None  # a message re-sent after a reconnect is kept once
 
 
+@dataclass(frozen=True, slots=True)
+class JoinAsGuest:
+    """A guest enters the green room, past their device check: the guest and their name are
+    the link's (live/domain/production.py), never the command's."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetGuestOnAir:
+    """The studio brings a guest on air (the page composes them into the programme) or off."""
+
+    guest_id: str
+    on_air: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetReplayPublished:
+    """A moderator publishes the session's replay (the default) or takes it down."""
+
+    published: bool
+
+
 Command = (
     AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
     | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
     | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
-    | SetStageCaptions | SendBoothMessage
+    | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -174,6 +195,6 @@ COMMANDS: dict[str, type[Command]] = {
         DismissQuestion, StarQuestion, PutOnStage, ClearStage, MarkAnswered, ArchiveQuestion,
         RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
-        SetStageCaptions, SendBoothMessage,
+        SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
     )
 }

@@ -179,12 +179,30 @@ class BoothMessageSent:
     client_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class GuestJoined:
+    guest_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestOnAirSet:
+    guest_id: str
+    on_air: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPublishedSet:
+    published: bool
+
+
 Event = (
     QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
     | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
-    | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent
+    | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
+    | GuestOnAirSet | ReplayPublishedSet
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -194,7 +212,8 @@ EVENTS: dict[str, type[Event]] = {
         QuestionPutOnStage, StageCleared, QuestionAnswered, QuestionArchived, QuestionRestored,
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
-        ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent,
+        ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
+        GuestOnAirSet, ReplayPublishedSet,
     )
 }
 

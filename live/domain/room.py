@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from live.domain import booth, captions, polls
+from live.domain import booth, captions, polls, production
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
@@ -38,7 +38,9 @@ from live.domain.text import clean_text
 NewId = Callable[[str], str]
 # Captions belong to the session's video and stage, not to its questions and polls: a session
 # without questions and polls may still be captioned, and interpreted (the booth chat).
-_ANY_SESSION = (c.PostCaption, c.SetStageCaptions, c.SendBoothMessage)
+# So do its guests and its replay.
+_ANY_SESSION = (c.PostCaption, c.SetStageCaptions, c.SendBoothMessage, c.JoinAsGuest,
+                c.SetGuestOnAir, c.SetReplayPublished)
 
 
 class Room:
@@ -294,6 +296,8 @@ class Room:
                 captions.apply(s, event)
             case e.BoothMessageSent():
                 booth.apply(s, event)
+            case e.GuestJoined() | e.GuestOnAirSet() | e.ReplayPublishedSet():
+                production.apply(s, event)
 
     def _leave(self, question_id: str, status: str) -> None:
         """Move a question to a status that takes it off the stage."""
@@ -335,4 +339,11 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.SendBoothMessage: (Capability.BOOTH,
                          lambda room, cmd, actor, now, new_id: booth.send(
                              room.state, room.languages, cmd, actor, now, new_id)),
+    c.JoinAsGuest: (Capability.GUEST,
+                    lambda room, cmd, actor, now, new_id: production.join(room.state, actor)),
+    c.SetGuestOnAir: (Capability.DIRECT,
+                      lambda room, cmd, actor, now, new_id: production.set_on_air(room.state, cmd)),
+    c.SetReplayPublished: (Capability.MODERATE,
+                           lambda room, cmd, actor, now, new_id: production.set_replay(
+                               room.state, cmd)),
 }

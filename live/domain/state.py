@@ -25,6 +25,10 @@ POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
 CAPTION_CHARS = 300  # one caption line: about two lines of a subtitle
 BOOTH_MESSAGE_CHARS = 300  # a line to one's booth partner: a name, a number, a "take over at 10:30"
 BOOTH_NAME_CHARS = 40
+GUEST_NAME_CHARS = 60
+MAX_GUESTS = 20  # remote guests per session: a panel, not an audience
+# A guest's status: in the green room never yet on air, on air, back in the green room.
+WAITING, ON_AIR, OFF_AIR = "waiting", "on_air", "off_air"
 
 
 @dataclass(slots=True)
@@ -143,6 +147,20 @@ class BoothMessage:
 
 
 @dataclass(slots=True)
+class Guest:
+    id: str
+    name: str
+    status: str = WAITING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "status": self.status}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Guest:
+        return cls(**data)
+
+
+@dataclass(slots=True)
 class RoomState:
     session_id: str
     interactive: bool = True
@@ -163,6 +181,8 @@ class RoomState:
     # Each booth's latest messages (live.domain.booth.KEPT), by language, oldest first. Only that
     # booth's interpreters are ever sent them (live/views.py).
     booth: dict[str, list[BoothMessage]] = field(default_factory=dict)
+    guests: dict[str, Guest] = field(default_factory=dict)  # by id, in the order they joined
+    replay_published: bool = True  # a moderator may take the replay down
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +198,8 @@ class RoomState:
             "stage_captions": self.stage_captions,
             "booth": {lang: [m.to_dict() for m in messages]
                       for lang, messages in sorted(self.booth.items())},
+            "guests": [g.to_dict() for g in self.guests.values()],
+            "replay_published": self.replay_published,
         }
 
     @classmethod
@@ -201,4 +223,6 @@ class RoomState:
             stage_captions=data.get("stage_captions"),
             booth={lang: [BoothMessage.from_dict(m) for m in messages]
                    for lang, messages in data.get("booth", {}).items()},
+            guests={g["id"]: Guest.from_dict(g) for g in data.get("guests", [])},
+            replay_published=data.get("replay_published", True),
         )

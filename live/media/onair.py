@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from live.bus.base import Bus
 from live.media.channels import split_key
+from live.media.feeds import is_feed
 from live.protocol import encode
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class OnAirNews:
         broadcast = relay.broadcasts.get(resource.session_id)
         deliberate = (resource.kind == "whip" and resource.source is not None
                       and broadcast is not None and broadcast.source is resource.source
-                      and split_key(resource.session_id)[1] is None)
+                      and split_key(resource.session_id)[1] is None
+                      and not is_feed(resource.session_id))
         await relay.end(resource.id)
         if deliberate:
             self._announce(resource.session_id, live=False)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from live.media.channels import SEPARATOR, split_key
+from live.media.feeds import is_feed
 from live.media.frames import NAL_PPS, NAL_SPS, h264_nal_units, h264_sps_size, nal_type, vp8_size
 from live.media.mux import TIME_BASE, FileWriter, TrackSpec, container_format
 
@@ -273,7 +274,8 @@ class Recorder:
             self.alarm = False
             log.warning("recording resumes: %d MiB free in %s", free >> 20, self.directory)
             for key, broadcast in list(self.relay.broadcasts.items()):
-                if split_key(key)[1] is None and broadcast.live and key not in self.sessions \
+                if split_key(key)[1] is None and not is_feed(key) and broadcast.live \
+                        and key not in self.sessions \
                         and any(r.kind == "whip" and r.session_id == key
                                 for r in self.relay.resources.values()):
                     self._restart(key)

@@ -23,6 +23,7 @@ from live.media.broadcast import Broadcast, ForwardTrack, Source
 from live.media.channels import Choice, Listening, split_key
 from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
+from live.media.feeds import is_feed
 from live.media.ice import IceServers
 from live.media.jitter import GapSkippingJitterBuffer
 from live.media.onair import OnAirNews
@@ -304,6 +305,8 @@ class Relay:
         self.on_air(resource.session_id, resource.source)
         if self.cluster is not None:
             self.cluster.on_air(resource.session_id, resource.source)
+        if is_feed(resource.session_id):  # a guest's or the return feed: nobody's audience
+            return
         if self.news is not None:
             self.news.on_air(resource.session_id)
         if self.recorder is not None:  # only here, where the studio publishes: recorded once

@@ -157,8 +157,9 @@ class MediaRoutes:
                 raise RelayError(413, f"the body is larger than {MAX_SDP_BYTES} bytes")
         return body
 
-    def _created(self, request: Request, resource: Resource, answer: str) -> Response:
-        location = f"/sessions/{quote(resource.session_id)}/{resource.kind}/{resource.id}"
+    def _created(self, request: Request, resource: Resource, answer: str,
+                 location: str | None = None) -> Response:
+        location = location or f"/sessions/{quote(resource.session_id)}/{resource.kind}/{resource.id}"
         headers = {**CORS, "location": location, "accept-patch": TRICKLE,
                    "etag": f'"{resource.id}"'}
         response = Response(answer, status_code=201, media_type="application/sdp", headers=headers)
@@ -234,6 +235,7 @@ class MediaRoutes:
         resource = relay.resources.get(resource_id)
         if kind in ("whip", "whep") and resource is None and relay.cluster is not None \
                 and relay.cluster.owner(resource_id) != relay.cluster.node:
+            self._authorise(request, self._publishers(request) if kind == "whip" else None)
             return await self._forward(request, relay, kind, resource_id)
         if kind not in ("whip", "whep") or resource is None or resource.kind != kind \
                 or resource.session_id != request.path_params["session_id"]:
@@ -246,16 +248,16 @@ class MediaRoutes:
         return Response(status_code=204, headers=CORS)
 
     async def _forward(self, request: Request, relay: Relay, kind: str, resource_id: str,
-                       body: bytes | None = None) -> Response:
+                       body: bytes | None = None, key: str | None = None) -> Response:
         """Another worker holds the resource (several processes share the port): the token is
-        checked here, the request done there."""
+        checked here (by the caller), the request done there. `key`: the broadcast's, when the
+        path does not name it (a guest's or the return feed)."""
         assert relay.cluster is not None
-        self._authorise(request, self._publishers(request) if kind == "whip" else None)
         if body is None:
             body = await self._sdp_body(request, TRICKLE) if request.method == "PATCH" else b""
         try:
             status, message = await relay.cluster.forward(
-                resource_id, kind, request.path_params["session_id"], request.method, body)
+                resource_id, kind, key or request.path_params["session_id"], request.method, body)
         except UNREACHABLE as exc:
             log.warning("%s %s: the owner did not answer: %r", request.method, request.url.path, exc)
             return _error(503, "the server holding this session did not answer", 1)

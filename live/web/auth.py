@@ -21,6 +21,7 @@ from live.views import Audience
 from live.web.revocation import Generations
 
 EVENT_SCOPE = "*"
+MAX_TOKEN_CHARS = 768  # a guest link's, the longest, carries a name of up to 60 characters
 
 AUDIENCE_OF_ROLE = {
     Role.PARTICIPANT: Audience.PARTICIPANT,
@@ -31,6 +32,8 @@ AUDIENCE_OF_ROLE = {
     # They read what the stage shows (the question being answered, the poll) to speak or write it.
     Role.INTERPRETER: Audience.STAGE,
     Role.CAPTIONER: Audience.STAGE,
+    # A remote guest sees what the stage shows too: the question they are asked, the poll.
+    Role.GUEST: Audience.STAGE,
 }
 
 
@@ -56,6 +59,9 @@ class Grant:
     registrant: str | None = None
     # An interpreter link's language: the channel it may publish and the booth it belongs to.
     language: str | None = None
+    # A guest link's guest: its id, and the name the studio gave it (live/domain/production.py).
+    guest: str | None = None
+    name: str | None = None
 
     # The link generation it was signed with, and for an event-wide link the sessions it no
     # longer covers (their links of this role were revoked on their own).
@@ -84,7 +90,8 @@ class Signer:
         return hmac.new(self._key, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[:18]
 
     def issue(self, role: Role, scope: str, expires: int, *, registrant: str | None = None,
-              language: str | None = None) -> str:
+              language: str | None = None, guest: tuple[str, str] | None = None) -> str:
+        """`guest`: a guest link's (id, name)."""
         fields: dict[str, object] = {"r": role.value, "s": scope, "x": expires}
         generation = self.generations.of(_generation_role(role, registrant), scope)
         if generation:  # absent while 0: the links signed before any revocation stay the same
@@ -93,11 +100,14 @@ class Signer:
             fields["p"] = registrant
         if language is not None:
             fields["l"] = language
-        payload = json.dumps(fields, separators=(",", ":")).encode()
+        if guest is not None:
+            fields["i"], fields["n"] = guest
+        # UTF-8, not \u escapes: a guest's name in any script keeps the link short.
+        payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         return f"{_b64(payload)}.{_b64(self._mac('token', payload))}"
 
     def verify(self, token: object, now: float) -> Grant:
-        if not isinstance(token, str) or len(token) > 512 or token.count(".") != 1:
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
             raise InvalidToken("malformed token")
         body, mac = token.split(".")
         try:
@@ -109,9 +119,12 @@ class Signer:
         try:
             data = json.loads(payload)
             registrant, language = data.get("p"), data.get("l")
+            guest, name = data.get("i"), data.get("n")
             grant = Grant(Role(data["r"]), str(data["s"]), int(data["x"]),
                           None if registrant is None else str(registrant),
-                          None if language is None else str(language))
+                          None if language is None else str(language),
+                          None if guest is None else str(guest),
+                          None if name is None else str(name))
         except (ValueError, KeyError, TypeError, AttributeError):  # AttributeError: not an object
             raise InvalidToken("malformed token") from None
         if grant.expires < now:

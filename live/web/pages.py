@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 from live.config import Settings
 from live.domain import Role
 from live.domain.programme import Programme, Session
+from live.media.feeds import valid_guest_id
 from live.service import Service
 from live.web.auth import Grant, InvalidToken, Signer
 from live.web.exports import polls_csv, questions_csv
@@ -35,7 +36,11 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "captioner": frozenset({Role.CAPTIONER}),
     # An interpreter's link names its language; an admin names one with ?language=.
     "interpreter": frozenset({Role.INTERPRETER, Role.ADMIN}),
+    "guest": frozenset({Role.GUEST}),  # a guest's own link: it names them
+    "guestfeed": frozenset({Role.STUDIO, Role.ADMIN}),  # a guest's clean feed, for the AV desk
 }
+# Pages of a session's broadcast: nothing to show when it is not streamed.
+STREAMED_PAGES = frozenset({"guest", "guestfeed"})
 
 
 def programme_now(programme: Programme, settings: Settings) -> datetime:
@@ -157,8 +162,17 @@ class Pages:
         if (grant.role is Role.PARTICIPANT and grant.registrant is None
                 and not self.settings.public_link):  # registered participants only
             return self.error(request, 403, "error.public_link_off")
+        if page in STREAMED_PAGES and not session.streamed:
+            return self.error(request, 404, "error.unknown_session")
         lang = choose_language(request)
         context = self._context(request, lang)
+        if page == "guest":
+            context["guest"] = {"id": grant.guest, "name": grant.name}
+        if page == "guestfeed":
+            guest_id = request.path_params["guest_id"]
+            if not valid_guest_id(guest_id):
+                return self.error(request, 404, "error.unknown_session")
+            context["guest_id"] = guest_id
         if page == "interpreter":
             booth = interpretation(session, grant, request.query_params.get("language"), lang)
             if booth is None:

@@ -231,7 +231,10 @@ class ClientSession:
             welcome["participant"] = {"id": identity.participant_id, "key": identity.key}
             if identity.profile is not None:
                 welcome["registrant"] = identity.profile  # pre-fills the page's name fields
-        self.actor = Actor(grant.role, self.participant_id, registered, self.booth)
+        if grant.role is Role.GUEST:
+            welcome["guest"] = {"id": grant.guest, "name": grant.name}
+        self.actor = Actor(grant.role, self.participant_id, registered, self.booth,
+                           grant.guest, grant.name)
         self.deliver(p.encode(welcome))
         return hello
 

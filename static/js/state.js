@@ -21,6 +21,7 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  *   banned: boolean}} Me
  * @typedef {{ban_id: string, name: string|null}} BannedEntry the ban made through question `ban_id`;
  *   `name` is that question's author, null when it was anonymous
+ * @typedef {{id: string, name: string, status: "waiting"|"on_air"|"off_air"}} Guest
  * @typedef {object} State
  * @property {string|null} epoch
  * @property {number} seq last event applied
@@ -34,6 +35,7 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @property {number} connected
  * @property {Me|null} me participants only
  * @property {BannedEntry[]} banned moderators only
+ * @property {Guest[]} guests remote guests: the studio, the guests, moderators
  */
 
 export const QUESTION_STATUSES = Object.freeze(["pending", "approved", "answered", "archived", "dismissed"]);
@@ -62,6 +64,7 @@ export function applySnapshot(snapshot, meta = {}) {
     connected: typeof s.connected === "number" ? s.connected : 0,
     me: s.me ?? null,
     banned: Array.isArray(s.banned) ? [...s.banned] : [],
+    guests: Array.isArray(s.guests) ? [...s.guests] : [],
   };
 }
 
@@ -117,6 +120,7 @@ export function applyEvent(state, msg) {
       next.polls = upsert(next.polls, { ...msg.poll, countsSeq: seq });
     }
   }
+  if (msg.guest && msg.guest.id) next.guests = upsert(next.guests || [], msg.guest);
   if (msg.caption) next.captions = addCaption(state.captions, msg.caption);
   if (msg.booth_message) next.booth = addBoothMessage(state.booth, msg.booth_message);
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {

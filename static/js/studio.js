@@ -4,6 +4,7 @@
 import { byId, pageData, setText } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
 import { FRAME_RATE, QUALITIES, cameraError, captureConstraints, fillDeviceSelect } from "./studio-devices.js";
+import { setupGuests } from "./studio-guests.js";
 import { fetchBroadcast, setupEncoderPanel, showSent, showServer } from "./studio-readout.js";
 import {
   WhipError, hangUp, iceServerSource, negotiate, preferredVideoCodecs, retryDelay, senderStats, watchConnection,
@@ -60,6 +61,23 @@ let ownSince = /** @type {number|null} */ (null);
 
 localizeDates(document);
 ui.whipUrl.value = whipEndpoint;
+// Remote guests: while one is on air, what this page sends is the composed programme.
+const guests = streamed ? setupGuests({ roomMedia: () => media, roomVideo: ui.preview, onProgramme: sendProgramme }) : null;
+
+/** The tracks to send: the composed programme while guests are on air, else the room's own. */
+function programme() {
+  return (guests && guests.programme()) || media;
+}
+
+/** @param {MediaStream|null} composed */
+async function sendProgramme(composed) {
+  const source = composed || media;
+  if (!pc || !source) return;
+  for (const transceiver of pc.getTransceivers()) {
+    const track = source.getTracks().find((tr) => tr.kind === transceiver.receiver.track.kind);
+    if (track) await transceiver.sender.replaceTrack(track).catch(() => {});
+  }
+}
 
 // --- status ------------------------------------------------------------------------------------
 
@@ -132,8 +150,10 @@ async function openDevices(only = null) {
     });
     media.addTrack(track);
     const transceiver = pc && pc.getTransceivers().find((tr) => tr.receiver.track.kind === track.kind);
-    if (transceiver) await transceiver.sender.replaceTrack(track).catch(() => {});
+    // While guests are on air the programme is sent: the composer takes the new track instead.
+    if (transceiver && programme() === media) await transceiver.sender.replaceTrack(track).catch(() => {});
   }
+  if (guests) guests.roomChanged();
   ui.preview.srcObject = media;
   ui.preview.play().catch(() => {});
   ui.previewEmpty.hidden = true;
@@ -209,7 +229,7 @@ async function publish() {
       return;
     }
   }
-  const stream = /** @type {MediaStream} */ (media);
+  const stream = /** @type {MediaStream} */ (programme());
   setOnAir(attempt ? "reconnecting" : "connecting");
   const q = quality();
   const servers = await iceServers();

@@ -17,6 +17,9 @@ ADMIN = Actor(Role.ADMIN)
 STAGE = Actor(Role.STAGE)
 STUDIO = Actor(Role.STUDIO)
 CAPTIONER = Actor(Role.CAPTIONER)
+# Remote guests: the link names each one (live/domain/production.py).
+GUEST = Actor(Role.GUEST, guest="g1", guest_name="Anna Schmidt")
+GUEST2 = Actor(Role.GUEST, guest="g2", guest_name="Kofi Mensah")
 P1, P2, P3, P4 = (Actor(Role.PARTICIPANT, f"p{i}") for i in range(1, 5))
 
 

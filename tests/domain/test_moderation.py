@@ -10,7 +10,19 @@ from live.domain import Actor, Capability, DomainError, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import APPROVED, DISMISSED, PENDING, Ban
-from tests.domain.harness import ADMIN, CAPTIONER, MOD, P1, P2, P3, STAGE, STUDIO, Harness
+from tests.domain.harness import (
+    ADMIN,
+    CAPTIONER,
+    GUEST,
+    GUEST2,
+    MOD,
+    P1,
+    P2,
+    P3,
+    STAGE,
+    STUDIO,
+    Harness,
+)
 
 
 def populated() -> tuple[Harness, dict[str, str]]:
@@ -27,6 +39,8 @@ def populated() -> tuple[Harness, dict[str, str]]:
     h.send(c.OpenPoll(ids["poll"]), MOD)
     ids["draft"] = h.create_poll("Plus tard ?", ["A", "B"])
     h.send(c.CastBallot(ids["poll"], [0]), P3)
+    h.send(c.JoinAsGuest(), GUEST)
+    ids["guest"] = "g1"
     return h, ids
 
 
@@ -57,16 +71,23 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "PostCaption": lambda ids: c.PostCaption("fr", "Bienvenue à toutes et à tous."),
     "SetStageCaptions": lambda ids: c.SetStageCaptions(True),
     "SendBoothMessage": lambda ids: c.SendBoothMessage("Je prends le relais à 10 h 30."),
+    "JoinAsGuest": lambda ids: c.JoinAsGuest(),
+    "SetGuestOnAir": lambda ids: c.SetGuestOnAir(ids.get("guest", "g1"), True),
+    "SetReplayPublished": lambda ids: c.SetReplayPublished(False),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
 CAPTIONER_COMMANDS = frozenset({"PostCaption"})
 # An interpreter's, in the booth of their link's language: tests/domain/test_booth.py.
 INTERPRETER_COMMANDS = frozenset({"SendBoothMessage"})
+GUEST_COMMANDS = frozenset({"JoinAsGuest"})  # by a guest not yet joined (GUEST2)
+DIRECT_COMMANDS = frozenset({"SetGuestOnAir"})  # the studio's
 MODERATOR_COMMANDS = (frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - CAPTIONER_COMMANDS
-                      - INTERPRETER_COMMANDS)
+                      - INTERPRETER_COMMANDS - GUEST_COMMANDS - DIRECT_COMMANDS)
 # Captions go with the session's video and stage: a session without questions and polls takes them.
 CAPTION_COMMANDS = frozenset({"PostCaption", "SetStageCaptions"})
-ANY_SESSION_COMMANDS = CAPTION_COMMANDS | INTERPRETER_COMMANDS
+# So do its guests and its replay.
+ANY_SESSION_COMMANDS = (CAPTION_COMMANDS | INTERPRETER_COMMANDS | GUEST_COMMANDS | DIRECT_COMMANDS
+                        | {"SetReplayPublished"})
 
 
 # What each sample must do: an accepted command that changes nothing would prove nothing.
@@ -83,6 +104,8 @@ EFFECT = {
     "HideResults": e.ResultsHidden, "BanParticipant": e.ParticipantBanned,
     "UnbanParticipant": e.ParticipantUnbanned, "PostCaption": e.CaptionPosted,
     "SetStageCaptions": e.StageCaptionsSet, "SendBoothMessage": e.BoothMessageSent,
+    "JoinAsGuest": e.GuestJoined, "SetGuestOnAir": e.GuestOnAirSet,
+    "SetReplayPublished": e.ReplayPublishedSet,
 }
 
 
@@ -116,8 +139,10 @@ def test_samples_cover_every_command() -> None:
 def test_capability_table() -> None:
     assert P1.capabilities == {Capability.ASK, Capability.UPVOTE, Capability.VOTE}
     moderation = {Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}
-    assert MOD.capabilities == moderation and ADMIN.capabilities == moderation
-    assert STAGE.capabilities == frozenset() and STUDIO.capabilities == frozenset()
+    assert MOD.capabilities == moderation
+    assert ADMIN.capabilities == moderation | {Capability.DIRECT}
+    assert STAGE.capabilities == frozenset() and STUDIO.capabilities == {Capability.DIRECT}
+    assert GUEST.capabilities == {Capability.GUEST}
     assert CAPTIONER.capabilities == {Capability.CAPTION}
     assert P1.label == "p1" and MOD.label == "moderator"
 
@@ -149,17 +174,46 @@ def test_captioner_commands_are_forbidden_to_others(name: str, actor: Actor) -> 
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
 
 
+@pytest.mark.parametrize("name", sorted(GUEST_COMMANDS))
+def test_guest_commands_are_accepted_from_guests(name: str) -> None:
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), GUEST2))  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(GUEST_COMMANDS))
+@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, MOD, ADMIN, CAPTIONER],
+                         ids=["participant", "stage", "studio", "moderator", "admin", "captioner"])
+def test_guest_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
+@pytest.mark.parametrize("name", sorted(DIRECT_COMMANDS))
+@pytest.mark.parametrize("actor", [STUDIO, ADMIN], ids=["studio", "admin"])
+def test_direct_commands_are_accepted_from_the_studio(name: str, actor: Actor) -> None:
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), actor))  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(DIRECT_COMMANDS))
+@pytest.mark.parametrize("actor", [P1, STAGE, MOD, CAPTIONER, GUEST],
+                         ids=["participant", "stage", "moderator", "captioner", "guest"])
+def test_direct_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
 @pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
-@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, CAPTIONER],
-                         ids=["participant", "stage", "studio", "captioner"])
+@pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, CAPTIONER, GUEST],
+                         ids=["participant", "stage", "studio", "captioner", "guest"])
 def test_moderator_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
     h, ids = populated()
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
 
 
 @pytest.mark.parametrize("name", sorted(PARTICIPANT_COMMANDS))
-@pytest.mark.parametrize("actor", [STAGE, STUDIO, MOD, ADMIN, CAPTIONER],
-                         ids=["stage", "studio", "moderator", "admin", "captioner"])
+@pytest.mark.parametrize("actor", [STAGE, STUDIO, MOD, ADMIN, CAPTIONER, GUEST],
+                         ids=["stage", "studio", "moderator", "admin", "captioner", "guest"])
 def test_participant_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
     h, ids = populated()
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"

@@ -17,6 +17,7 @@ from live.config import Settings
 from live.domain import Role
 from live.media import internals
 from live.media.client import Peer, TestPatternTrack, publish
+from live.media.guest_routes import guest_link
 from live.media.ice import rtc_configuration
 from live.media.relay import Relay
 from live.web.auth import EVENT_SCOPE, Signer
@@ -41,6 +42,11 @@ class MediaServer:
     def link(self, role: str, session: str) -> str:
         """The link the service prints for `role` (a page's address, with its token)."""
         return str(self.app.state.links.link(role, session))  # type: ignore[attr-defined]
+
+    def guest_link(self, session: str, name: str, expires: int | None = None) -> str:
+        """A new guest's link, as the studio page gets it (POST /sessions/…/guests)."""
+        return guest_link(self.base_url, self.signer, session, name,
+                          expires or int(time.time()) + 3600)[1]
 
     def whip(self, session: str = SESSION) -> str:
         return f"{self.base_url}/sessions/{session}/whip"

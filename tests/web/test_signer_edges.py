@@ -13,7 +13,7 @@ import json
 import pytest
 
 from live.domain import Role
-from live.web.auth import EVENT_SCOPE, InvalidToken, Signer
+from live.web.auth import EVENT_SCOPE, MAX_TOKEN_CHARS, InvalidToken, Signer
 
 SECRET = "a-secret-of-at-least-16"
 NOW = 1_800_000_000
@@ -59,10 +59,17 @@ def test_tokens_carry_no_padding_and_any_last_character_round_trips() -> None:
 
 def test_the_length_bound_is_exact() -> None:
     signer = Signer(SECRET)
-    tokens = {len(t): t for t in (signer.issue(Role.STAGE, "s" * n, LATER) for n in range(330, 345))}
-    assert signer.verify(tokens[512], NOW).role is Role.STAGE
+    tokens = {len(t): t for t in (signer.issue(Role.STAGE, "s" * n, LATER) for n in range(520, 540))}
+    assert signer.verify(tokens[MAX_TOKEN_CHARS], NOW).role is Role.STAGE
     with pytest.raises(InvalidToken, match=r"^malformed token$"):
-        signer.verify(tokens[next(n for n in tokens if n > 512)], NOW)
+        signer.verify(tokens[next(n for n in tokens if n > MAX_TOKEN_CHARS)], NOW)
+
+
+def test_a_guest_link_with_the_longest_name_in_any_script_fits() -> None:
+    signer = Signer(SECRET)
+    for name in ("x" * 60, "é" * 60, "ü" * 60, "漢" * 60, "🎤" * 60):
+        token = signer.issue(Role.GUEST, "pleniere-geopolitique", LATER, guest=("gAbcdefgh", name))
+        assert signer.verify(token, NOW).name == name
 
 
 @pytest.mark.parametrize(("token", "reason"), [
