@@ -157,6 +157,8 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait(5)
         self._drain.join(2)
+        if self.process.stdout is not None and not self._drain.is_alive():
+            self.process.stdout.close()  # read to its end: the file is ours to close
 
 
 class PipeProcess:
