@@ -76,13 +76,17 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
 
 def language_links(session: Session, base: str, signer: Signer, expires: int) -> dict[str, str]:
     """A streamed session's interpreter links (one per interpretation language, each for its
-    own channel) and its captioner link."""
+    own channel), its captioner link and its remote guests' links."""
     roles: dict[str, str] = {}
     for lang in session.interpretations:
         token = signer.issue(Role.INTERPRETER, session.id, expires, language=lang)
         roles[f"interpreter {lang}"] = f"{base}/interpret/{session.id}?t={quote(token)}"
     token = signer.issue(Role.CAPTIONER, session.id, expires)
     roles["captioner"] = f"{base}/caption/{session.id}?t={quote(token)}"
+    for name in session.guests:  # remote speakers: the studio page makes more
+        token = signer.issue(Role.GUEST, session.id, expires,
+                             guest=(signer.guest_id(session.id, name), name))
+        roles[f"guest {name}"] = f"{base}/guest/{session.id}?t={quote(token)}"
     return roles
 
 

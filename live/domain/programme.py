@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from live.domain.errors import DomainError
+from live.domain.state import GUEST_NAME_CHARS, MAX_GUESTS
+from live.domain.text import clean_text
+
 KINDS = frozenset({"plenary", "workshop", "micro-workshop", "meeting", "interview", "break"})
 _SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639 code: "fr", "en", "es", "ar"…
@@ -34,6 +38,9 @@ class Session:
     premoderation: bool
     # The floor language first, then the languages interpreted into (one audio channel each).
     languages: tuple[str, ...] = ("fr",)
+    # Remote speakers known in advance: each gets a guest link printed with the others (more
+    # can be invited from the studio page during the event).
+    guests: tuple[str, ...] = ()
 
     @property
     def floor_language(self) -> str:
@@ -102,6 +109,27 @@ def _parse_languages(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _parse_guests(raw: Any, streamed: bool, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ProgrammeError(f"{where}: 'guests' must be a list of names")
+    if raw and not streamed:
+        raise ProgrammeError(f"{where}: only a streamed session has remote guests")
+    names = []
+    for name in raw:
+        try:
+            cleaned = clean_text(name, GUEST_NAME_CHARS, "a guest's name")
+        except DomainError as exc:
+            raise ProgrammeError(f"{where}: {exc.message}") from None
+        names.append(" ".join(str(cleaned).split()))
+    if len(set(names)) != len(names):
+        raise ProgrammeError(f"{where}: a guest is listed twice in 'guests'")
+    if len(names) > MAX_GUESTS:
+        raise ProgrammeError(f"{where}: at most {MAX_GUESTS} guests")
+    return tuple(names)
+
+
 def _parse_time(value: Any, where: str) -> time:
     try:
         return time.fromisoformat(str(value))
@@ -138,6 +166,7 @@ def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
         interactive=bool(raw.get("interactive", True)), streamed=bool(raw.get("streamed", False)),
         premoderation=bool(raw.get("premoderation", True)),
         languages=_parse_languages(raw.get("languages"), where),
+        guests=_parse_guests(raw.get("guests"), bool(raw.get("streamed", False)), where),
     )
 
 

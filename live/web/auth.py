@@ -163,6 +163,11 @@ class Signer:
         identities."""
         return "r" + _b64(self._mac("registrant", email.strip().lower().encode()))[:16]
 
+    def guest_id(self, session_id: str, name: str) -> str:
+        """The guest id of a remote speaker the programme names: the same at every start, so a
+        link printed yesterday and one printed today are the same guest."""
+        return "g" + _b64(self._mac("guest", f"{session_id}\0{name}".encode()))[:10]
+
     def participant_key(self, participant_id: str) -> str:
         return _b64(self._mac("participant", participant_id.encode()))
 

@@ -260,3 +260,21 @@ def test_programme_error_messages(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ProgrammeError) as info:
         parse_programme(data)
     assert str(info.value) == message
+
+
+def test_remote_guests_are_named_in_streamed_sessions_only() -> None:
+    programme = parse_programme(variant(session_0={
+        "streamed": True, "guests": ["  Amina   Diallo ", "Lena Berg"]}))
+    assert programme.sessions[0].guests == ("Amina Diallo", "Lena Berg")
+    assert programme.sessions[1].guests == ()
+    for guests, message in (
+            ("Amina", "'guests' must be a list of names"),
+            ([3], "'guests' must be a list of names"),
+            (["A", "A"], "a guest is listed twice"),
+            (["x" * 61], "longer than 60 characters"),
+            ([""], "a guest's name is empty"),
+            ([f"G{i}" for i in range(21)], "at most 20 guests")):
+        with pytest.raises(ProgrammeError, match=message):
+            parse_programme(variant(session_0={"streamed": True, "guests": guests}))
+    with pytest.raises(ProgrammeError, match="only a streamed session has remote guests"):
+        parse_programme(variant(session_0={"guests": ["Amina Diallo"]}))
