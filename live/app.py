@@ -32,11 +32,13 @@ from live.monitor import Monitor
 from live.registrants import Registry, read_registrants
 from live.service import Service
 from live.store import Store, open_store
+from live.web import replay
 from live.web.auth import Signer
 from live.web.captions import CaptionRoutes
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.pages import Pages
+from live.web.replay import ReplayAccess
 from live.web.revocation import Refresher
 from live.web.security import SecurityHeaders, origin_allowed
 from live.web.ws import ClientSession
@@ -74,7 +76,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         revocations = Refresher(the_store, signer.generations)  # revoked links, read every second
         await revocations.start()  # before any link is printed or checked
         app.state.service, app.state.signer, app.state.monitor = service, signer, monitor
-        app.state.pages = Pages(programme, settings, signer)
+        app.state.replays = ReplayAccess(settings.recordings, service, settings.public_link)
+        app.state.pages = Pages(programme, settings, signer, app.state.replays)
         app.state.links = role_links(programme, settings, signer)
         app.state.relay = relay
         if settings.print_links:
@@ -101,6 +104,18 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def session_page(request: Request) -> Response:
         pages: Pages = request.app.state.pages
         return await pages.session_page(request)
+
+    async def replay_page(request: Request) -> Response:
+        pages: Pages = request.app.state.pages
+        return await pages.replay_page(request)
+
+    async def replay_file(request: Request) -> Response:
+        return await replay.replay_file(request, request.app.state.replays,
+                                        request.path_params["session_id"])
+
+    async def replay_status(request: Request) -> Response:
+        return await replay.replay_status(request, request.app.state.replays,
+                                          request.path_params["session_id"])
 
     async def export(request: Request) -> Response:
         pages: Pages = request.app.state.pages
@@ -148,6 +163,9 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/guest/{session_id}", session_page, name="guest"),
         Route("/guest/{session_id}/{guest_id}/clean", session_page, name="guestfeed"),
         Route("/moderate/{session_id}/{kind:str}.csv", export),
+        Route("/replay/{session_id}.json", replay_status),
+        Route("/replay/{session_id}", replay_page),
+        Route("/replay/{session_id}/{name}", replay_file),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         WebSocketRoute("/ws/sessions/{session_id}", websocket),

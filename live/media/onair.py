@@ -60,6 +60,8 @@ class OnAirNews:
         await relay.end(resource.id)
         if deliberate:
             self._announce(resource.session_id, live=False)
+            if relay.recorder is not None:
+                relay.recorder.ended(resource.session_id)
 
     def _announce(self, session_id: str, *, live: bool) -> None:
         message = json.dumps({"session": session_id, "live": live})

@@ -201,6 +201,11 @@ class Recorder:
             current.grace = asyncio.get_running_loop().call_later(
                 GRACE, self._stop, session_id)
 
+    def ended(self, session_id: str) -> None:
+        """The studio ended the broadcast on purpose (its DELETE): no reconnection to wait for,
+        the file is finished now, so the replay is ready within seconds."""
+        self._stop(session_id)
+
     def status(self, session_id: str) -> dict[str, Any] | None:
         """For the studio's readout."""
         current = self.sessions.get(session_id)

@@ -25,6 +25,7 @@ from live.service import Service
 from live.web.auth import Grant, InvalidToken, Signer
 from live.web.exports import polls_csv, questions_csv
 from live.web.i18n import LANGUAGES, catalog, choose_language, language_name, translator
+from live.web.replay import STAFF, ReplayAccess, answered_questions, parts, poll_results
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
 
@@ -96,10 +97,12 @@ def catalog_json(lang: str) -> Markup:
 
 
 class Pages:
-    def __init__(self, programme: Programme, settings: Settings, signer: Signer) -> None:
+    def __init__(self, programme: Programme, settings: Settings, signer: Signer,
+                 replays: ReplayAccess | None = None) -> None:
         self.programme = programme
         self.settings = settings
         self.signer = signer
+        self.replays = replays
 
     def _context(self, request: Request, lang: str) -> dict[str, Any]:
         now = programme_now(self.programme, self.settings)
@@ -107,7 +110,14 @@ class Pages:
         for code in LANGUAGES:
             query = {**request.query_params, "lang": code}
             links[code] = f"{request.url.path}?{urlencode(query)}"
-        return {"t": translator(lang), "lang": lang, "lang_links": links,
+        t = translator(lang)
+        plural = Locale.parse(lang).plural_form
+
+        def tn(key: str, count: int, **values: object) -> str:
+            """A counted message: `key.one` or `key.other` (the catalogs' plural forms)."""
+            return t(f"{key}.{plural(abs(count))}", count=count, **values)
+
+        return {"t": t, "tn": tn, "lang": lang, "lang_links": links,
                 "lang_names": {code: language_name(code) for code in LANGUAGES},
                 "event": event_for_page(self.programme, lang, now),
                 "catalog_json": catalog_json(lang)}
@@ -147,7 +157,45 @@ class Pages:
             context["session_links"] = {
                 s.id: f"/s/{s.id}?{urlencode({'t': token, 'lang': lang})}"
                 for s in self.programme.sessions if s.interactive and grant.covers(s.id)}
+            context["replay_links"] = await self._replay_links(grant, token, lang)
         return self._render(request, "programme.html", context)
+
+    async def _replay_links(self, grant: Grant, token: str, lang: str) -> dict[str, str]:
+        """The sessions with a replay this participant may watch: recorded, published, over."""
+        if self.replays is None or self.replays.directory is None:
+            return {}
+        now = programme_now(self.programme, self.settings)
+        links = {}
+        for s in self.programme.sessions:
+            if not s.streamed or s.live_at(now) or not parts(self.replays.directory, s.id):
+                continue
+            if await self.replays.check(grant, s.id) is None:
+                links[s.id] = f"/replay/{s.id}?{urlencode({'t': token, 'lang': lang})}"
+        return links
+
+    async def replay_page(self, request: Request) -> Response:
+        session = self.programme.session(request.path_params["session_id"])
+        if session is None or not session.streamed or self.replays is None:
+            return self.error(request, 404, "error.unknown_session")
+        grant = self._grant(request)
+        refusal = await self.replays.check(grant, session.id)
+        if refusal is not None:
+            status, key = refusal
+            return self.error(request, status, self._bad_link_key(request) if status == 401 else key)
+        assert grant is not None
+        state = (await self.replays.service.hub(session.id)).room.state
+        found = parts(self.replays.directory, session.id)
+        token = request.query_params["t"]
+        lang = choose_language(request)
+        context = self._context(request, lang)
+        context.update(
+            session=session_for_page(session, lang, programme_now(self.programme, self.settings)),
+            token=token, published=state.replay_published, staff=grant.role in STAFF,
+            parts=[{"name": p.name, "url": f"/replay/{session.id}/{p.name}?{urlencode({'t': token})}",
+                    "started": p.started} for p in found],
+            questions=answered_questions(state, found[0].started if found else None),
+            polls=poll_results(state, grant.role in STAFF))
+        return self._render(request, "replay.html", context)
 
     async def session_page(self, request: Request) -> Response:
         page = request.scope["route"].name  # participant, moderator, stage, studio, captioner, interpreter

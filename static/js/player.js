@@ -6,6 +6,7 @@
 import { byId, pageData, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
 import { createListening } from "./player-listen.js";
+import { offerReplay } from "./player-replay.js";
 import { WhipError, hangUp, iceServerSource, negotiate, receiverStats, retryDelay, watchConnection } from "./whip.js";
 
 const STATS_EVERY_MS = 1000;
@@ -27,6 +28,7 @@ const ui = {
   quality: /** @type {HTMLButtonElement} */ (byId("player-quality")),
   fullscreen: /** @type {HTMLButtonElement} */ (byId("player-fullscreen")),
   stats: byId("player-stats"),
+  replay: byId("player-replay"),
 };
 
 const { session, token } = pageData();
@@ -67,6 +69,8 @@ let readoutWorks = true;
 let readout = null;
 let soundOn = false;
 let hasPlayed = false; // once it has: a pause in the broadcast is "signal lost", not "not started"
+/** @type {null | (() => void)} stops offering the replay */
+let stopReplay = null;
 let studioEnded = false; // the studio stopped on purpose (WebSocket news or readout): "ended", not "signal lost"
 
 ui.video.muted = true;
@@ -79,6 +83,11 @@ function setState(next) {
   ui.player.dataset.state = next;
   ui.status.dataset.state = next;
   setText(ui.status, t(`player.state.${next}`));
+  if (next === "ended" && !stopReplay) stopReplay = offerReplay(ui.replay, session, token);
+  else if (next !== "ended" && stopReplay) {
+    stopReplay(); // on air again: the replay comes after
+    stopReplay = null;
+  }
   ui.live.hidden = next !== "live";
   updateUnmute();
 }

@@ -26,7 +26,7 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @property {string|null} epoch
  * @property {number} seq last event applied
  * @property {any} session
- * @property {{premoderation: boolean, stage_captions?: string|null}} settings
+ * @property {{premoderation: boolean, stage_captions?: string|null, replay_published?: boolean}} settings
  * @property {Question[]} questions
  * @property {Poll[]} polls
  * @property {Stage} stage

@@ -13,7 +13,9 @@ from playwright.async_api import Browser, expect
 
 from live.media import recording
 from tests.conftest import SESSION
+from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import REQUIRES_CHROMIUM
+from tests.e2e.test_browser_media import Pages, playing
 from tests.media.conftest import MediaServer, serving
 
 pytestmark = REQUIRES_CHROMIUM
@@ -51,3 +53,38 @@ async def test_the_studio_sees_the_recording_and_its_low_disk_alarm(
         assert errors == []
     finally:
         await context.close()
+
+
+async def test_a_recording_is_offered_after_the_end_and_plays_and_seeks(
+        recorded: MediaServer, media_browser: Browser) -> None:
+    pages = Pages(media_browser, recorded)
+    async with pages.reported("browser-replay-failure"):
+        participant = await pages.open("participant", {"width": 800, "height": 900})
+        studio = await pages.open("studio", {"width": 1280, "height": 900})
+        await studio.get_by_test_id("studio-go-live").click()
+        await playing(participant)
+        await participant.wait_for_timeout(6_000)  # six seconds on air
+        await studio.get_by_test_id("studio-stop").click()
+        await expect(participant.get_by_test_id("player-status")).to_have_attribute(
+            "data-state", "ended", timeout=10_000)
+        # The file is finished at the deliberate end; the player offers it within its next ask.
+        link = participant.get_by_test_id("player-replay-link")
+        await expect(link).to_be_visible(timeout=15_000)
+        await assert_accessible(participant, "ended, with the replay")
+        await pages.check_clean()  # before leaving the page: it reads the WHEP answers
+        await link.click()
+        await expect(participant.get_by_test_id("replay-video")).to_be_visible()
+        video = participant.get_by_test_id("replay-video")
+        await participant.wait_for_function(
+            "() => document.getElementById('replay-video').readyState >= 1", timeout=10_000)
+        duration = await video.evaluate("(v) => v.duration")
+        assert 4 < duration < 12, duration  # what was on air, give or take the start and end
+        # Seekable: Chromium asks for ranges; the player lands where it was told, and plays on.
+        await video.evaluate("(v) => { v.muted = true; v.currentTime = 3; return v.play(); }")
+        await participant.wait_for_function(
+            "() => { const v = document.getElementById('replay-video');"
+            " return v.currentTime > 3.3 && !v.paused; }", timeout=10_000)
+        assert await video.evaluate("(v) => v.seekable.length > 0 && v.seekable.end(0) > 4")
+        await assert_accessible(participant, "replay")
+        assert await participant.evaluate("window.__cspViolations") == []
+        assert pages.problems == []
