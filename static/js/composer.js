@@ -24,6 +24,10 @@ export class Composer {
     this.guests = [];
     this.audio = new AudioContext();
     this.mix = this.audio.createMediaStreamDestination();
+    // The guests' voices in the room: this browser's output (the room's sound system). The room's
+    // microphone is not in it, only in the programme.
+    this.monitor = this.audio.createGain();
+    this.monitor.connect(this.audio.destination);
     /** @type {Map<string, MediaStreamAudioSourceNode>} by track id */
     this.inputs = new Map();
     const video = this.canvas.captureStream(30).getVideoTracks()[0];
@@ -53,8 +57,14 @@ export class Composer {
       if (this.inputs.has(id)) continue;
       const node = this.audio.createMediaStreamSource(new MediaStream([track]));
       node.connect(this.mix);
+      if (track !== micTrack) node.connect(this.monitor);
       this.inputs.set(id, node);
     }
+  }
+
+  /** @param {boolean} on whether the guests are heard through this browser's output */
+  hearInRoom(on) {
+    this.monitor.gain.value = on ? 1 : 0;
   }
 
   start() {

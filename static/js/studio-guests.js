@@ -45,6 +45,8 @@ export function setupGuests({ roomMedia, roomVideo, onProgramme }) {
     empty: byId("guest-empty"),
     layout: /** @type {HTMLSelectElement} */ (byId("guest-layout")),
     returnState: byId("guest-return"),
+    sendReturn: /** @type {HTMLInputElement} */ (byId("guest-send-return")),
+    inRoom: /** @type {HTMLInputElement} */ (byId("guest-in-room")),
     notice: byId("guest-notice"),
     status: byId("conn-status"),
     fatal: byId("fatal"),
@@ -88,6 +90,16 @@ export function setupGuests({ roomMedia, roomVideo, onProgramme }) {
   });
   ui.layout.addEventListener("change", () => {
     if (composer) composer.layout = ui.layout.value === "pip" ? "pip" : "side";
+  });
+  ui.inRoom.addEventListener("change", () => composer && composer.hearInRoom(ui.inRoom.checked));
+  // An AV desk that sends its own mix-minus (WHIP, the studio's link) unticks this: one return
+  // feed at a time, the later connection replaces the earlier.
+  ui.sendReturn.addEventListener("change", () => {
+    if (!ui.sendReturn.checked && returnFeed) {
+      returnFeed.stop();
+      returnFeed = null;
+    }
+    keepReturnFeed();
   });
 
   /** @param {import("./state.js").State} state */
@@ -179,6 +191,7 @@ export function setupGuests({ roomMedia, roomVideo, onProgramme }) {
     if (!composer) {
       composer = new Composer(roomVideo);
       composer.layout = ui.layout.value === "pip" ? "pip" : "side";
+      composer.hearInRoom(ui.inRoom.checked);
     }
     composer.set(roomMedia(), on);
     composer.start();
@@ -195,7 +208,7 @@ export function setupGuests({ roomMedia, roomVideo, onProgramme }) {
   }
 
   function keepReturnFeed() {
-    if (roster.length && !returnFeed) {
+    if (roster.length && !returnFeed && ui.sendReturn.checked) {
       returnFeed = keepFeed(`${base}/return/whip`, token, {
         iceServers,
         media: roomMic,
