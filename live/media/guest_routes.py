@@ -82,12 +82,7 @@ class GuestRoutes(MediaRoutes):
 
     async def new_guest(self, request: Request) -> Response:
         self._authorise(request, PUBLISH_ROLES)
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() \
-                != "application/json":
-            raise RelayError(415, "the body must be application/json")
-        body = await request.body()
-        if len(body) > MAX_NAME_BODY:
-            raise RelayError(413, f"the body is larger than {MAX_NAME_BODY} bytes")
+        body = await self._read_body(request, "application/json", MAX_NAME_BODY)
         try:
             data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("name"), str):
@@ -97,6 +92,7 @@ class GuestRoutes(MediaRoutes):
             detail = exc.message if isinstance(exc, DomainError) else "expected {\"name\": text}"
             raise RelayError(400, f"bad guest: {detail}") from None
         assert name is not None
+        name = " ".join(name.split())  # one line, as it shows in the studio's list and the picture
         session_id = request.path_params["session_id"]
         bucket = self._buckets.setdefault(session_id,
                                           TokenBucket(LINK_BURST, LINKS_PER_SECOND))
@@ -104,10 +100,9 @@ class GuestRoutes(MediaRoutes):
             raise RelayError(429, "too many guest links at once: try again in a few seconds", 3)
         signer: Signer = request.app.state.signer
         expires = int(time.time()) + self.settings.token_days * 86400
-        guest_id, link = guest_link(self.settings.base_url, signer, session_id, " ".join(
-            name.split()), expires)
-        return JSONResponse({"id": guest_id, "name": " ".join(name.split()), "link": link},
-                            status_code=201, headers=CORS)
+        guest_id, link = guest_link(self.settings.base_url, signer, session_id, name, expires)
+        return JSONResponse({"id": guest_id, "name": name, "link": link}, status_code=201,
+                            headers=CORS)
 
     def _feed(self, request: Request, kind: str) -> tuple[str, frozenset[Role]]:
         """The feed's key and who may open it this way (publish or play)."""
@@ -134,7 +129,7 @@ class GuestRoutes(MediaRoutes):
         kind = request.path_params["kind"]
         key, roles = self._feed(request, kind)
         self._authorise_feed(request, roles)
-        body = await self._sdp_body(request, "application/sdp")
+        body = await self._read_body(request, "application/sdp")
         relay = self._relay(request)
         if kind == "whip":
             resource, answer = await relay.publish(key, body)
@@ -168,5 +163,5 @@ class GuestRoutes(MediaRoutes):
         if request.method == "DELETE":
             await onair.delete(relay, resource)
             return Response(status_code=200, headers=CORS)
-        await relay.trickle(resource, await self._sdp_body(request, TRICKLE))
+        await relay.trickle(resource, await self._read_body(request, TRICKLE))
         return Response(status_code=204, headers=CORS)

@@ -147,14 +147,16 @@ class MediaRoutes:
         request.state.grant = grant  # for play()'s per-link bound
         return grant.role
 
-    async def _sdp_body(self, request: Request, content_type: str) -> bytes:
+    async def _read_body(self, request: Request, content_type: str,
+                         limit: int = MAX_SDP_BYTES) -> bytes:
+        """The body, if of `content_type` (415 otherwise), read no further than `limit` (413)."""
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != content_type:
             raise RelayError(415, f"the body must be {content_type}")
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_SDP_BYTES:
-                raise RelayError(413, f"the body is larger than {MAX_SDP_BYTES} bytes")
+            if len(body) > limit:
+                raise RelayError(413, f"the body is larger than {limit} bytes")
         return body
 
     def _created(self, request: Request, resource: Resource, answer: str,
@@ -176,13 +178,13 @@ class MediaRoutes:
 
     async def publish(self, request: Request) -> Response:
         self._authorise(request, self._publishers(request))
-        body = await self._sdp_body(request, "application/sdp")
+        body = await self._read_body(request, "application/sdp")
         resource, answer = await self._relay(request).publish(request.path_params["session_id"], body)
         return self._created(request, resource, answer)
 
     async def play(self, request: Request) -> Response:
         self._authorise(request, None)
-        body = await self._sdp_body(request, "application/sdp")
+        body = await self._read_body(request, "application/sdp")
         # Bounded per client address and per personal link: every role's but the public
         # participant link, which is everyone's (docs/media.md, "Limits").
         grant: Grant = request.state.grant
@@ -209,12 +211,7 @@ class MediaRoutes:
     async def audio(self, request: Request) -> Response:
         """A player's choice of language, and whether it hears the floor under it."""
         self._authorise(request, None)
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() \
-                != "application/json":
-            raise RelayError(415, "the body must be application/json")
-        body = await request.body()
-        if len(body) > MAX_CHOICE_BYTES:
-            raise RelayError(413, f"the body is larger than {MAX_CHOICE_BYTES} bytes")
+        body = await self._read_body(request, "application/json", MAX_CHOICE_BYTES)
         choice = _parse_choice(body, self._languages(request))  # checked here, done by the owner
         relay = self._relay(request)
         resource_id = request.path_params["resource_id"]
@@ -244,7 +241,7 @@ class MediaRoutes:
         if request.method == "DELETE":
             await onair.delete(self._relay(request), resource)
             return Response(status_code=200, headers=CORS)
-        await self._relay(request).trickle(resource, await self._sdp_body(request, TRICKLE))
+        await self._relay(request).trickle(resource, await self._read_body(request, TRICKLE))
         return Response(status_code=204, headers=CORS)
 
     async def _forward(self, request: Request, relay: Relay, kind: str, resource_id: str,
@@ -254,7 +251,7 @@ class MediaRoutes:
         path does not name it (a guest's or the return feed)."""
         assert relay.cluster is not None
         if body is None:
-            body = await self._sdp_body(request, TRICKLE) if request.method == "PATCH" else b""
+            body = await self._read_body(request, TRICKLE) if request.method == "PATCH" else b""
         try:
             status, message = await relay.cluster.forward(
                 resource_id, kind, key or request.path_params["session_id"], request.method, body)

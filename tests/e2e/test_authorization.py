@@ -21,6 +21,9 @@ from live.protocol import CLOSE_UNAUTHORIZED
 from tests.conftest import SESSION, RunningServer, token_of
 from tests.domain.test_moderation import (
     CAPTIONER_COMMANDS,
+    DIRECT_COMMANDS,
+    GUEST_COMMANDS,
+    INTERPRETER_COMMANDS,
     MODERATOR_COMMANDS,
     PARTICIPANT_COMMANDS,
     SAMPLES,
@@ -67,12 +70,11 @@ async def fresh_view(server: RunningServer) -> Json:
 
 
 # What each link's role may send; every other command must be refused. The interpreter's link is
-# the English booth's.
+# the English booth's; the guest's, the remote speaker the demo programme names.
 OWN: dict[str, frozenset[str]] = {
     "participant": PARTICIPANT_COMMANDS, "moderator": MODERATOR_COMMANDS, "stage": frozenset(),
-    "studio": frozenset(), "captioner": CAPTIONER_COMMANDS,
-    "interpreter en": frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - MODERATOR_COMMANDS
-    - CAPTIONER_COMMANDS,
+    "studio": DIRECT_COMMANDS, "captioner": CAPTIONER_COMMANDS,
+    "interpreter en": INTERPRETER_COMMANDS, "guest Intervenant à distance": GUEST_COMMANDS,
 }
 FORBIDDEN = [(role, name) for role, own in OWN.items() for name in sorted(set(c.COMMANDS) - own)]
 

@@ -113,7 +113,7 @@ describe("page hygiene (CSP: script-src 'self'; style-src 'self')", () => {
       const html = read("templates", f);
       for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
         const attrs = m[1];
-        const isModule = /type="module"/.test(attrs) && /src="\/static\/js\/[a-z]+\.js"/.test(attrs) && m[2].trim() === "";
+        const isModule = /type="module"/.test(attrs) && /src="\/static\/js\/[a-z-]+\.js"/.test(attrs) && m[2].trim() === "";
         const isData = /type="application\/json"/.test(attrs);
         assert.ok(isModule || isData, `${f}: inline or non-module script: ${m[0].slice(0, 80)}`);
       }
