@@ -130,7 +130,8 @@ async def run_once(args: argparse.Namespace, number: int) -> Json:
             packets = (await probe.call("loud", index=index, section="audio", t0=t0,
                                         t1=t1 + 1.5))["packets"]
             matched = match_bursts([tuple(b) for b in sent], [tuple(p) for p in packets])
-            out[key] = {**spread(matched["delays_ms"]), "sent": matched["sent"]}
+            out[key] = {**spread(matched["delays_ms"]), "sent": matched["sent"],
+                        "delays_ms": [round(d, 1) for d in matched["delays_ms"]]}
             if "error" in matched:
                 out["problems"].append(f"{key}: {matched['error']}")
         print(f"  run {number}: p50/p95 (ms) " + "; ".join(
