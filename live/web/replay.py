@@ -100,6 +100,9 @@ class ReplayAccess:
 
     async def check(self, grant: Grant | None, session_id: str) -> tuple[int, str] | None:
         """None if allowed, else the status and the message key of the refusal."""
+        session = self.service.programme.session(session_id)
+        if session is None or not session.streamed:
+            return 404, "error.unknown_session"
         if grant is None:
             return 401, "error.bad_link"
         if not grant.covers(session_id):

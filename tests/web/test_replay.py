@@ -110,6 +110,9 @@ def test_the_files_are_served_with_ranges_and_only_the_sessions(client: TestClie
     assert client.get(f"/replay/{SESSION}/{PART}").status_code == 401
     assert client.get(f"/replay/{SESSION}/{PART}?t={token(client, Role.MODERATOR, 'atelier-1')}"
                       ).status_code == 403
+    for path in ("/replay/nope.json", f"/replay/nope/{PART}", "/replay/copil-assises.json",
+                 f"/replay/copil-assises/{PART}", "/replay/%2e%2e.json"):
+        assert client.get(f"{path}?t={mine}").status_code == 404, path  # no such streamed session
     status = client.get(f"/replay/{SESSION}.json?t={mine}")
     assert status.json() == {"parts": [PART, SECOND], "published": True}
     assert client.get(f"/replay/{SESSION}.json").status_code == 401
