@@ -28,8 +28,9 @@ from live.media.relay import Relay
 from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
 from live.metrics import render as render_metrics
-from live.monitor import Monitor
+from live.monitor import CHECK_TIMEOUT, Monitor
 from live.registrants import Registry, read_registrants
+from live.registry import open_registry
 from live.service import Service
 from live.store import Store, open_store
 from live.web import replay
@@ -56,6 +57,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         the_store = store or open_store(settings.store_url, prefix=settings.key_prefix)
         the_bus = bus or open_bus(settings.store_url, prefix=settings.key_prefix)
+        # Heartbeats, reports and the media registry: a call answered within CHECK_TIMEOUT or
+        # failed, so that /healthz never hangs on a silent Redis.
+        shared = open_registry(settings.store_url, prefix=settings.key_prefix,
+                               timeout=CHECK_TIMEOUT)
         # run.py resolves the secret before starting workers (live.config.resolve_secret); an app
         # made without one (tests, embedding) signs with its own. The store never holds it.
         secret = settings.secret or secrets.token_urlsafe(32)
@@ -68,10 +73,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
                                           public_link=settings.public_link)
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
         await service.start()
-        await relay.start()  # with Redis: joins the other workers' relays
+        await relay.start(shared)  # with Redis: joins the other workers' relays
         relay.news = OnAirNews(the_bus, service)  # on air / ended, to the pages' WebSockets
         await relay.news.start()
-        monitor = Monitor(settings, service, relay)  # heartbeats and figures, every second
+        monitor = Monitor(settings, service, relay, shared)  # heartbeats and figures, every second
         await monitor.start()
         revocations = Refresher(the_store, signer.generations)  # revoked links, read every second
         await revocations.start()  # before any link is printed or checked
@@ -94,6 +99,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
             await relay.news.stop()
             await relay.close()
             await service.stop()
+            await shared.close()
             await the_bus.close()
             await the_store.close()
 

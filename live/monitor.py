@@ -1,11 +1,11 @@
 """Heartbeats and shared figures, for /healthz and /metrics.
 
-Once a second, from its event loop, each worker writes a heartbeat and its figures: with Redis,
-`{prefix}:workers:{host}` (a hash: worker index -> time, refreshed with a TTL) and
-`{prefix}:metrics:{host}:{index}` (its report, expiring after a few seconds); in memory, in this
-process. A stuck loop stops beating, so /healthz on any worker of the same supervisor (the same
-host and port) fails while one worker's heartbeat is stale; a restarted worker overwrites its own.
-`host` is this machine and port: machines sharing a Redis each answer for their own workers.
+Once a second, from its event loop, each worker writes a heartbeat and its figures to the registry
+(live/registry: with Redis, shared by every worker; in memory, this process's): the host's beats
+expire a minute after the last, a report a few seconds after it was written. A stuck loop stops
+beating, so /healthz on any worker of the same supervisor (the same host and port) fails while one
+worker's heartbeat is stale; a restarted worker overwrites its own. `host` is this machine and
+port: machines sharing a Redis each answer for their own workers.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import socket
 import time
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from live.config import Settings
 from live.media.relay import Relay
 from live.metrics import Reporter
+from live.registry import Registry
 from live.service import Service
 
 log = logging.getLogger(__name__)
@@ -36,20 +34,13 @@ REPORT_TTL = 5  # seconds: a worker that stopped reporting drops out of /metrics
 
 
 class Monitor:
-    def __init__(self, settings: Settings, service: Service, relay: Relay) -> None:
+    def __init__(self, settings: Settings, service: Service, relay: Relay,
+                 registry: Registry) -> None:
         self.settings = settings
         self.service = service
+        self.registry = registry  # the app's: it opens and closes it
         self.host = f"{socket.gethostname()}:{settings.port}"
         self.reporter = Reporter(settings.worker, self.host, service, relay)
-        self._redis: aioredis.Redis | None = None
-        if settings.redis_url is not None:
-            self._redis = aioredis.from_url(
-                settings.redis_url, decode_responses=True, socket_connect_timeout=CHECK_TIMEOUT,
-                socket_timeout=CHECK_TIMEOUT)
-        prefix = settings.key_prefix
-        self._beats_key = f"{prefix}:workers:{self.host}"
-        self._report_key = f"{prefix}:metrics:{self.host}:{settings.worker}"
-        self._reports_pattern = _glob_escape(f"{prefix}:metrics:") + "*"
         self.last_beat = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
@@ -61,10 +52,8 @@ class Monitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._redis is not None:
-            with contextlib.suppress(Exception):  # out of /metrics at once, not in a few seconds
-                await self._redis.delete(self._report_key)
-            await self._redis.aclose()
+        with contextlib.suppress(Exception):  # out of /metrics at once, not in a few seconds
+            await self.registry.forget_report(self.host, self.settings.worker)
 
     async def _beat_forever(self) -> None:
         failing = False
@@ -87,16 +76,10 @@ class Monitor:
             await asyncio.sleep(BEAT_EVERY)
 
     async def _publish(self, report: dict[str, Any] | None) -> None:
-        if self._redis is None:
-            return
+        text = json.dumps(report, separators=(",", ":")) if report is not None else None
         async with asyncio.timeout(CHECK_TIMEOUT):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self._beats_key, str(self.settings.worker), f"{time.time():.3f}")
-                pipe.expire(self._beats_key, HEARTBEAT_TTL)
-                if report is not None:
-                    pipe.set(self._report_key, json.dumps(report, separators=(",", ":")),
-                             ex=REPORT_TTL)
-                await pipe.execute()
+            await self.registry.beat(self.host, self.settings.worker, time.time(), text,
+                                     beat_ttl=HEARTBEAT_TTL, report_ttl=REPORT_TTL)
 
     # -- /healthz -----------------------------------------------------------------------------
 
@@ -114,7 +97,7 @@ class Monitor:
         except Exception:
             checks["store"] = False
         ages: dict[str, float | None] = {str(self.settings.worker): round(own_age, 3)}
-        if self._redis is not None:
+        if self.settings.redis_url is not None:  # other workers may share this host and port
             try:
                 ages = await self._worker_ages()
                 checks["workers"] = all(a is not None and a < STALE_AFTER for a in ages.values())
@@ -128,32 +111,23 @@ class Monitor:
 
     async def _worker_ages(self) -> dict[str, float | None]:
         """Seconds since each worker's last heartbeat (None: none yet, or lost with Redis)."""
-        assert self._redis is not None
         async with asyncio.timeout(CHECK_TIMEOUT):
-            beats: dict[str, str] = await self._redis.hgetall(self._beats_key)  # type: ignore[assignment]
+            beats = await self.registry.beats(self.host)
         now = time.time()
         ages: dict[str, float | None] = {}
         for index in range(self.settings.workers):  # a larger index is left from a bigger setup
-            beat = beats.get(str(index))
-            ages[str(index)] = round(max(0.0, now - float(beat)), 3) if beat else None
+            beat = beats.get(index)
+            ages[str(index)] = round(max(0.0, now - beat), 3) if beat is not None else None
         return ages
 
     # -- /metrics -----------------------------------------------------------------------------
 
     async def reports(self) -> list[dict[str, Any]]:
-        """Every live worker's latest report (this worker's alone without Redis)."""
-        if self._redis is None:
-            return [self.reporter.report()]
+        """Every live worker's latest report (from the registry), this worker's made now."""
         async with asyncio.timeout(CHECK_TIMEOUT):
-            keys = [key async for key in self._redis.scan_iter(match=self._reports_pattern,
-                                                               count=1000)]
-            texts = await self._redis.mget(keys) if keys else []
-        reports = [json.loads(text) for text in texts if text]
-        if not any(r["host"] == self.host and r["worker"] == self.settings.worker
-                   for r in reports):
-            reports.append(self.reporter.report())  # not yet published, or Redis lost it
+            texts = await self.registry.reports()
+        reports = [r for r in map(json.loads, texts)
+                   if not (r["host"] == self.host and r["worker"] == self.settings.worker)]
+        reports.append(self.reporter.report())  # this worker's own, fresh: not a second old
         return reports
 
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)

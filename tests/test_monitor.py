@@ -21,7 +21,8 @@ from live.app import create_app
 from live.bus.memory import MemoryBus
 from live.config import Settings, load_programme
 from live.media.relay import Relay
-from live.monitor import STALE_AFTER, Monitor
+from live.monitor import CHECK_TIMEOUT, STALE_AFTER, Monitor
+from live.registry import open_registry
 from live.service import Service
 from live.store import Store
 from live.store.memory import MemoryStore
@@ -34,7 +35,9 @@ PROGRAMME = load_programme(None)
 
 def monitor_of(settings: Settings, store: Store | None = None) -> Monitor:
     service = Service(PROGRAMME, store or MemoryStore(), MemoryBus())
-    return Monitor(settings, service, Relay(settings))
+    registry = open_registry(settings.redis_url or "memory://", prefix=settings.key_prefix,
+                             timeout=CHECK_TIMEOUT)
+    return Monitor(settings, service, Relay(settings), registry)
 
 
 def loopback(**fields: object) -> Settings:
@@ -47,7 +50,15 @@ async def running(monitor: Monitor) -> AsyncIterator[Monitor]:
     try:
         yield monitor
     finally:
+        await shut(monitor)
+
+
+async def shut(monitor: Monitor) -> None:
+    """Stop it and close its registry (the app closes its own; here the test opened it)."""
+    try:
         await monitor.stop()
+    finally:
+        await monitor.registry.close()
 
 
 async def test_a_stuck_loop_fails_the_loop_check_by_name() -> None:
@@ -90,7 +101,7 @@ async def test_redis_unreachable_fails_the_store_and_workers_checks_at_once() ->
         assert not ok and body["failed"] == ["store", "workers"], body
         assert body["loop"] is True and body["bus"] is True  # what still works says so
     finally:
-        await monitor.stop()
+        await shut(monitor)
         await store.close()
 
 
@@ -118,7 +129,7 @@ async def test_a_silent_redis_cannot_hang_healthz(silent_redis: str,
         assert not ok and body["failed"] == ["store", "workers"], body
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(monitor.stop(), 2)
+            await asyncio.wait_for(shut(monitor), 2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(store.close(), 2)
 

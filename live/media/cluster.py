@@ -2,14 +2,15 @@
 
 With several processes on one port, the kernel hands each WHIP/WHEP request to any of them. The
 worker that takes the studio's WHIP is the session's *origin*: it ingests the stream once and
-registers itself in Redis (`P:media:origin:S` = "node address", a TTL refreshed while on air). A
+registers itself in the registry (live/registry: `media:origin:S` = "node address", a TTL
+refreshed while on air). A
 worker asked to play a session it does not ingest becomes an *edge*: it subscribes to the origin's
 feed (`live/media/feed.py`), one TCP connection per session and edge however many viewers it has,
 and feeds its own `Broadcast` from it, so its viewers get the same fan-out, keyframe start and
 codec negotiation as local ones. It drops the feed when its last viewer leaves.
 
 Resource ids start with the owner's node id (`node.token`); each node registers its feed address
-(`P:media:node:N`), so a PATCH or DELETE landing on another worker is forwarded to the owner.
+(`media:node:N`), so a PATCH or DELETE landing on another worker is forwarded to the owner.
 
 Without Redis (one process) there is no cluster: the relay works alone, as before.
 """
@@ -23,8 +24,6 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-
 from live.config import Settings
 from live.media import feed, onair
 from live.media.broadcast import Source
@@ -32,6 +31,7 @@ from live.media.channels import ChoiceError, parse_choice
 from live.media.edges import UNREACHABLE, Follower, Subscriber
 from live.media.feed import FeedError
 from live.media.sdp import BadOffer
+from live.registry import Registry, RegistryError, open_registry
 
 if TYPE_CHECKING:
     from live.media.relay import Relay
@@ -41,22 +41,20 @@ log = logging.getLogger(__name__)
 TTL = 15  # seconds: a worker that died stops being an origin (or an address) this soon
 REFRESH = 5.0
 JOIN_WAIT = 3.0  # a viewer's WHEP waits this long for an edge's feed to bring the studio's codecs
-_DELETE_IF_OURS = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                   "return redis.call('DEL', KEYS[1]) end return 0")
-# Extends our registration, or makes it again if it expired (Redis restarted, say); never takes it
-# from another worker, which a studio reconnecting there made the origin.
-_REFRESH_ORIGIN = ("local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[1] then "
-                   "return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0")
 
 
 class Cluster:
-    def __init__(self, relay: Relay, settings: Settings, secret: str) -> None:
+    """`registry`: the app's (it closes it); without one, the cluster opens its own on the
+    settings' Redis and closes it."""
+
+    def __init__(self, relay: Relay, settings: Settings, secret: str,
+                 registry: Registry | None = None) -> None:
         assert settings.redis_url is not None
         self.relay, self.settings = relay, settings
         self.node = secrets.token_hex(4)  # unique across machines and restarts, unlike an index
         self.key = feed.feed_key(secret)
-        self.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
-        self.prefix = f"{settings.key_prefix}:media"
+        self._own_registry = registry is None
+        self.registry = registry or open_registry(settings.redis_url, prefix=settings.key_prefix)
         self.address = ""
         self.origins: set[str] = set()  # sessions whose studio this worker ingests
         self.subscribers: dict[str, set[Subscriber]] = {}
@@ -87,14 +85,15 @@ class Cluster:
         # worker gone must not stay the origin for the TTL.
         for session_id in self.origins | self._leaving:
             await self._unregister(session_id)
-        with contextlib.suppress(aioredis.RedisError):
-            await self.redis.delete(self._node_key(self.node))
+        with contextlib.suppress(RegistryError):
+            await self.registry.remove(self._node_key(self.node))
         if self._server is not None:
             self._server.close()
         for subs in self.subscribers.values():
             for sub in subs:
                 sub.writer.close()
-        await self.redis.aclose()
+        if self._own_registry:
+            await self.registry.close()
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -106,29 +105,32 @@ class Cluster:
     def _value(self) -> str:
         return f"{self.node} {self.address}"
 
-    def _origin_key(self, session_id: str) -> str:
-        return f"{self.prefix}:origin:{session_id}"
+    @staticmethod
+    def _origin_key(session_id: str) -> str:
+        return f"media:origin:{session_id}"
 
-    def _node_key(self, node: str) -> str:
-        return f"{self.prefix}:node:{node}"
+    @staticmethod
+    def _node_key(node: str) -> str:
+        return f"media:node:{node}"
 
     async def _register(self) -> None:
-        await self.redis.set(self._node_key(self.node), self.address, ex=TTL)
+        await self.registry.put(self._node_key(self.node), self.address, TTL)
 
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(REFRESH)
             try:
                 await self.refresh()
-            except aioredis.RedisError as exc:
+            except RegistryError as exc:
                 log.warning("media registry refresh failed: %r", exc)
 
     async def refresh(self) -> None:
         await self._register()
         for session_id in list(self.origins):
             if session_id in self.origins:  # not gone off air during the awaits before it
-                await self.redis.eval(
-                    _REFRESH_ORIGIN, 1, self._origin_key(session_id), self._value, TTL)
+                # Never taken from another worker, which a studio reconnecting there made the
+                # origin; made again if it expired (Redis restarted, say).
+                await self.registry.renew(self._origin_key(session_id), self._value, TTL)
 
     # -- the origin's side ----------------------------------------------------------------------
 
@@ -145,9 +147,8 @@ class Cluster:
 
     async def _claim(self, session_id: str) -> None:
         try:
-            previous = await self.redis.set(self._origin_key(session_id), self._value, ex=TTL,
-                                            get=True)
-        except aioredis.RedisError as exc:  # the refresh registers it once Redis answers
+            previous = await self.registry.put(self._origin_key(session_id), self._value, TTL)
+        except RegistryError as exc:  # the refresh registers it once Redis answers
             log.warning("%s: cannot register as its origin: %r", session_id, exc)
             return
         if previous and previous != self._value:
@@ -161,8 +162,8 @@ class Cluster:
 
     async def _unregister(self, session_id: str) -> None:
         try:
-            await self.redis.eval(_DELETE_IF_OURS, 1, self._origin_key(session_id), self._value)
-        except aioredis.RedisError as exc:  # expires on its own (TTL)
+            await self.registry.release(self._origin_key(session_id), self._value)
+        except RegistryError as exc:  # expires on its own (TTL)
             log.warning("%s: cannot deregister as its origin: %r", session_id, exc)
         self._leaving.discard(session_id)
 
@@ -185,7 +186,7 @@ class Cluster:
     # -- the edge's side ------------------------------------------------------------------------
 
     async def origin(self, session_id: str) -> tuple[str, str] | None:
-        value = await self.redis.get(self._origin_key(session_id))
+        value = await self.registry.get(self._origin_key(session_id))
         if not value:
             return None
         node, _, address = str(value).partition(" ")
@@ -230,7 +231,7 @@ class Cluster:
     async def forward(self, resource_id: str, kind: str, session_id: str, method: str,
                       body: bytes) -> tuple[int, str]:
         """A PATCH/DELETE for a resource of another node: (status, message) from its owner."""
-        address = await self.redis.get(self._node_key(self.owner(resource_id)))
+        address = await self.registry.get(self._node_key(self.owner(resource_id)))
         if not address:
             return 404, "no such WHIP/WHEP session"
         reply = await feed.call(str(address), self.key, {
@@ -245,7 +246,7 @@ class Cluster:
         if session_id not in self.origins:
             try:
                 origin = await self.origin(session_id)
-            except aioredis.RedisError:
+            except RegistryError:
                 origin = None
             if origin is not None and origin[0] != self.node:
                 try:

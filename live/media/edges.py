@@ -11,12 +11,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live.media import feed
 from live.media.broadcast import Broadcast, Source
 from live.media.feed import FeedError
+from live.registry import RegistryError
 
 if TYPE_CHECKING:
     from live.media.cluster import Cluster
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 POLL = 0.5  # an edge without an origin (studio away, or moving to another worker) looks this often
 WRITE_BACKLOG = 2 * 1024 * 1024  # bytes queued to one edge before it is skipped to a keyframe
 # Another worker or Redis not answering: the request fails (a 503) but the worker carries on.
-UNREACHABLE = (OSError, EOFError, FeedError, TimeoutError, aioredis.RedisError)
+UNREACHABLE = (OSError, EOFError, FeedError, TimeoutError, RegistryError)
 
 
 class Subscriber:

@@ -30,6 +30,7 @@ from live.media.onair import OnAirNews
 from live.media.recording import Recorder
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
 from live.media.viewers import Viewer, over_share
+from live.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,9 @@ class Relay:
         self.news: OnAirNews | None = None  # tells the pages (live/media/onair.py)
         self.recorder = Recorder(self, settings) if settings.recordings else None
 
-    async def start(self) -> None:
+    async def start(self, registry: Registry | None = None) -> None:
         if self.settings.redis_url and self._secret:
-            self.cluster = Cluster(self, self.settings, self._secret)
+            self.cluster = Cluster(self, self.settings, self._secret, registry)
             await self.cluster.start()
 
     def _new_id(self) -> str:

@@ -67,10 +67,16 @@ async def go_live_at(server: MediaServer, **options: object) -> Peer:
     return studio
 
 
+def origin_key(server: MediaServer) -> str:
+    """The Redis key of the session's origin: the registry's name for it under the workers' key
+    prefix (live/registry/redis.py)."""
+    return f"{server.relay.settings.key_prefix}:{cluster(server)._origin_key(SESSION)}"
+
+
 def registered(server: MediaServer) -> bool:
     """Whether Redis names `server` the session's origin (what other workers look up)."""
     with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
-        value = client.get(cluster(server)._origin_key(SESSION))
+        value = client.get(origin_key(server))
     return value == f"{cluster(server).node} {cluster(server).address}"
 
 
@@ -112,7 +118,7 @@ async def test_viewers_on_another_worker_get_the_studio_ingested_once(
         # One studio connection in all, on A; B's broadcast has no receiver, only A's feed.
         assert whips(a, b) == 1 and not b.relay.broadcasts[SESSION].source.video_receiver  # type: ignore[union-attr]
         # A's registration as the origin outlives Redis losing it (the next refresh makes it again).
-        key = cluster(a)._origin_key(SESSION)
+        key = origin_key(a)
         with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
             assert client.get(key) == f"{cluster(a).node} {cluster(a).address}"
             client.delete(key)
@@ -286,7 +292,7 @@ async def test_a_stale_registration_gives_409_and_leaves_no_follower(
     gets a 409, and the edge does not keep looking for the session with nobody to serve."""
     _, b = workers
     with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
-        client.set(cluster(b)._origin_key(SESSION), "gone 127.0.0.1:9", ex=30)  # refused port
+        client.set(origin_key(b), "gone 127.0.0.1:9", ex=30)  # refused port
     async with httpx.AsyncClient() as http:
         response = await http.post(b.whep(), content=b"v=0\r\n", timeout=10, headers={
             "content-type": "application/sdp",
@@ -309,6 +315,6 @@ async def test_a_worker_shutting_down_leaves_no_origin_registration(
     try:
         await run_in(a, stop())
         with redis.Redis.from_url(REDIS_URL, decode_responses=True) as client:
-            assert client.get(cluster(a)._origin_key(SESSION)) is None
+            assert client.get(origin_key(a)) is None
     finally:
         await studio.close()
