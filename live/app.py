@@ -36,6 +36,7 @@ from live.store import Store, open_store
 from live.web import replay
 from live.web.auth import Signer
 from live.web.captions import CaptionRoutes
+from live.web.control import ControlRoom
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.pages import Pages
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         app.state.pages = Pages(programme, settings, signer, app.state.replays)
         app.state.links = role_links(programme, settings, signer)
         app.state.relay = relay
+        app.state.control = ControlRoom(app.state.pages, service, relay, monitor, signer)
         if settings.print_links:
             print(app.state.links.as_text(), flush=True)
             if settings.links_out is not None:
@@ -122,6 +124,14 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def replay_status(request: Request) -> Response:
         return await replay.replay_status(request, request.app.state.replays,
                                           request.path_params["session_id"])
+
+    async def control_page(request: Request) -> Response:
+        control: ControlRoom = request.app.state.control
+        return await control.page(request)
+
+    async def control_status(request: Request) -> Response:
+        control: ControlRoom = request.app.state.control
+        return await control.status(request)
 
     async def export(request: Request) -> Response:
         pages: Pages = request.app.state.pages
@@ -169,6 +179,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/guest/{session_id}", session_page, name="guest"),
         Route("/guest/{session_id}/{guest_id}/clean", session_page, name="guestfeed"),
         Route("/moderate/{session_id}/{kind:str}.csv", export),
+        Route("/control", control_page),
+        Route("/control/status", control_status),
         Route("/replay/{session_id}.json", replay_status),
         Route("/replay/{session_id}", replay_page),
         Route("/replay/{session_id}/{name}", replay_file),

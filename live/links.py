@@ -18,6 +18,7 @@ from live.web.auth import EVENT_SCOPE, Signer
 class Links:
     base_url: str
     programme: str | None  # None: the public link is switched off (registered participants only)
+    control: str = ""  # the organiser's control room (an admin link)
     by_session: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> role -> url
     titles: dict[str, str] = field(default_factory=dict)
 
@@ -31,6 +32,8 @@ class Links:
         else:
             lines += ["Programme, for participants (may be shared publicly):",
                       f"  {self.programme}", ""]
+        if self.control:
+            lines += ["Control room, for the organiser (keep private):", f"  {self.control}", ""]
         for session_id, roles in self.by_session.items():
             lines.append(f"{self.titles[session_id]}  [{session_id}]")
             for role, url in roles.items():
@@ -52,7 +55,8 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
     expires = int(time.time()) + settings.token_days * 86400
     base = settings.base_url
     participant = quote(signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires))
-    links = Links(base, f"{base}/?t={participant}" if settings.public_link else None)
+    links = Links(base, f"{base}/?t={participant}" if settings.public_link else None,
+                  f"{base}/control?t={quote(signer.issue(Role.ADMIN, EVENT_SCOPE, expires))}")
     for s in programme.sessions:
         if not s.interactive and not s.streamed:
             continue

@@ -67,6 +67,12 @@ class Reporter:
             }
             for audience, subs in hub.audiences.items():
                 figures[f"connections_{audience.value}"] = len(subs)
+            # Who is connected, by the role of their link (the control room: is a moderator
+            # there, the stage screen, the interpreters?).
+            for sub in hub.subscribers:
+                role = getattr(sub, "role", None)
+                if role is not None:
+                    figures[f"role_{role}"] = figures.get(f"role_{role}", 0) + 1
         for session_id, broadcast in list(self.relay.broadcasts.items()):
             stats = broadcast.stats()
             inbound = sum(stats[kind]["kbps"] for kind in ("video", "audio") if stats.get(kind))

@@ -130,6 +130,7 @@ class Broadcast:
         self.size: Size | None = None
         self.meters = {"video": RateMeter(), "audio": RateMeter()}
         self.keyframe_requests = 0
+        self.last_keyframe: float | None = None  # monotonic: when the studio's last one came
         self._parameter_sets = H264ParameterSets()
         # Output timestamps continue across studio connections, so viewers see one stream.
         self._last_out: dict[str, int | None] = {"video": None, "audio": None}
@@ -195,7 +196,10 @@ class Broadcast:
 
     def forward_frame(self, kind: str, data: bytes, timestamp: int, keyframe: bool) -> None:
         """A frame whose keyframe flag is known (from the studio, or from the origin's feed)."""
-        self.meters[kind].add(len(data), time.monotonic())
+        now = time.monotonic()
+        self.meters[kind].add(len(data), now)
+        if keyframe and kind == "video":
+            self.last_keyframe = now
         packet = av.Packet(data)
         packet.pts = pts = self._timeline(kind, timestamp)
         packet.time_base = TIME_BASE[kind]
@@ -283,7 +287,9 @@ class Broadcast:
         now = time.monotonic()
         readout: dict[str, Any] = {"live": self.live, "since": self.since, "viewers": self.viewers,
                                    "keyframe_requests": self.keyframe_requests,
-                                   "publisher": self.source.publisher if self.source else None}
+                                   "publisher": self.source.publisher if self.source else None,
+                                   "keyframe_age": round(now - self.last_keyframe, 1)
+                                   if self.live and self.last_keyframe is not None else None}
         codecs = self.source.codecs if self.source else {}
         for kind in ("video", "audio"):
             if kind not in codecs:

@@ -130,6 +130,10 @@ class Pages:
             response.set_cookie("lang", context["lang"], max_age=365 * 86400, samesite="lax")
         return response
 
+    def render_page(self, request: Request, name: str, lang: str, **values: Any) -> Response:
+        """A page of the event as a whole (no session): the common context and `values`."""
+        return self._render(request, name, {**self._context(request, lang), **values})
+
     def error(self, request: Request, status_code: int, message_key: str) -> Response:
         lang = choose_language(request)
         context = {**self._context(request, lang), "status_code": status_code,

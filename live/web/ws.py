@@ -43,7 +43,7 @@ ATTACHING = sys.maxsize  # no queue limit while the service sends the snapshot o
 class ClientSession:
     __slots__ = ("_abandoned", "_allowance", "_bucket", "_closed", "_closing", "_expiry",
                  "_finished", "_queue", "_reader", "_receiving", "_slots", "_strikes", "_writer",
-                 "actor", "audience", "booth", "identities", "participant_id", "service",
+                 "actor", "audience", "booth", "identities", "participant_id", "role", "service",
                  "session_id", "signer", "ws")
 
     def __init__(self, ws: WebSocket, service: Service, signer: Signer, session_id: str,
@@ -54,6 +54,7 @@ class ClientSession:
         self.identities = identities or Identities(signer, service.store, limits=service.limits)
         self.session_id = session_id
         self.audience = Audience.STAGE
+        self.role: str | None = None  # the link's, once its Hello is checked (the control room)
         self.participant_id: str | None = None
         self.booth: str | None = None  # an interpreter's language: its booth's chat
         self.actor: Actor | None = None
@@ -209,6 +210,7 @@ class ClientSession:
         self.signer.watch(self, grant, self.session_id,  # its link revoked: closed as if expired
                           lambda: self._close_soon(p.CLOSE_UNAUTHORIZED, "link revoked"))
         self.audience = AUDIENCE_OF_ROLE[grant.role]
+        self.role = grant.role.value
         welcome: dict[str, Any] = {"type": "Welcome", "v": p.VERSION, "role": grant.role.value,
                                    "session": self.session_id,
                                    "limits": {"question_chars": 500, "caption_chars": CAPTION_CHARS,
