@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import secrets
 import time
@@ -205,7 +206,10 @@ class Service:
                         limits)
                 except RateLimited:
                     what = "captions" if isinstance(command, PostCaption) else "questions"
-                    raise DomainError("rate_limited", f"too many {what}: wait a little") from None
+                    # At most the slowest budget's time to earn one more (budgets: `live.limits`).
+                    wait = max((1 / rate for _, _, rate in limits or () if rate > 0), default=1)
+                    raise DomainError("rate_limited", f"too many {what}: wait a little",
+                                      retry_after=math.ceil(wait)) from None
                 except Conflict:
                     # Another process's guarded command came first: catch up, decide again.
                     await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE))

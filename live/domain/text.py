@@ -58,7 +58,7 @@ def clean_text(value: str | None, limit: int, what: str, *, required: bool = Tru
             raise DomainError("invalid", f"{what} is empty")
         return None
     if len(text) > limit:
-        raise DomainError("invalid", f"{what} is longer than {limit} characters")
+        raise DomainError("invalid", f"{what} is longer than {limit} characters", limit=limit)
     # C0 controls (but newline and tab), DEL and C1 controls (U+0080-U+009F: CSI, NEL, ...)
     if any((ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) and ch not in "\n\t" for ch in text):
         raise DomainError("invalid", f"{what} contains control characters")

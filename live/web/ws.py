@@ -279,15 +279,18 @@ class ClientSession:
             if exc.code in ("forbidden", "banned"):
                 log.info("session %s: %s refused %s: %s", self.session_id, self.actor.label,
                          frame["type"], exc.code)
-            self._error(ref, exc.code, exc.message)
+            self._error(ref, exc.code, exc.message, retry_after=exc.retry_after, limit=exc.limit)
         except (RedisError, OSError):
             log.warning("session %s: store unavailable", self.session_id, exc_info=True)
             self._error(ref, "unavailable", "storage unavailable: try again")
         else:
             self.deliver(p.encode({"type": "Ack", "ref": ref, "seq": seq}))
 
-    def _error(self, ref: str | None, code: str, message: str) -> None:
-        self.deliver(p.encode({"type": "Error", "ref": ref, "code": code, "message": message}))
+    def _error(self, ref: str | None, code: str, message: str, **details: int | None) -> None:
+        """`details`: `retry_after` (seconds) or `limit` (characters), sent when known."""
+        frame: dict[str, Any] = {"type": "Error", "ref": ref, "code": code, "message": message}
+        frame.update({k: v for k, v in details.items() if v is not None})
+        self.deliver(p.encode(frame))
 
     async def _write(self) -> None:
         """Send the queue, then the latest slots; end once nothing waits, or close if asked to."""

@@ -183,10 +183,18 @@ export function notify(region, text, kind = "info") {
 }
 
 /**
- * Translated message for a command error (`error.{code}`, falling back to `error.generic`).
- * @param {{code?: string}} err @returns {string}
+ * Translated message for a command error (`error.{code}`, falling back to `error.generic`), with
+ * the wait or the length limit when the server gave it.
+ * @param {{code?: string, retry_after?: number, limit?: number}} err @returns {string}
  */
 export function errorText(err) {
+  // Say what to do when the server says: how long to wait, how long a text may be.
+  if (err && err.code === "rate_limited" && typeof err.retry_after === "number") {
+    return t("error.rate_limited_wait", { seconds: err.retry_after });
+  }
+  if (err && err.code === "invalid" && typeof err.limit === "number") {
+    return t("error.too_long", { limit: err.limit });
+  }
   const key = `error.${(err && err.code) || "generic"}`;
   const text = t(key);
   return text === key ? t("error.generic") : text;

@@ -17,7 +17,7 @@ export class CommandError extends Error {
   /**
    * @param {string} code server error code, or "closed" when the connection is gone for good
    * @param {string} [message]
-   * @param {{ref?: string, retried?: boolean, command?: Message}} [extra]
+   * @param {{ref?: string, retried?: boolean, command?: Message, retry_after?: number, limit?: number}} [extra]
    */
   constructor(code, message, extra = {}) {
     super(message || code);
@@ -28,6 +28,9 @@ export class CommandError extends Error {
     // the first attempt went through before the connection dropped.
     this.retried = Boolean(extra.retried);
     this.command = extra.command;
+    // What the server said to do (docs/protocol.md): seconds to wait, characters not to exceed.
+    this.retry_after = extra.retry_after;
+    this.limit = extra.limit;
   }
 }
 

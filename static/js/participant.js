@@ -2,16 +2,15 @@
 // questions typed while offline wait in the connection's outbox and are sent once when it returns.
 
 import {
-  byId, errorText, h, isShown, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive, storage,
+  byId, errorText, h, isShown, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
 } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
+import { setupIdentity } from "./participant-identity.js";
 import {
   hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, pollPercentages,
   questionsWithStatus, sortQuestions, stageQuestion, visibleQuestions,
 } from "./state.js";
 
-const PROFILE_KEY = "tribune.profile";
-const REGISTRANT_KEY = "tribune.registrant"; // whose personal link pre-filled the profile last
 
 const ui = {
   status: byId("conn-status"),
@@ -50,7 +49,7 @@ const view = {
 let localRef = 0;
 
 localizeDates(document);
-restoreProfile();
+const identity = setupIdentity(ui);
 
 const live = startLive({
   rememberParticipant: true,
@@ -68,7 +67,7 @@ const live = startLive({
   // Too many new participants from this network, or a ban holds it: say so while it retries.
   onrefused: (code) => notify(ui.notice, t(`refused.${code}`), "error"),
   onwelcome: (msg) => {
-    prefill(msg);
+    identity.prefill(msg);
     const max = msg.limits && msg.limits.question_chars;
     if (typeof max === "number" && max > 0) {
       view.maxChars = max;
@@ -80,53 +79,11 @@ const live = startLive({
 
 // --- identity and question form ----------------------------------------------------------------
 
-function restoreProfile() {
-  const profile = storage.get(PROFILE_KEY) || {};
-  ui.name.value = typeof profile.name === "string" ? profile.name : "";
-  ui.organisation.value = typeof profile.organisation === "string" ? profile.organisation : "";
-  ui.anonymous.checked = Boolean(profile.anonymous);
-  // Returning visitors already filled it in: keep the form short.
-  if (ui.name.value) ui.identity.open = false;
-  updateIdentitySummary();
-}
-
-/**
- * A personal link's Welcome carries the registrant's name and organisation: they fill the form
- * (once per registrant, so what they change afterwards on this device stays).
- * @param {any} msg
- */
-function prefill(msg) {
-  const who = msg.registrant;
-  const id = msg.participant && msg.participant.id;
-  if (!who || typeof who.name !== "string" || !id || storage.get(REGISTRANT_KEY) === id) return;
-  ui.name.value = who.name;
-  ui.organisation.value = typeof who.organisation === "string" ? who.organisation : "";
-  ui.anonymous.checked = false;
-  storage.set(REGISTRANT_KEY, id);
-  saveProfile();
-}
-
-function saveProfile() {
-  storage.set(PROFILE_KEY, {
-    name: ui.name.value.trim(),
-    organisation: ui.organisation.value.trim(),
-    anonymous: ui.anonymous.checked,
-  });
-  updateIdentitySummary();
-}
-
-function updateIdentitySummary() {
-  const name = ui.name.value.trim();
-  const summary = byId("identity-summary");
-  setText(summary, name ? t("identity.summary", { name }) : t("identity.legend"));
-}
-
 function updateCounter() {
   setText(ui.counter, t("ask.counter", { count: ui.text.value.length, max: view.maxChars }));
   ui.counter.classList.toggle("is-near-limit", ui.text.value.length > view.maxChars * 0.9);
 }
 
-for (const input of [ui.name, ui.organisation, ui.anonymous]) input.addEventListener("change", saveProfile);
 ui.text.addEventListener("input", updateCounter);
 // Ctrl/Cmd+Enter sends, as in chat tools.
 ui.text.addEventListener("keydown", (ev) => {
@@ -141,12 +98,18 @@ ui.form.addEventListener("submit", (ev) => {
     ui.text.focus();
     return;
   }
-  saveProfile();
+  identity.save();
   const anonymous = ui.anonymous.checked;
   /** @type {Record<string, any>} */
   const command = { type: "AskQuestion", text, anonymous };
   const name = ui.name.value.trim();
   const organisation = ui.organisation.value.trim();
+  if (organisation && !name && !anonymous) {
+    // An organisation alone is not shown (it could say who asked): ask for the name, do not drop it.
+    notify(ui.notice, t("ask.organisation_needs_name"), "error");
+    ui.name.focus();
+    return;
+  }
   // An anonymous question carries no name at all: nothing to leak.
   if (name && !anonymous) command.name = name;
   if (organisation && !anonymous) command.organisation = organisation;
@@ -301,7 +264,9 @@ function renderQuestions(state) {
   }
   reconcile(ui.list, items, (i) => i.q.id, createQuestion, updateQuestion);
   ui.empty.hidden = items.length > 0;
-  setText(ui.empty, t(`questions.empty.${view.tab}`));
+  // Not "ask the first one" to someone whose question waits for the moderators.
+  const waiting = view.tab === "questions" && (view.sending.length > 0 || myQuestions(state).some((q) => q.status === "pending"));
+  setText(ui.empty, t(waiting ? "questions.empty.waiting" : `questions.empty.${view.tab}`));
 }
 
 // --- polls -------------------------------------------------------------------------------------

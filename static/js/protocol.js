@@ -269,7 +269,7 @@ export class Connection {
         return;
       case "Error":
         // An error that answers no pending command (no or unknown `ref`) goes to onerror.
-        if (!this._commands.answer(msg, new CommandError(String(msg.code || "error"), msg.message, { ref: msg.ref }))) {
+        if (!this._commands.answer(msg, new CommandError(String(msg.code || "error"), msg.message, { ref: msg.ref, retry_after: msg.retry_after, limit: msg.limit }))) {
           this.onerror(msg);
         }
         return;

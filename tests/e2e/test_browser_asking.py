@@ -1,0 +1,47 @@
+"""Asking, as a new participant finds it (issue 12, section 5): an organisation typed without a
+name is not dropped silently, right after asking the empty list says the question waits for the
+moderators rather than "ask the first one", and a refusal for going too fast says how long."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Browser, expect
+
+from tests.e2e.axe import assert_accessible
+from tests.e2e.chromium import REQUIRES_CHROMIUM
+from tests.e2e.test_browser_flow import Pages
+
+pytestmark = REQUIRES_CHROMIUM
+
+
+async def test_an_organisation_needs_a_name_and_a_pending_question_is_said_to_wait(
+        live_server: Any, browser: Browser) -> None:
+    pages = Pages(browser, live_server)
+    async with pages.reported("browser-asking-failure"):
+        page = await pages.open("participant", {"width": 390, "height": 844})
+        empty = page.get_by_test_id("questions-empty")
+        await expect(empty).to_have_text("Pas encore de question. Posez la première\u00a0!")
+        await page.get_by_test_id("identity-organisation").fill("Ville de Lyon")
+        await page.get_by_test_id("ask-text").fill("Quelle place pour les villes moyennes ?")
+        await page.get_by_test_id("ask-submit").click()
+        notice = page.get_by_test_id("notice")
+        await expect(notice).to_have_text(
+            "Indiquez aussi votre nom\u00a0: une organisation seule n'est pas affichée.")
+        await expect(page.get_by_test_id("identity-name")).to_be_focused()
+        await expect(page.get_by_test_id("ask-text")).to_have_value(
+            "Quelle place pour les villes moyennes ?")  # kept: nothing was sent
+        await page.get_by_test_id("identity-name").fill("Marie Dupont")
+        await page.get_by_test_id("ask-submit").click()
+        await expect(notice).to_contain_text("Merci", timeout=5_000)
+        # Premoderation is on: the public list is still empty, and says why.
+        await expect(empty).to_have_text(
+            "Votre question attend la modération\u00a0: elle apparaîtra ici une fois publiée.")
+        await assert_accessible(page, "a question waiting for moderation")
+        # Over the budget (five at once): the refusal says how long to wait.
+        for i in range(5):
+            await page.get_by_test_id("ask-text").fill(f"Encore une question {i} ?")
+            await page.get_by_test_id("ask-submit").click()
+        await expect(notice).to_have_text(
+            "Vous allez un peu vite\u00a0: réessayez dans 12\u00a0s au plus.", timeout=5_000)
+        assert pages.problems == []
