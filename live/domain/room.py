@@ -109,6 +109,8 @@ class Room:
         if not question.public:
             # Only questions everyone sees take votes; a question leaving the list keeps its count.
             raise DomainError("conflict", "only approved questions take votes")
+        if voter == question.author_id:
+            raise DomainError("forbidden", "you cannot upvote your own question")
         if voter in question.voters:
             return []  # one vote each: a repeat is a no-op, not an error (idempotent on retry)
         return [e.QuestionUpvoted(question.id, voter)]

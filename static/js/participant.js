@@ -253,7 +253,7 @@ function renderQuestions(state) {
     q,
     onStage: Boolean(onStage && onStage.id === q.id),
     upvoted: hasUpvoted(state, q.id),
-    canVote: canVote && q.status === "approved",
+    canVote: canVote && q.status === "approved" && !q.mine, // not one's own question
   }));
   if (view.tab === "mine") {
     const sending = view.sending.map((s) => ({

@@ -10,7 +10,7 @@ from live.domain import Actor, Room
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.state import ANSWERED, APPROVED, ARCHIVED, DISMISSED, PENDING
-from tests.domain.harness import MOD, P1, P2
+from tests.domain.harness import MOD, P1, P2, P3
 from tests.domain.harness import Harness as BaseHarness
 
 
@@ -177,14 +177,22 @@ def test_upvote_once_then_withdraw() -> None:
     assert h.send(c.UpvoteQuestion(question_id), P2) == [e.QuestionUpvoted(question_id, "p2")]
     assert h.send(c.UpvoteQuestion(question_id), P2) == []  # a repeat is a no-op
     assert h.room.state.questions[question_id].voters == {"p2"}
-    assert h.send(c.UpvoteQuestion(question_id), P1) == [e.QuestionUpvoted(question_id, "p1")]
-    assert h.room.state.questions[question_id].voters == {"p1", "p2"}
+    assert h.send(c.UpvoteQuestion(question_id), P3) == [e.QuestionUpvoted(question_id, "p3")]
+    assert h.room.state.questions[question_id].voters == {"p2", "p3"}
     assert h.send(c.WithdrawUpvote(question_id), P2) == [e.UpvoteWithdrawn(question_id, "p2")]
     assert h.send(c.WithdrawUpvote(question_id), P2) == []
-    assert h.room.state.questions[question_id].voters == {"p1"}
+    assert h.room.state.questions[question_id].voters == {"p3"}
     # and again
     assert len(h.send(c.UpvoteQuestion(question_id), P2)) == 1
-    assert h.room.state.questions[question_id].voters == {"p1", "p2"}
+    assert h.room.state.questions[question_id].voters == {"p2", "p3"}
+
+
+def test_an_author_cannot_upvote_their_own_question() -> None:
+    h = Harness()
+    question_id = h.approved(P1)
+    assert h.refusal(c.UpvoteQuestion(question_id), P1) == (
+        "forbidden", "you cannot upvote your own question")
+    assert h.room.state.questions[question_id].voters == set()
 
 
 def test_upvote_unknown_question_is_not_found() -> None:
