@@ -48,7 +48,8 @@ def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Mes
         "id": q.id, "text": q.text, "author": None if q.anonymous else q.author_name,
         "organisation": None if q.anonymous else q.organisation, "status": q.status,
         "votes": len(q.voters), "starred": q.starred, "asked_at": q.asked_at,
-        "answered_at": q.answered_at, "edited": q.edited,
+        "answered_at": q.answered_at, "edited": q.edited, "reply": q.reply,
+        "replied_at": q.replied_at,
     }
     if mine:
         view["mine"] = True
@@ -185,6 +186,7 @@ class Fanout:
 _QUESTION_EVENTS = (
     e.QuestionAsked, e.QuestionApproved, e.QuestionEdited, e.QuestionDismissed, e.QuestionStarred,
     e.QuestionAnswered, e.QuestionArchived, e.QuestionRestored, e.QuestionPutOnStage,
+    e.QuestionReplied,
 )
 _POLL_EVENTS = (e.PollOpened, e.PollClosed, e.PollPutOnStage, e.ResultsRevealed, e.ResultsHidden)
 

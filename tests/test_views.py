@@ -38,6 +38,7 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
         (c.CastBallot(p, [rng.randrange(3)]), participant),
         (c.ApproveQuestion(q, rng.choice([None, "edited text"])), moderator),
         (c.EditQuestion(q, f"edit {rng.random():.2f}"), moderator),
+        (c.ReplyToQuestion(q, rng.choice(["", "Oui.", f"Réponse {rng.random():.2f}"])), moderator),
         (c.DismissQuestion(q), moderator), (c.StarQuestion(q, rng.random() < 0.5), moderator),
         (c.PutOnStage(q), moderator), (c.ClearStage(rng.choice(["question", "poll", "all"])),
                                        moderator),

@@ -43,6 +43,14 @@ class EditQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyToQuestion:
+    """A moderator's written answer under a question; an empty text takes it back."""
+
+    question_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class DismissQuestion:
     question_id: str
 
@@ -186,6 +194,7 @@ Command = (
     | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
     | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
+    | ReplyToQuestion
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -196,5 +205,6 @@ COMMANDS: dict[str, type[Command]] = {
         RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
         SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
+        ReplyToQuestion,
     )
 }

@@ -37,6 +37,13 @@ class QuestionEdited:
 
 
 @dataclass(frozen=True, slots=True)
+class QuestionReplied:
+    question_id: str
+    reply: str | None  # None: the reply taken back
+    replied_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionDismissed:
     question_id: str
     previous: str
@@ -202,7 +209,7 @@ Event = (
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
     | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
-    | GuestOnAirSet | ReplayPublishedSet
+    | GuestOnAirSet | ReplayPublishedSet | QuestionReplied
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -213,7 +220,7 @@ EVENTS: dict[str, type[Event]] = {
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
         ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
-        GuestOnAirSet, ReplayPublishedSet,
+        GuestOnAirSet, ReplayPublishedSet, QuestionReplied,
     )
 }
 

@@ -28,6 +28,7 @@ from live.domain.state import (
     ORGANISATION_CHARS,
     PENDING,
     QUESTION_CHARS,
+    REPLY_CHARS,
     Ban,
     Poll,
     Question,
@@ -142,6 +143,14 @@ class Room:
         assert text is not None
         return [] if text == question.text else [e.QuestionEdited(question.id, text)]
 
+    def _reply(self, cmd: c.ReplyToQuestion, actor: Actor, now: int, new_id: NewId
+               ) -> list[e.Event]:
+        question = self._question(cmd.question_id)
+        if not question.public:
+            raise DomainError("conflict", "approve the question before replying to it")
+        reply = clean_text(cmd.text, REPLY_CHARS, "reply", required=False)
+        return [] if reply == question.reply else [e.QuestionReplied(question.id, reply, now)]
+
     def _dismiss(self, cmd: c.DismissQuestion, actor: Actor, now: int, new_id: NewId
                  ) -> list[e.Event]:
         question = self._question(cmd.question_id)
@@ -246,6 +255,9 @@ class Room:
                 question.text, question.edited = event.text, True
             case e.QuestionDismissed():
                 self._leave(event.question_id, DISMISSED)
+            case e.QuestionReplied():
+                question = s.questions[event.question_id]
+                question.reply, question.replied_at = event.reply, event.replied_at
             case e.QuestionStarred():
                 s.questions[event.question_id].starred = event.starred
             case e.QuestionPutOnStage():
@@ -317,6 +329,7 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.ApproveQuestion: (Capability.MODERATE, Room._approve),
     c.EditQuestion: (Capability.MODERATE, Room._edit),
     c.DismissQuestion: (Capability.MODERATE, Room._dismiss),
+    c.ReplyToQuestion: (Capability.MODERATE, Room._reply),
     c.StarQuestion: (Capability.MODERATE, Room._star),
     c.PutOnStage: (Capability.MODERATE, Room._put_on_stage),
     c.ClearStage: (Capability.MODERATE, Room._clear_stage),

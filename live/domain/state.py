@@ -15,6 +15,7 @@ PUBLIC_STATUSES = frozenset({APPROVED, ANSWERED})
 DRAFT, OPEN, CLOSED = "draft", "open", "closed"
 
 QUESTION_CHARS = 500
+REPLY_CHARS = 1000  # a moderator's written answer: a short paragraph
 NAME_CHARS = 60
 ORGANISATION_CHARS = 80
 CLIENT_KEY_CHARS = 64
@@ -46,6 +47,8 @@ class Question:
     edited: bool = False
     answered_at: int | None = None
     voters: set[str] = field(default_factory=set)
+    reply: str | None = None  # a moderator's written answer, shown under the question
+    replied_at: int | None = None
 
     @property
     def public(self) -> bool:
@@ -58,6 +61,7 @@ class Question:
             "anonymous": self.anonymous, "status": self.status, "asked_at": self.asked_at,
             "client_key": self.client_key, "starred": self.starred, "edited": self.edited,
             "answered_at": self.answered_at, "voters": sorted(self.voters),
+            "reply": self.reply, "replied_at": self.replied_at,
         }
 
     @classmethod

@@ -25,11 +25,11 @@ def _csv(rows: list[list[object]]) -> str:
 
 def questions_csv(state: RoomState) -> str:
     rows: list[list[object]] = [["id", "status", "text", "author", "organisation", "anonymous",
-                                 "votes", "starred", "asked_at", "answered_at"]]
+                                 "votes", "starred", "asked_at", "answered_at", "reply"]]
     for q in state.questions.values():
         rows.append([q.id, q.status, q.text, "" if q.anonymous else q.author_name or "",
                      "" if q.anonymous else q.organisation or "", q.anonymous, len(q.voters),
-                     q.starred, _when(q.asked_at), _when(q.answered_at)])
+                     q.starred, _when(q.asked_at), _when(q.answered_at), q.reply or ""])
     return _csv(rows)
 
 

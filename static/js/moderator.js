@@ -101,8 +101,8 @@ setupSort(ui.sort, (order) => {
 /** Actions offered for each status, in display order. */
 const ACTIONS = {
   pending: ["approve", "edit", "on_stage", "dismiss", "ban"],
-  approved: ["on_stage", "answered", "star", "edit", "archive", "dismiss", "ban"],
-  answered: ["restore", "archive", "star", "ban"],
+  approved: ["on_stage", "answered", "reply", "star", "edit", "archive", "dismiss", "ban"],
+  answered: ["reply", "restore", "archive", "star", "ban"],
   archived: ["restore", "ban"],
   dismissed: ["restore", "ban"],
 };
@@ -149,10 +149,12 @@ function createCard() {
     meta: h("p", { class: "question__meta" }),
     actions: h("div", { class: "actions" }),
     editing: false,
+    mode: "edit", // or "reply": the editor writes the answer under the question
+    reply: h("p", { class: "question__reply", dataset: { testid: "question-reply" } }),
     signature: "",
   };
   refs.editor.append(refs.textarea, h("div", { class: "editor__buttons" }, refs.save, refs.cancel));
-  card.append(refs.flags, refs.text, refs.editor, refs.meta, refs.actions);
+  card.append(refs.flags, refs.text, refs.reply, refs.editor, refs.meta, refs.actions);
   const stopEditing = () => {
     refs.editing = false;
     live.requestRender();
@@ -171,6 +173,10 @@ function createCard() {
   refs.save.addEventListener("click", () => {
     const q = /** @type {any} */ (card)._q;
     const text = refs.textarea.value.trim();
+    if (q && refs.mode === "reply") { // empty: the reply taken back
+      run({ type: "ReplyToQuestion", question_id: q.id, text }).then((ok) => ok && stopEditing());
+      return;
+    }
     if (!q || !text) return;
     const type = q.status === "pending" ? "ApproveQuestion" : "EditQuestion";
     run({ type, question_id: q.id, text }).then((ok) => ok && stopEditing());
@@ -179,9 +185,12 @@ function createCard() {
     const button = /** @type {HTMLElement} */ (ev.target).closest("button[data-action]");
     const q = /** @type {any} */ (card)._q;
     if (!button || !q) return;
-    if (button.dataset.action === "edit") {
+    if (button.dataset.action === "edit" || button.dataset.action === "reply") {
       refs.editing = true;
-      refs.textarea.value = q.text;
+      refs.mode = button.dataset.action;
+      refs.textarea.value = refs.mode === "reply" ? q.reply || "" : q.text;
+      refs.textarea.maxLength = refs.mode === "reply" ? 1000 : 500;
+      refs.textarea.setAttribute("aria-label", t(`action.${refs.mode}`));
       view.focusEditor = refs.textarea; // hidden until the next render
       live.requestRender();
     } else perform(q, button.dataset.action || "");
@@ -210,7 +219,9 @@ function updateCard(card, { q, onStage }) {
   setText(r.text, q.text);
   r.text.hidden = r.editing;
   r.editor.hidden = !r.editing;
-  setText(r.save, t(q.status === "pending" ? "action.approve_edit" : "action.save"));
+  setText(r.save, t(r.mode === "reply" ? "action.publish_reply" : q.status === "pending" ? "action.approve_edit" : "action.save"));
+  setText(r.reply, q.reply ? t("question.reply", { reply: q.reply }) : "");
+  r.reply.hidden = !q.reply || (r.editing && r.mode === "reply");
 
   r.meta.replaceChildren(...[
     h("span", { class: "question__author", text: q.author || t("question.anonymous") }),

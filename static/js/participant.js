@@ -182,12 +182,13 @@ function createQuestion() {
     edited: h("span", { class: "question__edited", text: t("question.edited") }),
     count: h("span", { class: "vote__count", dataset: { testid: "vote-count" } }),
     vote: h("button", { type: "button", class: "vote", dataset: { testid: "upvote" } }),
+    reply: h("p", { class: "question__reply", dataset: { testid: "question-reply" } }),
   };
   refs.vote.append(refs.count);
   refs.vote.addEventListener("click", () => card._q && toggleUpvote(card._q));
   card.append(
     refs.flag,
-    h("div", { class: "question__body" }, refs.text, h("p", { class: "question__meta" }, refs.author, refs.organisation, refs.edited, refs.status)),
+    h("div", { class: "question__body" }, refs.text, h("p", { class: "question__meta" }, refs.author, refs.organisation, refs.edited, refs.status), refs.reply),
     refs.vote,
   );
   /** @type {any} */ (card)._refs = refs;
@@ -212,6 +213,8 @@ function updateQuestion(card, item) {
   setText(r.organisation, q.organisation || "");
   r.organisation.hidden = !q.organisation;
   r.edited.hidden = !q.edited;
+  setText(r.reply, q.reply ? t("question.reply", { reply: q.reply }) : "");
+  r.reply.hidden = !q.reply;
   // Status badges only where they tell something: in "My questions".
   const showStatus = view.tab === "mine";
   r.status.hidden = !showStatus;

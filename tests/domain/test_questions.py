@@ -430,3 +430,24 @@ def test_previous_status_is_recorded_along_a_lifecycle() -> None:
     events = h.send(c.MarkAnswered(q), MOD)
     assert events == [e.QuestionAnswered(q, ARCHIVED, h.now)]
     assert h.send(c.RestoreQuestion(q), MOD) == [e.QuestionRestored(q, ANSWERED)]
+
+
+# -- written replies ------------------------------------------------------------------------------
+
+
+def test_a_moderator_replies_under_a_published_question_and_can_take_it_back() -> None:
+    h = Harness()
+    question_id = h.approved(P1)
+    [event] = h.send(c.ReplyToQuestion(question_id, "  Oui, dès 2021.  "), MOD)
+    assert event == e.QuestionReplied(question_id, "Oui, dès 2021.", h.now)
+    question = h.room.state.questions[question_id]
+    assert (question.reply, question.replied_at) == ("Oui, dès 2021.", h.now)
+    assert h.send(c.ReplyToQuestion(question_id, "Oui, dès 2021."), MOD) == []  # unchanged
+    assert h.send(c.ReplyToQuestion(question_id, " "), MOD)[0] == e.QuestionReplied(
+        question_id, None, h.now)
+    assert h.room.state.questions[question_id].reply is None
+    assert h.refusal(c.ReplyToQuestion(question_id, "x" * 1001), MOD) == (
+        "invalid", "reply is longer than 1000 characters")
+    pending = h.ask(P2, "Pas encore publiée ?")
+    assert h.refused(c.ReplyToQuestion(pending, "Non."), MOD) == "conflict"
+    assert h.refused(c.ReplyToQuestion(question_id, "Moi ?"), P1) == "forbidden"

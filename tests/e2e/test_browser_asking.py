@@ -45,3 +45,30 @@ async def test_an_organisation_needs_a_name_and_a_pending_question_is_said_to_wa
         await expect(notice).to_have_text(
             "Vous allez un peu vite\u00a0: réessayez dans 12\u00a0s au plus.", timeout=5_000)
         assert pages.problems == []
+
+
+async def test_a_written_reply_reaches_the_asker_and_everyone(live_server: Any,
+                                                               browser: Browser) -> None:
+    pages = Pages(browser, live_server)
+    async with pages.reported("browser-reply-failure"):
+        asker = await pages.open("participant", {"width": 390, "height": 844})
+        moderator = await pages.open("moderator", {"width": 1366, "height": 768})
+        await asker.get_by_test_id("identity-name").fill("Marie Dupont")
+        await asker.get_by_test_id("ask-text").fill("Les villes moyennes auront-elles un fonds ?")
+        await asker.get_by_test_id("ask-submit").click()
+        card = moderator.get_by_test_id("question-card").filter(has_text="villes moyennes")
+        await card.get_by_test_id("action-approve").click()
+        await moderator.get_by_test_id("tab-approved").click()
+        await card.get_by_test_id("action-reply").click()
+        await card.get_by_test_id("edit-text").fill("Oui : un appel à projets ouvre en janvier.")
+        await card.get_by_test_id("edit-save").click()
+        await expect(card.get_by_test_id("question-reply")).to_have_text(
+            "Réponse\u00a0: Oui : un appel à projets ouvre en janvier.")
+        mine = asker.get_by_test_id("question-card").filter(has_text="villes moyennes")
+        await expect(mine.get_by_test_id("question-reply")).to_have_text(
+            "Réponse\u00a0: Oui : un appel à projets ouvre en janvier.", timeout=5_000)
+        other = await pages.open("participant", {"width": 390, "height": 844})
+        seen = other.get_by_test_id("question-card").filter(has_text="villes moyennes")
+        await expect(seen.get_by_test_id("question-reply")).to_contain_text("appel à projets")
+        await assert_accessible(asker, "a question with a written reply")
+        assert pages.problems == []
