@@ -87,6 +87,11 @@ def guest_view(g: Guest) -> Message:
     return {"id": g.id, "name": g.name, "status": g.status}
 
 
+def speaker_view(s: RoomState) -> Message:
+    """What the moderators tell the speaker: the stage audience and moderators only."""
+    return {"message": s.stage_message, "timer": s.stage_timer}
+
+
 # Who sees the remote guests and whether they are on air: the studio and the guests themselves
 # (the stage audience) and moderators; participants see them in the picture.
 GUEST_AUDIENCES = (Audience.MODERATOR, Audience.STAGE)
@@ -152,6 +157,7 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
         view["banned"] = banned_view(s)
     if audience in GUEST_AUDIENCES:
         view["guests"] = [guest_view(g) for g in s.guests.values()]
+        view["speaker"] = speaker_view(s)
     if booth is not None:
         view["booth"] = [booth_message_view(m) for m in s.booth.get(booth, ())]
     return view
@@ -229,6 +235,8 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
             shared(everyone, stage=stage_view(s))
         case e.PremoderationSet() | e.StageCaptionsSet() | e.ReplayPublishedSet():
             shared(everyone, settings=settings_view(s))
+        case e.StageMessageSent() | e.StageMessageAcknowledged() | e.StageTimerSet():
+            shared(GUEST_AUDIENCES, speaker=speaker_view(s))
         case e.GuestJoined() | e.GuestOnAirSet():
             shared(GUEST_AUDIENCES, guest=guest_view(s.guests[event.guest_id]))
         case e.CaptionPosted():

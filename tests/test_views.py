@@ -52,6 +52,10 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
         (c.SetReplayPublished(rng.random() < 0.5), moderator),
         (c.JoinAsGuest(), Actor(Role.GUEST, guest=guest, guest_name=f"Invitée {guest}")),
         (c.SetGuestOnAir(guest, rng.random() < 0.6), Actor(Role.STUDIO)),
+        (c.SendStageMessage(f"Plus que {rng.randrange(9)} minutes"), moderator),
+        (c.SetStageTimer(rng.choice([None, 60, 300])), moderator),
+        (c.AcknowledgeStageMessage((room.state.stage_message or {"id": "m_x"})["id"]),
+         Actor(Role.STAGE)),
     ]
     return rng.choice(options)
 

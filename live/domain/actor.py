@@ -31,6 +31,7 @@ class Capability(StrEnum):
     CAPTION = "caption"  # write live captions
     DIRECT = "direct"  # bring remote guests on and off air (the studio)
     GUEST = "guest"  # join the green room as the guest one's link names
+    ACKNOWLEDGE = "acknowledge"  # say the moderators' message on the stage was read (the speaker)
 
 
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -38,11 +39,11 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.MODERATOR: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}),
     Role.ADMIN: frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN,
                            Capability.DIRECT}),
-    Role.STAGE: frozenset(),
+    Role.STAGE: frozenset({Capability.ACKNOWLEDGE}),
     Role.STUDIO: frozenset({Capability.DIRECT}),
     Role.INTERPRETER: frozenset({Capability.BOOTH}),
     Role.CAPTIONER: frozenset({Capability.CAPTION}),
-    Role.GUEST: frozenset({Capability.GUEST}),
+    Role.GUEST: frozenset({Capability.GUEST, Capability.ACKNOWLEDGE}),
 }
 
 

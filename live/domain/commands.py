@@ -188,13 +188,32 @@ class SetReplayPublished:
     published: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SendStageMessage:
+    """A moderator's private line to the speaker: on the stage screen only, until acknowledged."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeStageMessage:
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetStageTimer:
+    """A countdown on the stage screen: `seconds` from now, or None to take it away."""
+
+    seconds: int | None = None
+
+
 Command = (
     AskQuestion | UpvoteQuestion | WithdrawUpvote | CastBallot | ApproveQuestion | EditQuestion
     | DismissQuestion | StarQuestion | PutOnStage | ClearStage | MarkAnswered | ArchiveQuestion
     | RestoreQuestion | SetPremoderation | CreatePoll | OpenPoll | ClosePoll | PutPollOnStage
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
     | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
-    | ReplyToQuestion
+    | ReplyToQuestion | SendStageMessage | AcknowledgeStageMessage | SetStageTimer
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -205,6 +224,6 @@ COMMANDS: dict[str, type[Command]] = {
         RestoreQuestion, SetPremoderation, CreatePoll, OpenPoll, ClosePoll, PutPollOnStage,
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
         SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
-        ReplyToQuestion,
+        ReplyToQuestion, SendStageMessage, AcknowledgeStageMessage, SetStageTimer,
     )
 }

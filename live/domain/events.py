@@ -203,13 +203,33 @@ class ReplayPublishedSet:
     published: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StageMessageSent:
+    message_id: str
+    text: str
+    sent_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageMessageAcknowledged:
+    message_id: str
+    acknowledged_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimerSet:
+    ends_at: int | None  # ms since the epoch; None: no countdown
+    seconds: int | None  # what it was set to, for the stage's display of the whole
+
+
 Event = (
     QuestionAsked | QuestionApproved | QuestionEdited | QuestionDismissed | QuestionStarred
     | QuestionPutOnStage | StageCleared | QuestionAnswered | QuestionArchived | QuestionRestored
     | QuestionUpvoted | UpvoteWithdrawn | PremoderationSet | PollCreated | PollOpened | PollClosed
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
     | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
-    | GuestOnAirSet | ReplayPublishedSet | QuestionReplied
+    | GuestOnAirSet | ReplayPublishedSet | QuestionReplied | StageMessageSent
+    | StageMessageAcknowledged | StageTimerSet
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -220,7 +240,8 @@ EVENTS: dict[str, type[Event]] = {
         QuestionUpvoted, UpvoteWithdrawn, PremoderationSet, PollCreated, PollOpened, PollClosed,
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
         ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
-        GuestOnAirSet, ReplayPublishedSet, QuestionReplied,
+        GuestOnAirSet, ReplayPublishedSet, QuestionReplied, StageMessageSent,
+        StageMessageAcknowledged, StageTimerSet,
     )
 }
 

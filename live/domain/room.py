@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from live.domain import booth, captions, polls, production
+from live.domain import booth, captions, polls, production, stage
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
@@ -39,9 +39,10 @@ from live.domain.text import clean_text
 NewId = Callable[[str], str]
 # Captions belong to the session's video and stage, not to its questions and polls: a session
 # without questions and polls may still be captioned, and interpreted (the booth chat).
-# So do its guests and its replay.
+# So do its guests, its replay, and what the moderators tell the speaker.
 _ANY_SESSION = (c.PostCaption, c.SetStageCaptions, c.SendBoothMessage, c.JoinAsGuest,
-                c.SetGuestOnAir, c.SetReplayPublished)
+                c.SetGuestOnAir, c.SetReplayPublished, c.SendStageMessage,
+                c.AcknowledgeStageMessage, c.SetStageTimer)
 
 
 class Room:
@@ -312,6 +313,8 @@ class Room:
                 booth.apply(s, event)
             case e.GuestJoined() | e.GuestOnAirSet() | e.ReplayPublishedSet():
                 production.apply(s, event)
+            case e.StageMessageSent() | e.StageMessageAcknowledged() | e.StageTimerSet():
+                stage.apply(s, event)
 
     def _leave(self, question_id: str, status: str) -> None:
         """Move a question to a status that takes it off the stage."""
@@ -361,4 +364,12 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.SetReplayPublished: (Capability.MODERATE,
                            lambda room, cmd, actor, now, new_id: production.set_replay(
                                room.state, cmd)),
+    c.SendStageMessage: (Capability.MODERATE,
+                         lambda room, cmd, actor, now, new_id: stage.send(
+                             room.state, cmd, now, new_id)),
+    c.AcknowledgeStageMessage: (Capability.ACKNOWLEDGE,
+                                lambda room, cmd, actor, now, new_id: stage.acknowledge(
+                                    room.state, cmd, now)),
+    c.SetStageTimer: (Capability.MODERATE,
+                      lambda room, cmd, actor, now, new_id: stage.set_timer(room.state, cmd, now)),
 }

@@ -186,6 +186,10 @@ class RoomState:
     # booth's interpreters are ever sent them (live/views.py).
     booth: dict[str, list[BoothMessage]] = field(default_factory=dict)
     guests: dict[str, Guest] = field(default_factory=dict)  # by id, in the order they joined
+    # The moderators' private line to the speaker (live/domain/stage.py): {id, text, sent_at,
+    # acknowledged_at}, and the countdown {ends_at, seconds}; None when there is none.
+    stage_message: dict[str, Any] | None = None
+    stage_timer: dict[str, Any] | None = None
     replay_published: bool = True  # a moderator may take the replay down
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,6 +208,7 @@ class RoomState:
                       for lang, messages in sorted(self.booth.items())},
             "guests": [g.to_dict() for g in self.guests.values()],
             "replay_published": self.replay_published,
+            "stage_message": self.stage_message, "stage_timer": self.stage_timer,
         }
 
     @classmethod
@@ -229,4 +234,5 @@ class RoomState:
                    for lang, messages in data.get("booth", {}).items()},
             guests={g["id"]: Guest.from_dict(g) for g in data.get("guests", [])},
             replay_published=data.get("replay_published", True),
+            stage_message=data.get("stage_message"), stage_timer=data.get("stage_timer"),
         )

@@ -36,6 +36,8 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @property {Me|null} me participants only
  * @property {BannedEntry[]} banned moderators only
  * @property {Guest[]} guests remote guests: the studio, the guests, moderators
+ * @property {{message: any, timer: any}|null} speaker the moderators' message and countdown for
+ *   the speaker: the stage audience and moderators only
  */
 
 export const QUESTION_STATUSES = Object.freeze(["pending", "approved", "answered", "archived", "dismissed"]);
@@ -65,6 +67,7 @@ export function applySnapshot(snapshot, meta = {}) {
     me: s.me ?? null,
     banned: Array.isArray(s.banned) ? [...s.banned] : [],
     guests: Array.isArray(s.guests) ? [...s.guests] : [],
+    speaker: s.speaker ?? null,
   };
 }
 
@@ -123,7 +126,7 @@ export function applyEvent(state, msg) {
   if (msg.guest && msg.guest.id) next.guests = upsert(next.guests || [], msg.guest);
   if (msg.caption) next.captions = addCaption(state.captions, msg.caption);
   if (msg.booth_message) next.booth = addBoothMessage(state.booth, msg.booth_message);
-  for (const key of /** @type {const} */ (["stage", "settings", "banned", "me"])) {
+  for (const key of /** @type {const} */ (["stage", "settings", "banned", "me", "speaker"])) {
     if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
   }
   return optimisticCounts(state, next, msg);

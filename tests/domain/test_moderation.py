@@ -41,6 +41,9 @@ def populated() -> tuple[Harness, dict[str, str]]:
     h.send(c.CastBallot(ids["poll"], [0]), P3)
     h.send(c.JoinAsGuest(), GUEST)
     ids["guest"] = "g1"
+    [sent] = h.send(c.SendStageMessage("Encore cinq minutes"), MOD)
+    assert isinstance(sent, e.StageMessageSent)
+    ids["message"] = sent.message_id
     return h, ids
 
 
@@ -75,6 +78,9 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "JoinAsGuest": lambda ids: c.JoinAsGuest(),
     "SetGuestOnAir": lambda ids: c.SetGuestOnAir(ids.get("guest", "g1"), True),
     "SetReplayPublished": lambda ids: c.SetReplayPublished(False),
+    "SendStageMessage": lambda ids: c.SendStageMessage("Il vous reste deux minutes."),
+    "AcknowledgeStageMessage": lambda ids: c.AcknowledgeStageMessage(ids.get("message", "m_1")),
+    "SetStageTimer": lambda ids: c.SetStageTimer(300),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
 CAPTIONER_COMMANDS = frozenset({"PostCaption"})
@@ -82,13 +88,17 @@ CAPTIONER_COMMANDS = frozenset({"PostCaption"})
 INTERPRETER_COMMANDS = frozenset({"SendBoothMessage"})
 GUEST_COMMANDS = frozenset({"JoinAsGuest"})  # by a guest not yet joined (GUEST2)
 DIRECT_COMMANDS = frozenset({"SetGuestOnAir"})  # the studio's
+# The speaker's, on the stage screen (or a remote guest's page).
+SPEAKER_COMMANDS = frozenset({"AcknowledgeStageMessage"})
 MODERATOR_COMMANDS = (frozenset(c.COMMANDS) - PARTICIPANT_COMMANDS - CAPTIONER_COMMANDS
-                      - INTERPRETER_COMMANDS - GUEST_COMMANDS - DIRECT_COMMANDS)
+                      - INTERPRETER_COMMANDS - GUEST_COMMANDS - DIRECT_COMMANDS
+                      - SPEAKER_COMMANDS)
 # Captions go with the session's video and stage: a session without questions and polls takes them.
 CAPTION_COMMANDS = frozenset({"PostCaption", "SetStageCaptions"})
 # So do its guests and its replay.
 ANY_SESSION_COMMANDS = (CAPTION_COMMANDS | INTERPRETER_COMMANDS | GUEST_COMMANDS | DIRECT_COMMANDS
-                        | {"SetReplayPublished"})
+                        | SPEAKER_COMMANDS
+                        | {"SetReplayPublished", "SendStageMessage", "SetStageTimer"})
 
 
 # What each sample must do: an accepted command that changes nothing would prove nothing.
@@ -107,7 +117,8 @@ EFFECT = {
     "UnbanParticipant": e.ParticipantUnbanned, "PostCaption": e.CaptionPosted,
     "SetStageCaptions": e.StageCaptionsSet, "SendBoothMessage": e.BoothMessageSent,
     "JoinAsGuest": e.GuestJoined, "SetGuestOnAir": e.GuestOnAirSet,
-    "SetReplayPublished": e.ReplayPublishedSet,
+    "SetReplayPublished": e.ReplayPublishedSet, "SendStageMessage": e.StageMessageSent,
+    "AcknowledgeStageMessage": e.StageMessageAcknowledged, "SetStageTimer": e.StageTimerSet,
 }
 
 
@@ -143,8 +154,9 @@ def test_capability_table() -> None:
     moderation = {Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN}
     assert MOD.capabilities == moderation
     assert ADMIN.capabilities == moderation | {Capability.DIRECT}
-    assert STAGE.capabilities == frozenset() and STUDIO.capabilities == {Capability.DIRECT}
-    assert GUEST.capabilities == {Capability.GUEST}
+    assert STAGE.capabilities == {Capability.ACKNOWLEDGE}
+    assert STUDIO.capabilities == {Capability.DIRECT}
+    assert GUEST.capabilities == {Capability.GUEST, Capability.ACKNOWLEDGE}
     assert CAPTIONER.capabilities == {Capability.CAPTION}
     assert P1.label == "p1" and MOD.label == "moderator"
 
@@ -186,6 +198,21 @@ def test_guest_commands_are_accepted_from_guests(name: str) -> None:
 @pytest.mark.parametrize("actor", [P1, STAGE, STUDIO, MOD, ADMIN, CAPTIONER],
                          ids=["participant", "stage", "studio", "moderator", "admin", "captioner"])
 def test_guest_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
+    h, ids = populated()
+    assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
+
+
+@pytest.mark.parametrize("name", sorted(SPEAKER_COMMANDS))
+@pytest.mark.parametrize("actor", [STAGE, GUEST], ids=["stage", "guest"])
+def test_speaker_commands_are_accepted_from_the_stage(name: str, actor: Actor) -> None:
+    h, ids = ready(name)
+    assert_takes_effect(name, h.send(SAMPLES[name](ids), actor))  # raises if refused
+
+
+@pytest.mark.parametrize("name", sorted(SPEAKER_COMMANDS))
+@pytest.mark.parametrize("actor", [P1, MOD, ADMIN, STUDIO, CAPTIONER],
+                         ids=["participant", "moderator", "admin", "studio", "captioner"])
+def test_speaker_commands_are_forbidden_to_others(name: str, actor: Actor) -> None:
     h, ids = populated()
     assert h.refused(SAMPLES[name](ids), actor) == "forbidden"
 
