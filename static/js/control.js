@@ -3,6 +3,7 @@
 
 import { byId, h, pageData, reconcile, setText } from "./dom.js";
 import { t } from "./i18n.js";
+import { playTone } from "./tone.js";
 
 const EVERY_MS = 2000;
 const ui = {
@@ -31,15 +32,7 @@ ui.sound.addEventListener("click", () => {
 });
 
 function beep() {
-  if (!audio) return;
-  const tone = audio.createOscillator();
-  const gain = audio.createGain();
-  tone.frequency.value = 880;
-  gain.gain.setValueAtTime(0.15, audio.currentTime);
-  gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
-  tone.connect(gain).connect(audio.destination);
-  tone.start();
-  tone.stop(audio.currentTime + 0.4);
+  if (audio) playTone(audio, 880, 0.4, 0.15);
 }
 
 /** @param {any} room @param {string} role */

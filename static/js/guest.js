@@ -10,6 +10,7 @@ import { keepFeed } from "./feeds.js";
 import { t } from "./i18n.js";
 import { stageQuestion } from "./state.js";
 import { cameraError, captureConstraints, fillDeviceSelect } from "./studio-devices.js";
+import { playTone } from "./tone.js";
 import { iceServerSource } from "./whip.js";
 
 const CAPTURE = { width: 1280, height: 720 };
@@ -114,15 +115,7 @@ function meterLevel() {
 
 /** A short tone: the guest hears their speakers (or headphones) work. */
 function testSpeakers() {
-  const ctx = context();
-  const tone = ctx.createOscillator();
-  const gain = ctx.createGain();
-  tone.frequency.value = 440;
-  gain.gain.setValueAtTime(0.2, ctx.currentTime);
-  gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 1);
-  tone.connect(gain).connect(ctx.destination);
-  tone.start();
-  tone.stop(ctx.currentTime + 1);
+  playTone(context(), 440, 1, 0.2);
   setText(ui.status, t("guest.msg.speaker_played"));
 }
 
