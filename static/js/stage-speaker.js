@@ -1,6 +1,6 @@
-// Stage screen: the moderators' message to the speaker, until the speaker presses "seen", and the
-// countdown, red once the time is over. Never on participants' pages: the server sends them to
-// the stage and the moderators alone.
+// Stage screen (and a remote guest's page): the moderators' message to the speaker, until the
+// speaker presses "seen", and the countdown, red once the time is over. Never on participants'
+// pages: the server sends them to the stage audience and the moderators alone.
 
 import { addToLive, byId, setText } from "./dom.js";
 import { timeLeft } from "./speaker-time.js";

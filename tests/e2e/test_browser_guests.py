@@ -13,12 +13,13 @@ from urllib.parse import unquote
 
 from playwright.async_api import Browser, Page, Response, expect
 
-from tests.conftest import SESSION
+from tests.conftest import SESSION, token_of
 from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import REQUIRES_CHROMIUM
 from tests.e2e.test_browser_media import CSP_PROBE, Pages, playing
 from tests.media.conftest import MediaServer
 from tests.waiting import wait_for
+from tests.wsclient import Client
 
 pytestmark = REQUIRES_CHROMIUM
 
@@ -151,6 +152,21 @@ async def test_a_guest_waits_goes_on_air_hears_the_room_drops_and_comes_back(
         await expect(sending).to_have_attribute("data-state", "live", timeout=20_000)
         await expect(card).to_have_attribute("data-feed", "live", timeout=15_000)
         await expect(stage).to_have_attribute("data-stage", "on_air")
+
+        # The moderators' message and countdown reach a remote speaker too, acknowledged there.
+        moderator = await Client(media_server.base_url.replace("http://", "ws://"), SESSION,
+                                 token_of(media_server.link("moderator", SESSION))).connect()
+        try:
+            await moderator.ok("SendStageMessage", text="Une minute, puis questions")
+            await moderator.ok("SetStageTimer", seconds=60)
+            await expect(guest.get_by_test_id("stage-message")).to_have_text(
+                "Une minute, puis questions")
+            await expect(guest.get_by_test_id("stage-timer")).to_be_visible()
+            await guest.get_by_test_id("stage-message-seen").click()
+            await moderator.wait_for(lambda: (moderator.view.get("speaker") or {}).get(
+                "message", {}).get("acknowledged_at"))
+        finally:
+            await moderator.close()
 
         # Off air: back backstage, hearing the programme; the participant sees the room again.
         await card.get_by_test_id("guest-off-air").click()
