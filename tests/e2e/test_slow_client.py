@@ -127,7 +127,9 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_up(
 async def test_a_client_that_never_reads_again_is_let_go(
         live_server: RunningServer, fast_moderator: None, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(ws_module, "WRITE_DEADLINE", 0.5)
+    # Long enough for the edits to fill the queue (a thousand, a few ms each on a loaded machine)
+    # before the write deadline ends the stuck send; short enough for the test.
+    monkeypatch.setattr(ws_module, "WRITE_DEADLINE", 2.0)
     caplog.set_level(logging.INFO, logger="live.web.ws")
     participant, moderator = await clients(live_server, "participant", "moderator")
     await participant.ok("AskQuestion", text="Encore une question")
