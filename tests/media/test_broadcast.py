@@ -118,3 +118,15 @@ async def test_after_studio_data_is_lost_viewers_wait_for_the_next_keyframe() ->
     broadcast.forward("video", "video/vp8", DELTA, 3000)  # refers to what was lost: held back
     broadcast.forward("video", "video/vp8", KEY, 6000)
     assert [bytes(await track.recv()) for _ in range(2)] == [KEY, KEY]
+
+
+async def test_the_readout_gives_the_last_keyframe_s_age() -> None:
+    broadcast, _ = on_air()
+    assert broadcast.stats()["keyframe_age"] is None  # on air, no keyframe yet
+    broadcast.forward("video", "video/vp8", DELTA, 0)
+    assert broadcast.stats()["keyframe_age"] is None  # a delta frame is not one
+    broadcast.forward("video", "video/vp8", KEY, 3000)
+    assert broadcast.stats()["keyframe_age"] == 0.0
+    assert broadcast.last_keyframe is not None
+    broadcast.last_keyframe -= 12.3  # as if it came 12 s ago (the control room's no_keyframe)
+    assert broadcast.stats()["keyframe_age"] == 12.3
