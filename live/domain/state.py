@@ -49,6 +49,9 @@ class Question:
     voters: set[str] = field(default_factory=set)
     reply: str | None = None  # a moderator's written answer, shown under the question
     replied_at: int | None = None
+    # Where it was asked: ROOM through the room's on-site link (its printed QR code), else REMOTE;
+    # the moderator alternates between the two.
+    origin: str = "remote"
 
     @property
     def public(self) -> bool:
@@ -61,7 +64,7 @@ class Question:
             "anonymous": self.anonymous, "status": self.status, "asked_at": self.asked_at,
             "client_key": self.client_key, "starred": self.starred, "edited": self.edited,
             "answered_at": self.answered_at, "voters": sorted(self.voters),
-            "reply": self.reply, "replied_at": self.replied_at,
+            "reply": self.reply, "replied_at": self.replied_at, "origin": self.origin,
         }
 
     @classmethod
