@@ -41,6 +41,7 @@ PUBLIC_AUDIENCES = (Audience.STAGE, Audience.PARTICIPANT)
 # the transcript is an export. Only the latest CAPTION_SCAN lines are looked through, so that a
 # room connecting at once costs little: a language silent for that long starts empty.
 CAPTION_LINES, CAPTION_SCAN = 8, 500
+LOG_SENT = 200  # moderation log entries a moderator's console is sent on connecting
 
 
 def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Message:
@@ -49,7 +50,7 @@ def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Mes
         "organisation": None if q.anonymous else q.organisation, "status": q.status,
         "votes": len(q.voters), "starred": q.starred, "asked_at": q.asked_at,
         "answered_at": q.answered_at, "edited": q.edited, "reply": q.reply,
-        "replied_at": q.replied_at,
+        "replied_at": q.replied_at, "origin": q.origin, "merged_into": q.merged_into,
     }
     if mine:
         view["mine"] = True
@@ -155,6 +156,7 @@ def state_view(s: RoomState, session: Message, audience: Audience, participant_i
         view["me"] = me_view(s, participant_id)
     if audience is Audience.MODERATOR:
         view["banned"] = banned_view(s)
+        view["log"] = [entry.to_dict() for entry in s.log[-LOG_SENT:]]
     if audience in GUEST_AUDIENCES:
         view["guests"] = [guest_view(g) for g in s.guests.values()]
         view["speaker"] = speaker_view(s)
@@ -231,6 +233,10 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
             out.private[q.author_id] = {
                 **envelope, "question_id": q.id,
                 "question": question_view(q, Audience.PARTICIPANT, mine=True), **extra}
+        case e.QuestionMerged() | e.QuestionUnmerged():
+            _merge(out, event, envelope, s)
+        case e.ModerationLogged():
+            shared((Audience.MODERATOR,), log_entry=s.log[-1].to_dict())
         case e.StageCleared():
             shared(everyone, stage=stage_view(s))
         case e.PremoderationSet() | e.StageCaptionsSet() | e.ReplayPublishedSet():
@@ -264,6 +270,30 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
                     question_view(s.questions[qid], Audience.PARTICIPANT, mine=True)
                     for qid in dismissed]}
     return out
+
+
+def _merge(out: Fanout, event: e.QuestionMerged | e.QuestionUnmerged, envelope: Message,
+           s: RoomState) -> None:
+    """A merge changes two questions: the duplicate leaves the public list (or comes back), the
+    question it went into gains (or gives back) its votes. The duplicate's asker is shown where it
+    went; each voter whose vote moved is told their own votes."""
+    source, target = s.questions[event.question_id], s.questions[event.into_id]
+    stage = {"stage": stage_view(s)}
+    out.shared[Audience.MODERATOR] = {**envelope, "questions": [
+        question_view(source, Audience.MODERATOR), question_view(target, Audience.MODERATOR)],
+        **stage}
+    public: Message = {**envelope, "question_id": source.id,
+                       "question": question_view(source, Audience.PARTICIPANT)
+                       if source.public else None,
+                       "questions": [question_view(target, Audience.PARTICIPANT)], **stage}
+    for audience in PUBLIC_AUDIENCES:
+        out.shared[audience] = public
+    moved = event.moved if isinstance(event, e.QuestionMerged) else event.taken
+    for voter in moved:
+        out.private[voter] = {**public, "me": me_view(s, voter)}
+    out.private[source.author_id] = {
+        **public, "question": question_view(source, Audience.PARTICIPANT, mine=True),
+        **({"me": me_view(s, source.author_id)} if source.author_id in moved else {})}
 
 
 def session_view(programme: Programme, session_id: str) -> Message:

@@ -77,7 +77,7 @@ def test_every_audience_is_told_of_a_line_without_its_key() -> None:
     for audience in Audience:
         assert fanout.shared[audience] == {"type": "CaptionPosted", "seq": 1, "caption": {
             "language": "fr", "text": "Bonjour.", "at": 5_000, "final": True}}
-    [event] = posted(room, c.SetStageCaptions(True, "en"), MOD, 6_000)
+    event = posted(room, c.SetStageCaptions(True, "en"), MOD, 6_000)[0]
     fanout = project(event, {"type": "StageCaptionsSet", "seq": 2}, room.state)
     for audience in Audience:
         assert fanout.shared[audience]["settings"] == {

@@ -12,6 +12,7 @@ class AskQuestion:
     organisation: str | None = None
     anonymous: bool = False
     client_key: str | None = None
+    origin: str | None = None  # "room" from the room's on-site link, else "remote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,19 @@ class ArchiveQuestion:
 
 @dataclass(frozen=True, slots=True)
 class RestoreQuestion:
+    question_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MergeQuestions:
+    """Fold a duplicate (`question_id`) into the question it repeats (`into_id`)."""
+
+    question_id: str
+    into_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmergeQuestion:
     question_id: str
 
 
@@ -214,6 +228,7 @@ Command = (
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
     | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
     | ReplyToQuestion | SendStageMessage | AcknowledgeStageMessage | SetStageTimer
+    | MergeQuestions | UnmergeQuestion
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -225,5 +240,6 @@ COMMANDS: dict[str, type[Command]] = {
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
         SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
         ReplyToQuestion, SendStageMessage, AcknowledgeStageMessage, SetStageTimer,
+        MergeQuestions, UnmergeQuestion,
     )
 }

@@ -22,6 +22,34 @@ class QuestionAsked:
     status: str
     asked_at: int
     client_key: str | None = None
+    origin: str = "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionMerged:
+    question_id: str
+    into_id: str
+    previous: str
+    moved: tuple[str, ...]  # the duplicate's voters who had not voted for `into_id`
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionUnmerged:
+    question_id: str
+    into_id: str
+    restored: str  # the status the duplicate had before the merge
+    taken: tuple[str, ...]  # the moved votes taken back from `into_id`
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationLogged:
+    """A moderation act, for the session's log (live/domain/state.py LogEntry)."""
+
+    at: int
+    by: str
+    action: str
+    target: str | None
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +257,8 @@ Event = (
     | PollPutOnStage | ResultsRevealed | ResultsHidden | BallotCast | ParticipantBanned
     | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
     | GuestOnAirSet | ReplayPublishedSet | QuestionReplied | StageMessageSent
-    | StageMessageAcknowledged | StageTimerSet
+    | StageMessageAcknowledged | StageTimerSet | QuestionMerged | QuestionUnmerged
+    | ModerationLogged
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -241,7 +270,8 @@ EVENTS: dict[str, type[Event]] = {
         PollPutOnStage, ResultsRevealed, ResultsHidden, BallotCast, ParticipantBanned,
         ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
         GuestOnAirSet, ReplayPublishedSet, QuestionReplied, StageMessageSent,
-        StageMessageAcknowledged, StageTimerSet,
+        StageMessageAcknowledged, StageTimerSet, QuestionMerged, QuestionUnmerged,
+        ModerationLogged,
     )
 }
 

@@ -63,8 +63,11 @@ def gate_changes(events: list[e.Event]) -> list[tuple[str, bool]]:
             case (e.QuestionApproved() | e.QuestionRestored() | e.QuestionPutOnStage()
                   | e.QuestionAnswered()):
                 changes.append((question_gate(event.question_id), True))
-            case e.QuestionDismissed() | e.QuestionArchived():
+            case e.QuestionDismissed() | e.QuestionArchived() | e.QuestionMerged():
                 changes.append((question_gate(event.question_id), False))
+            case e.QuestionUnmerged():
+                changes.append((question_gate(event.question_id),
+                                event.restored in PUBLIC_STATUSES))
             case e.ParticipantBanned():
                 changes += [(question_gate(q), False) for q in event.dismissed]
             case e.PollOpened():

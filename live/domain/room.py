@@ -10,33 +10,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from live.domain import booth, captions, polls, production, stage
+from live.domain import booth, captions, polls, production, questions, stage
 from live.domain import commands as c
 from live.domain import events as e
 from live.domain.actor import Actor, Capability
 from live.domain.errors import DomainError
 from live.domain.state import (
-    ANSWERED,
-    APPROVED,
-    ARCHIVED,
-    CLIENT_KEY_CHARS,
     CLOSED,
     DISMISSED,
-    MAX_PENDING,
-    NAME_CHARS,
+    LOG_KEPT,
     OPEN,
-    ORGANISATION_CHARS,
     PENDING,
-    QUESTION_CHARS,
-    REPLY_CHARS,
     Ban,
+    LogEntry,
     Poll,
     Question,
     RoomState,
 )
-from live.domain.text import clean_text
 
 NewId = Callable[[str], str]
+# What the moderation log keeps: every act of the moderators' capabilities that changed something.
+_LOGGED = frozenset({Capability.MODERATE, Capability.MANAGE_POLLS, Capability.BAN})
+LOG_DETAIL_CHARS = 300
+_QUESTION_EVENTS = (
+    e.QuestionAsked, e.QuestionApproved, e.QuestionRestored, e.QuestionEdited,
+    e.QuestionDismissed, e.QuestionReplied, e.QuestionStarred, e.QuestionPutOnStage,
+    e.QuestionAnswered, e.QuestionArchived, e.QuestionUpvoted, e.UpvoteWithdrawn,
+    e.QuestionMerged, e.QuestionUnmerged,
+)
 # Captions belong to the session's video and stage, not to its questions and polls: a session
 # without questions and polls may still be captioned, and interpreted (the booth chat).
 # So do its guests, its replay, and what the moderators tell the speaker.
@@ -76,102 +77,28 @@ class Room:
             raise DomainError("not_interactive", "this session has no questions or polls")
         if actor.participant_id is not None and actor.participant_id in self.state.banned:
             raise DomainError("banned", "you have been banned from this session")
-        return handler(self, command, actor, now, new_id)
+        events = handler(self, command, actor, now, new_id)
+        if events and capability in _LOGGED:
+            events.append(self._logged(command, actor, now))
+        return events
 
-    def _question(self, question_id: str) -> Question:
-        question = self.state.questions.get(question_id)
-        if question is None:
-            raise DomainError("not_found", "no such question")
-        return question
-
-    def _ask(self, cmd: c.AskQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        author = actor.participant_id
-        assert author is not None, "participants always have an id"
-        key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
-        if key is not None and (author, key) in self.state.client_keys:
-            return []  # the same question re-sent after a reconnect: already accepted
-        text = clean_text(cmd.text, QUESTION_CHARS, "question")
-        assert text is not None
-        if self.state.premoderation and sum(
-                q.status == PENDING for q in self.state.questions.values()) >= MAX_PENDING:
-            raise DomainError("rate_limited", "the moderators' queue is full: try again later")
-        name = None if cmd.anonymous else clean_text(cmd.name, NAME_CHARS, "name", required=False)
-        organisation = None if cmd.anonymous else clean_text(
-            cmd.organisation, ORGANISATION_CHARS, "organisation", required=False)
-        if name is None:  # no name given: anonymous, and an organisation alone is not kept either
-            organisation = None
-        status = PENDING if self.state.premoderation else APPROVED
-        return [e.QuestionAsked(new_id("q"), author, name, organisation, name is None, text, status,
-                                now, key)]
-
-    def _upvote(self, cmd: c.UpvoteQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        voter = actor.participant_id
-        assert voter is not None
-        if not question.public:
-            # Only questions everyone sees take votes; a question leaving the list keeps its count.
-            raise DomainError("conflict", "only approved questions take votes")
-        if voter == question.author_id:
-            raise DomainError("forbidden", "you cannot upvote your own question")
-        if voter in question.voters:
-            return []  # one vote each: a repeat is a no-op, not an error (idempotent on retry)
-        return [e.QuestionUpvoted(question.id, voter)]
-
-    def _withdraw(self, cmd: c.WithdrawUpvote, actor: Actor, now: int, new_id: NewId
-                  ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        voter = actor.participant_id
-        assert voter is not None
-        if voter not in question.voters:
-            return []
-        if not question.public:
-            raise DomainError("conflict", "the question is closed: its votes are final")
-        return [e.UpvoteWithdrawn(question.id, voter)]
-
-    def _approve(self, cmd: c.ApproveQuestion, actor: Actor, now: int, new_id: NewId
-                 ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        out: list[e.Event] = []
-        if cmd.text is not None:
-            out += self._edit(c.EditQuestion(question.id, cmd.text), actor, now, new_id)
-        if question.status != APPROVED:
-            out.append(e.QuestionApproved(question.id, question.status))
-        return out
-
-    def _edit(self, cmd: c.EditQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        text = clean_text(cmd.text, QUESTION_CHARS, "question")
-        assert text is not None
-        return [] if text == question.text else [e.QuestionEdited(question.id, text)]
-
-    def _reply(self, cmd: c.ReplyToQuestion, actor: Actor, now: int, new_id: NewId
-               ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if not question.public:
-            raise DomainError("conflict", "approve the question before replying to it")
-        reply = clean_text(cmd.text, REPLY_CHARS, "reply", required=False)
-        return [] if reply == question.reply else [e.QuestionReplied(question.id, reply, now)]
-
-    def _dismiss(self, cmd: c.DismissQuestion, actor: Actor, now: int, new_id: NewId
-                 ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if question.status == DISMISSED:
-            return []
-        return [e.QuestionDismissed(question.id, question.status)]
-
-    def _star(self, cmd: c.StarQuestion, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        starred = bool(cmd.starred)
-        return [] if question.starred == starred else [e.QuestionStarred(question.id, starred)]
-
-    def _put_on_stage(self, cmd: c.PutOnStage, actor: Actor, now: int, new_id: NewId
-                      ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if question.status not in (PENDING, APPROVED):
-            raise DomainError("conflict", f"a question {question.status} cannot go on stage")
-        if self.state.stage_question_id == question.id:
-            return []
-        return [e.QuestionPutOnStage(question.id, question.status)]
+    def _logged(self, command: c.Command, actor: Actor, now: int) -> e.ModerationLogged:
+        """The log entry of a moderation act, with the text it concerned as it was before it."""
+        target: str | None = None
+        detail: str | None = None
+        question = self.state.questions.get(getattr(command, "question_id", None) or "")
+        poll = self.state.polls.get(getattr(command, "poll_id", None) or "")
+        if question is not None:
+            target, detail = question.id, question.text
+            into = self.state.questions.get(getattr(command, "into_id", None) or "")
+            if into is not None:
+                detail = f"{question.text} → {into.id}: {into.text}"
+        elif poll is not None:
+            target, detail = poll.id, poll.question
+        elif isinstance(command, c.UnbanParticipant):
+            target = command.ban_id
+        return e.ModerationLogged(now, actor.role.value, type(command).__name__, target,
+                                  detail[:LOG_DETAIL_CHARS] if detail else None)
 
     def _clear_stage(self, cmd: c.ClearStage, actor: Actor, now: int, new_id: NewId
                      ) -> list[e.Event]:
@@ -181,33 +108,13 @@ class Room:
         poll = cmd.target != "question" and self.state.stage_poll_id is not None
         return [e.StageCleared(question, poll)] if question or poll else []
 
-    def _answer(self, cmd: c.MarkAnswered, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if question.status == ANSWERED:
-            return []
-        return [e.QuestionAnswered(question.id, question.status, now)]
-
-    def _archive(self, cmd: c.ArchiveQuestion, actor: Actor, now: int, new_id: NewId
-                 ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if question.status == ARCHIVED:
-            return []
-        return [e.QuestionArchived(question.id, question.status)]
-
-    def _restore(self, cmd: c.RestoreQuestion, actor: Actor, now: int, new_id: NewId
-                 ) -> list[e.Event]:
-        question = self._question(cmd.question_id)
-        if question.status not in (ARCHIVED, DISMISSED, ANSWERED):
-            return []
-        return [e.QuestionRestored(question.id, question.status)]
-
     def _premoderation(self, cmd: c.SetPremoderation, actor: Actor, now: int, new_id: NewId
                        ) -> list[e.Event]:
         enabled = bool(cmd.enabled)
         return [] if self.state.premoderation == enabled else [e.PremoderationSet(enabled)]
 
     def _ban(self, cmd: c.BanParticipant, actor: Actor, now: int, new_id: NewId) -> list[e.Event]:
-        question = self._question(cmd.question_id)
+        question = questions.question_of(self.state, cmd.question_id)
         pid = question.author_id
         if pid in self.state.banned:
             return []
@@ -241,43 +148,13 @@ class Room:
         """Apply one event; the only place where the state changes."""
         s = self.state
         match event:
-            case e.QuestionAsked():
-                question = Question(
-                    event.question_id, event.text, event.author_id, event.author_name,
-                    event.organisation, event.anonymous, event.status, event.asked_at,
-                    event.client_key)
-                s.questions[question.id] = question
-                if event.client_key is not None:
-                    s.client_keys[(event.author_id, event.client_key)] = question.id
-            case e.QuestionApproved() | e.QuestionRestored():
-                s.questions[event.question_id].status = APPROVED
-            case e.QuestionEdited():
-                question = s.questions[event.question_id]
-                question.text, question.edited = event.text, True
-            case e.QuestionDismissed():
-                self._leave(event.question_id, DISMISSED)
-            case e.QuestionReplied():
-                question = s.questions[event.question_id]
-                question.reply, question.replied_at = event.reply, event.replied_at
-            case e.QuestionStarred():
-                s.questions[event.question_id].starred = event.starred
-            case e.QuestionPutOnStage():
-                s.questions[event.question_id].status = APPROVED
-                s.stage_question_id = event.question_id
+            case _ if isinstance(event, _QUESTION_EVENTS):
+                questions.apply(s, event)
             case e.StageCleared():
                 if event.question:
                     s.stage_question_id = None
                 if event.poll:
                     s.stage_poll_id = None
-            case e.QuestionAnswered():
-                self._leave(event.question_id, ANSWERED)
-                s.questions[event.question_id].answered_at = event.answered_at
-            case e.QuestionArchived():
-                self._leave(event.question_id, ARCHIVED)
-            case e.QuestionUpvoted():
-                s.questions[event.question_id].voters.add(event.participant_id)
-            case e.UpvoteWithdrawn():
-                s.questions[event.question_id].voters.discard(event.participant_id)
             case e.PremoderationSet():
                 s.premoderation = event.enabled
             case e.PollCreated():
@@ -304,7 +181,7 @@ class Room:
             case e.ParticipantBanned():
                 s.banned[event.participant_id] = Ban(event.ban_id, event.name)
                 for question_id in event.dismissed:
-                    self._leave(question_id, DISMISSED)
+                    questions.leave(s, question_id, DISMISSED)
             case e.ParticipantUnbanned():
                 s.banned.pop(event.participant_id, None)
             case e.CaptionPosted() | e.StageCaptionsSet():
@@ -315,30 +192,40 @@ class Room:
                 production.apply(s, event)
             case e.StageMessageSent() | e.StageMessageAcknowledged() | e.StageTimerSet():
                 stage.apply(s, event)
-
-    def _leave(self, question_id: str, status: str) -> None:
-        """Move a question to a status that takes it off the stage."""
-        self.state.questions[question_id].status = status
-        if self.state.stage_question_id == question_id:
-            self.state.stage_question_id = None
-
+            case e.ModerationLogged():
+                s.log.append(LogEntry(event.at, event.by, event.action, event.target, event.detail))
+                del s.log[:-LOG_KEPT]
 
 _Handler = Callable[[Room, Any, Actor, int, NewId], list[e.Event]]
+
+
+def _on_state(decide: Callable[[RoomState, Any], list[e.Event]]) -> _Handler:
+    """A handler for a decision that reads only the state and the command."""
+    return lambda room, cmd, actor, now, new_id: decide(room.state, cmd)
+
+
 _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
-    c.AskQuestion: (Capability.ASK, Room._ask),
-    c.UpvoteQuestion: (Capability.UPVOTE, Room._upvote),
-    c.WithdrawUpvote: (Capability.UPVOTE, Room._withdraw),
+    c.AskQuestion: (Capability.ASK, lambda room, cmd, actor, now, new_id: questions.ask(
+        room.state, cmd, actor, now, new_id)),
+    c.UpvoteQuestion: (Capability.UPVOTE,
+                       lambda room, cmd, actor, now, new_id: questions.upvote(room.state, cmd, actor)),
+    c.WithdrawUpvote: (Capability.UPVOTE, lambda room, cmd, actor, now, new_id: questions.withdraw(
+        room.state, cmd, actor)),
     c.CastBallot: (Capability.VOTE, polls.cast_ballot),
-    c.ApproveQuestion: (Capability.MODERATE, Room._approve),
-    c.EditQuestion: (Capability.MODERATE, Room._edit),
-    c.DismissQuestion: (Capability.MODERATE, Room._dismiss),
-    c.ReplyToQuestion: (Capability.MODERATE, Room._reply),
-    c.StarQuestion: (Capability.MODERATE, Room._star),
-    c.PutOnStage: (Capability.MODERATE, Room._put_on_stage),
+    c.ApproveQuestion: (Capability.MODERATE, _on_state(questions.approve)),
+    c.EditQuestion: (Capability.MODERATE, _on_state(questions.edit)),
+    c.DismissQuestion: (Capability.MODERATE, _on_state(questions.dismiss)),
+    c.ReplyToQuestion: (Capability.MODERATE,
+                        lambda room, cmd, actor, now, new_id: questions.reply(room.state, cmd, now)),
+    c.StarQuestion: (Capability.MODERATE, _on_state(questions.star)),
+    c.PutOnStage: (Capability.MODERATE, _on_state(questions.put_on_stage)),
     c.ClearStage: (Capability.MODERATE, Room._clear_stage),
-    c.MarkAnswered: (Capability.MODERATE, Room._answer),
-    c.ArchiveQuestion: (Capability.MODERATE, Room._archive),
-    c.RestoreQuestion: (Capability.MODERATE, Room._restore),
+    c.MarkAnswered: (Capability.MODERATE,
+                     lambda room, cmd, actor, now, new_id: questions.answer(room.state, cmd, now)),
+    c.ArchiveQuestion: (Capability.MODERATE, _on_state(questions.archive)),
+    c.RestoreQuestion: (Capability.MODERATE, _on_state(questions.restore)),
+    c.MergeQuestions: (Capability.MODERATE, _on_state(questions.merge)),
+    c.UnmergeQuestion: (Capability.MODERATE, _on_state(questions.unmerge)),
     c.SetPremoderation: (Capability.MODERATE, Room._premoderation),
     c.CreatePoll: (Capability.MANAGE_POLLS, polls.create_poll),
     c.OpenPoll: (Capability.MANAGE_POLLS, polls.open_poll),

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED = (
-    "pending", "approved", "dismissed", "answered", "archived",
+PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED, MERGED = (
+    "pending", "approved", "dismissed", "answered", "archived", "merged",
 )
-QUESTION_STATUSES = (PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED)
+QUESTION_STATUSES = (PENDING, APPROVED, DISMISSED, ANSWERED, ARCHIVED, MERGED)
+# Where a question was asked: through the room's on-site link (its printed QR code), or remote.
+ROOM, REMOTE = "room", "remote"
+ORIGINS = (ROOM, REMOTE)
 # Statuses everyone (participants, the stage) may see; authors always see their own questions.
 PUBLIC_STATUSES = frozenset({APPROVED, ANSWERED})
 
@@ -20,6 +23,7 @@ NAME_CHARS = 60
 ORGANISATION_CHARS = 80
 CLIENT_KEY_CHARS = 64
 MAX_PENDING = 1000  # questions waiting for moderation: past this, new ones wait for room
+LOG_KEPT = 1000  # moderation log entries kept per session, the oldest dropped first
 POLL_QUESTION_CHARS = 200
 POLL_OPTION_CHARS = 100
 POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
@@ -51,7 +55,12 @@ class Question:
     replied_at: int | None = None
     # Where it was asked: ROOM through the room's on-site link (its printed QR code), else REMOTE;
     # the moderator alternates between the two.
-    origin: str = "remote"
+    origin: str = REMOTE
+    # Folded into another question (status MERGED): which one, the status it had, and the votes
+    # the merge moved over (so that undoing it takes back exactly those).
+    merged_into: str | None = None
+    merged_from: str | None = None
+    merged_votes: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -65,11 +74,14 @@ class Question:
             "client_key": self.client_key, "starred": self.starred, "edited": self.edited,
             "answered_at": self.answered_at, "voters": sorted(self.voters),
             "reply": self.reply, "replied_at": self.replied_at, "origin": self.origin,
+            "merged_into": self.merged_into, "merged_from": self.merged_from,
+            "merged_votes": list(self.merged_votes),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Question:
-        return cls(**{**data, "voters": set(data.get("voters", ()))})
+        return cls(**{**data, "voters": set(data.get("voters", ())),
+                      "merged_votes": tuple(data.get("merged_votes", ()))})
 
 
 @dataclass(slots=True)
@@ -153,6 +165,26 @@ class BoothMessage:
         return cls(**data)
 
 
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One moderation act: who (the link's role), when, what (the command), on what, and the
+    text it concerned as it was then (so "why was my question not shown?" has an answer)."""
+
+    at: int
+    by: str
+    action: str
+    target: str | None
+    detail: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "by": self.by, "action": self.action, "target": self.target,
+                "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogEntry:
+        return cls(**data)
+
+
 @dataclass(slots=True)
 class Guest:
     id: str
@@ -194,6 +226,7 @@ class RoomState:
     stage_message: dict[str, Any] | None = None
     stage_timer: dict[str, Any] | None = None
     replay_published: bool = True  # a moderator may take the replay down
+    log: list[LogEntry] = field(default_factory=list)  # the moderation log, oldest first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +244,7 @@ class RoomState:
                       for lang, messages in sorted(self.booth.items())},
             "guests": [g.to_dict() for g in self.guests.values()],
             "replay_published": self.replay_published,
+            "log": [entry.to_dict() for entry in self.log],
             "stage_message": self.stage_message, "stage_timer": self.stage_timer,
         }
 
@@ -237,5 +271,6 @@ class RoomState:
                    for lang, messages in data.get("booth", {}).items()},
             guests={g["id"]: Guest.from_dict(g) for g in data.get("guests", [])},
             replay_published=data.get("replay_published", True),
+            log=[LogEntry.from_dict(entry) for entry in data.get("log", [])],
             stage_message=data.get("stage_message"), stage_timer=data.get("stage_timer"),
         )

@@ -6,6 +6,8 @@ import {
   byId, errorText, h, isShown, keepFocus, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
 } from "./dom.js";
 import { formatTime, localizeDates, t } from "./i18n.js";
+import { setupLog } from "./moderator-log.js";
+import { setupMerge } from "./moderator-merge.js";
 import { setupPolls } from "./moderator-polls.js";
 import { countByStatus, questionsWithStatus, sortQuestions, stagePoll, stageQuestion } from "./state.js";
 
@@ -20,6 +22,7 @@ const ui = {
   tabs: byId("queue-tabs"),
   panel: byId("queue-panel"),
   sort: byId("sort"),
+  origin: /** @type {HTMLSelectElement} */ (byId("origin-filter")),
   list: byId("queue-list"),
   empty: byId("queue-empty"),
   stageCurrent: byId("stage-current"),
@@ -35,6 +38,8 @@ const ui = {
 const view = {
   queue: /** @type {import("./state.js").QuestionStatus} */ ("pending"),
   sort: /** @type {"popular"|"recent"} */ ("popular"),
+  /** "room", "remote" or "" (both): the moderator alternates between the room and remote */
+  origin: "",
   /** ids of questions that just arrived, highlighted for a few seconds */
   fresh: new Set(),
   baseTitle: document.title,
@@ -98,24 +103,33 @@ setupSort(ui.sort, (order) => {
   live.requestRender();
 });
 
-/** Actions offered for each status, in display order. */
+ui.origin.addEventListener("change", () => {
+  view.origin = ui.origin.value;
+  live.requestRender();
+});
+
+/** Actions offered for each status, in display order. Projecting is its own act, on an approved
+ * question only: approving never puts a question on the screen. */
 const ACTIONS = {
-  pending: ["approve", "edit", "on_stage", "dismiss", "ban"],
-  approved: ["on_stage", "answered", "reply", "star", "edit", "archive", "dismiss", "ban"],
+  pending: ["approve", "edit", "merge", "dismiss", "ban"],
+  approved: ["on_stage", "answered", "reply", "star", "edit", "merge", "archive", "dismiss", "ban"],
   answered: ["reply", "restore", "archive", "star", "ban"],
   archived: ["restore", "ban"],
   dismissed: ["restore", "ban"],
+  merged: ["unmerge", "ban"],
 };
 
 /** Actions that are one command on the question. */
 const QUESTION_COMMANDS = {
   approve: "ApproveQuestion", dismiss: "DismissQuestion", on_stage: "PutOnStage",
   answered: "MarkAnswered", archive: "ArchiveQuestion", restore: "RestoreQuestion",
+  unmerge: "UnmergeQuestion",
 };
 
 /** @param {any} q @param {string} action */
 function perform(q, action) {
   if (action === "ban") return confirmBan(q);
+  if (action === "merge") return openMerge(q);
   if (action === "star") return run({ type: "StarQuestion", question_id: q.id, starred: !q.starred });
   if (action === "clear_stage") return run({ type: "ClearStage", target: "question" });
   const type = QUESTION_COMMANDS[/** @type {keyof typeof QUESTION_COMMANDS} */ (action)];
@@ -199,6 +213,18 @@ function createCard() {
   return card;
 }
 
+/** How many duplicates were merged into each question, and each question's text, as of the
+ * render in progress. */
+let merged = /** @type {Map<string, number>} */ (new Map());
+let texts = /** @type {Map<string, string>} */ (new Map());
+const textOf = (/** @type {string} */ id) => texts.get(id) || "";
+
+/** Where the question was asked: a badge on every card, so the moderator can alternate. */
+function originBadge(/** @type {any} */ q) {
+  const origin = q.origin === "room" ? "room" : "remote";
+  return [h("span", { class: `badge badge--${origin}`, dataset: { testid: "origin-badge", origin }, text: t(`origin.${origin}`) })];
+}
+
 /** @param {any} card @param {{q: any, onStage: boolean}} item */
 function updateCard(card, { q, onStage }) {
   const r = card._refs;
@@ -214,6 +240,9 @@ function updateCard(card, { q, onStage }) {
     ...(onStage ? [h("span", { class: "badge badge--live", text: t("question.on_stage") })] : []),
     ...(q.starred ? [h("span", { class: "badge badge--star", text: t("question.starred") })] : []),
     ...(q.edited ? [h("span", { class: "badge", text: t("question.edited") })] : []),
+    ...originBadge(q),
+    ...(merged.get(q.id) ? [h("span", { class: "badge", dataset: { testid: "merged-count" }, text: t("merge.count", { count: merged.get(q.id) || 0 }) })] : []),
+    ...(q.merged_into ? [h("span", { class: "badge", text: t("merge.into_badge", { text: textOf(q.merged_into) }) })] : []),
   );
   r.flags.hidden = !r.flags.childElementCount;
   setText(r.text, q.text);
@@ -274,7 +303,11 @@ function renderQueues(state) {
   const sortable = view.queue === "approved" || view.queue === "answered";
   ui.sort.hidden = !sortable;
   // The pending queue reads oldest first (first come, first moderated); the others newest first.
+  merged = new Map();
+  texts = new Map(state.questions.map((q) => [q.id, q.text]));
+  for (const q of state.questions) if (q.merged_into) merged.set(q.merged_into, (merged.get(q.merged_into) || 0) + 1);
   let list = questionsWithStatus(state, view.queue);
+  if (view.origin) list = list.filter((q) => (q.origin === "room" ? "room" : "remote") === view.origin);
   if (sortable) list = sortQuestions(list, view.sort, { starredFirst: true });
   else if (view.queue === "pending") list = sortQuestions(list, "recent").reverse();
   else list = sortQuestions(list, "recent");
@@ -338,6 +371,8 @@ function renderBanned(state) {
 // --- polls (moderator-polls.js) ----------------------------------------------------------------
 
 const renderPolls = setupPolls({ run, notice: ui.notice });
+const renderLog = setupLog();
+const openMerge = setupMerge({ run, state: () => live.getState() });
 
 // --- page --------------------------------------------------------------------------------------
 
@@ -353,6 +388,7 @@ function render(state) {
   renderStage(state);
   renderBanned(state);
   renderPolls(state);
+  renderLog(state);
   restoreFocus();
   const editor = view.focusEditor;
   view.focusEditor = null;

@@ -1,5 +1,5 @@
 // Participant page: the name, organisation and anonymity the participant asks with, kept on this
-// device, pre-filled once from a personal link's registrant.
+// device, pre-filled once from a personal link's registrant; and where they ask from.
 
 import { byId, setText, storage } from "./dom.js";
 import { t } from "./i18n.js";
@@ -51,4 +51,13 @@ export function setupIdentity(fields) {
       save();
     },
   };
+}
+
+/**
+ * Where the participant asks from: the room's printed QR code opens the page with `onsite=1`
+ * (the moderators alternate between the room and remote participants).
+ * @param {{search: string}} loc @returns {"room"|"remote"}
+ */
+export function askedFrom(loc) {
+  return new URLSearchParams(loc.search).get("onsite") === "1" ? "room" : "remote";
 }

@@ -5,7 +5,7 @@ import {
   byId, errorText, h, isShown, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
 } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
-import { setupIdentity } from "./participant-identity.js";
+import { askedFrom, setupIdentity } from "./participant-identity.js";
 import {
   hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, pollPercentages,
   questionsWithStatus, sortQuestions, stageQuestion, visibleQuestions,
@@ -101,7 +101,7 @@ ui.form.addEventListener("submit", (ev) => {
   identity.save();
   const anonymous = ui.anonymous.checked;
   /** @type {Record<string, any>} */
-  const command = { type: "AskQuestion", text, anonymous };
+  const command = { type: "AskQuestion", text, anonymous, origin: askedFrom(location) };
   const name = ui.name.value.trim();
   const organisation = ui.organisation.value.trim();
   if (organisation && !name && !anonymous) {
@@ -197,7 +197,8 @@ function createQuestion() {
 
 /**
  * @param {any} card
- * @param {{q: any, onStage: boolean, upvoted: boolean, canVote: boolean, sending?: boolean}} item
+ * @param {{q: any, onStage: boolean, upvoted: boolean, canVote: boolean, sending?: boolean,
+ *   mergedInto?: string}} item `mergedInto`: the text of the question one's own was merged into
  */
 function updateQuestion(card, item) {
   const { q, onStage, upvoted, canVote } = item;
@@ -219,7 +220,7 @@ function updateQuestion(card, item) {
   const showStatus = view.tab === "mine";
   r.status.hidden = !showStatus;
   r.status.dataset.status = card.dataset.status;
-  setText(r.status, t(`status.${card.dataset.status}`));
+  setText(r.status, item.mergedInto ? t("status.merged_into", { text: item.mergedInto }) : t(`status.${card.dataset.status}`));
   setText(r.count, String(q.votes || 0));
   // Votes only make sense on published questions (approved, answered).
   r.vote.hidden = Boolean(item.sending) || !(q.status === "approved" || q.status === "answered");
@@ -257,6 +258,7 @@ function renderQuestions(state) {
     onStage: Boolean(onStage && onStage.id === q.id),
     upvoted: hasUpvoted(state, q.id),
     canVote: canVote && q.status === "approved" && !q.mine, // not one's own question
+    mergedInto: q.merged_into ? state.questions.find((x) => x.id === q.merged_into)?.text : undefined,
   }));
   if (view.tab === "mine") {
     const sending = view.sending.map((s) => ({

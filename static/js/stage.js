@@ -14,6 +14,7 @@ const ui = {
   author: byId("stage-question-author"),
   org: byId("stage-question-org"),
   votes: byId("stage-question-votes"),
+  origin: byId("stage-question-origin"),
   poll: byId("stage-poll"),
   pollQuestion: byId("stage-poll-question"),
   options: byId("stage-poll-options"),
@@ -60,6 +61,9 @@ function renderQuestion(q) {
   setText(ui.org, q.organisation || "");
   ui.org.hidden = !q.organisation;
   setText(ui.votes, t("question.votes", { count: q.votes || 0 }));
+  const origin = q.origin === "room" ? "room" : "remote";
+  ui.origin.dataset.origin = origin;
+  setText(ui.origin, t(`origin.${origin}`));
 }
 
 /** @param {import("./state.js").Poll|null} poll */

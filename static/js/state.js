@@ -5,10 +5,10 @@ import { addBoothMessage, boothFromSnapshot } from "./booth-lines.js";
 import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
 
 /**
- * @typedef {"pending"|"approved"|"dismissed"|"answered"|"archived"} QuestionStatus
+ * @typedef {"pending"|"approved"|"dismissed"|"answered"|"archived"|"merged"} QuestionStatus
  * @typedef {{id: string, text: string, author: string|null, organisation: string|null,
  *   status: QuestionStatus, votes: number, starred: boolean, asked_at: number, edited: boolean,
- *   mine?: boolean, countsSeq: number}} Question
+ *   origin?: "room"|"remote", merged_into?: string|null, mine?: boolean, countsSeq: number}} Question
  * @typedef {{id: string, question: string, options: string[], multiple: boolean,
  *   status: "draft"|"open"|"closed", results_visible: boolean, ballots: number,
  *   counts: number[]|null, opened_at: number|null, countsSeq: number}} Poll
@@ -19,6 +19,8 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @typedef {{question_id: string|null, poll_id: string|null}} Stage
  * @typedef {{participant_id: string, upvotes: string[], ballots: Record<string, number[]>,
  *   banned: boolean}} Me
+ * @typedef {{at: number, by: string, action: string, target: string|null, detail: string|null}} LogEntry
+ *   one moderation act: who (the link's role), when, which command, on what, the text it concerned
  * @typedef {{ban_id: string, name: string|null}} BannedEntry the ban made through question `ban_id`;
  *   `name` is that question's author, null when it was anonymous
  * @typedef {{id: string, name: string, status: "waiting"|"on_air"|"off_air"}} Guest
@@ -35,12 +37,15 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @property {number} connected
  * @property {Me|null} me participants only
  * @property {BannedEntry[]} banned moderators only
+ * @property {LogEntry[]} log moderators only: the moderation log, oldest first
  * @property {Guest[]} guests remote guests: the studio, the guests, moderators
  * @property {{message: any, timer: any}|null} speaker the moderators' message and countdown for
  *   the speaker: the stage audience and moderators only
  */
 
-export const QUESTION_STATUSES = Object.freeze(["pending", "approved", "answered", "archived", "dismissed"]);
+export const QUESTION_STATUSES = Object.freeze(["pending", "approved", "answered", "archived", "dismissed", "merged"]);
+/** Moderation log entries a console keeps (the server sends the latest 200 on connecting). */
+const LOG_KEPT = 200;
 /** Statuses every audience sees (and so every audience's tally covers). */
 const PUBLISHED = new Set(["approved", "answered"]);
 
@@ -68,6 +73,7 @@ export function applySnapshot(snapshot, meta = {}) {
     banned: Array.isArray(s.banned) ? [...s.banned] : [],
     guests: Array.isArray(s.guests) ? [...s.guests] : [],
     speaker: s.speaker ?? null,
+    log: Array.isArray(s.log) ? s.log.slice(-LOG_KEPT) : [],
   };
 }
 
@@ -126,6 +132,7 @@ export function applyEvent(state, msg) {
   if (msg.guest && msg.guest.id) next.guests = upsert(next.guests || [], msg.guest);
   if (msg.caption) next.captions = addCaption(state.captions, msg.caption);
   if (msg.booth_message) next.booth = addBoothMessage(state.booth, msg.booth_message);
+  if (msg.log_entry) next.log = [...(state.log || []), msg.log_entry].slice(-LOG_KEPT);
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me", "speaker"])) {
     if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
   }

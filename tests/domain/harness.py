@@ -30,6 +30,7 @@ class Harness:
         self.room = Room.new("s1", interactive=interactive, premoderation=premoderation)
         self.now = 1_600_765_200_000
         self._ids = itertools.count(1)
+        self.logged: list[e.ModerationLogged] = []
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"
@@ -43,7 +44,10 @@ class Harness:
         assert self.room.snapshot() == snapshot, "handle mutated the room's snapshot"
         for event in events:
             self.room.apply(event)
-        return events
+        # The decisions; the moderation log line a moderator's act brings is checked on its own
+        # (tests/domain/test_moderation_log.py).
+        self.logged = [event for event in events if isinstance(event, e.ModerationLogged)]
+        return [event for event in events if not isinstance(event, e.ModerationLogged)]
 
     def refused(self, command: c.Command, actor: Actor) -> str:
         return self.refusal(command, actor)[0]

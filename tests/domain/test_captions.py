@@ -38,7 +38,7 @@ class Room3:
         assert self.room.state == before, "handle mutated the room"
         for event in events:
             self.room.apply(event)
-        return events
+        return [event for event in events if not isinstance(event, e.ModerationLogged)]
 
     def refused(self, command: c.Command, actor: Actor = CAPTIONER) -> str:
         before = copy.deepcopy(self.room.state)

@@ -81,6 +81,8 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "SendStageMessage": lambda ids: c.SendStageMessage("Il vous reste deux minutes."),
     "AcknowledgeStageMessage": lambda ids: c.AcknowledgeStageMessage(ids.get("message", "m_1")),
     "SetStageTimer": lambda ids: c.SetStageTimer(300),
+    "MergeQuestions": lambda ids: c.MergeQuestions(ids["pending"], ids["approved"]),
+    "UnmergeQuestion": lambda ids: c.UnmergeQuestion(ids["pending"]),
 }
 PARTICIPANT_COMMANDS = frozenset({"AskQuestion", "UpvoteQuestion", "WithdrawUpvote", "CastBallot"})
 CAPTIONER_COMMANDS = frozenset({"PostCaption"})
@@ -119,6 +121,7 @@ EFFECT = {
     "JoinAsGuest": e.GuestJoined, "SetGuestOnAir": e.GuestOnAirSet,
     "SetReplayPublished": e.ReplayPublishedSet, "SendStageMessage": e.StageMessageSent,
     "AcknowledgeStageMessage": e.StageMessageAcknowledged, "SetStageTimer": e.StageTimerSet,
+    "MergeQuestions": e.QuestionMerged, "UnmergeQuestion": e.QuestionUnmerged,
 }
 
 
@@ -128,6 +131,7 @@ BEFORE: dict[str, Callable[[dict[str, str]], list[tuple[c.Command, Actor]]]] = {
     "PutPollOnStage": lambda ids: [(c.ClearStage("all"), MOD)],
     "HideResults": lambda ids: [(c.RevealResults(ids["poll"]), MOD)],
     "UnbanParticipant": lambda ids: [(c.BanParticipant(ids["approved"]), MOD)],
+    "UnmergeQuestion": lambda ids: [(c.MergeQuestions(ids["pending"], ids["approved"]), MOD)],
 }
 
 

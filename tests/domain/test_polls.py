@@ -279,6 +279,7 @@ def _stage_with_question_and_poll(h: Harness) -> tuple[str, str]:
     [asked] = h.send(c.AskQuestion("Une question ?"), P1)
     assert isinstance(asked, e.QuestionAsked)
     question_id = asked.question_id
+    h.send(c.ApproveQuestion(question_id), MOD)
     h.send(c.PutOnStage(question_id), MOD)
     return question_id, h.poll()
 

@@ -328,11 +328,16 @@ def test_moderating_an_unknown_question_is_not_found(command: type) -> None:
     assert h.refused(command("q_404"), MOD) == "not_found"
 
 
-def test_put_a_pending_question_on_stage_approves_it() -> None:
+def test_a_pending_question_is_never_projected_before_it_is_approved() -> None:
     h = Harness()
     question_id = h.ask()
+    assert h.refusal(c.PutOnStage(question_id), MOD) == (
+        "conflict", "approve the question before putting it on stage")
+    assert h.room.state.stage_question_id is None
+    h.send(c.ApproveQuestion(question_id), MOD)
+    assert h.room.state.stage_question_id is None  # approving is not projecting either
     assert h.send(c.PutOnStage(question_id), MOD) == [
-        e.QuestionPutOnStage(question_id, previous=PENDING)]
+        e.QuestionPutOnStage(question_id, previous=APPROVED)]
     assert h.status(question_id) == APPROVED
     assert h.room.state.stage_question_id == question_id
     assert h.send(c.PutOnStage(question_id), MOD) == []
@@ -364,7 +369,7 @@ def test_questions_out_of_play_cannot_go_on_stage(command: type) -> None:
 def test_question_leaves_the_stage(command: type, event: type, status: str) -> None:
     h = Harness()
     other = h.approved(P2, "Pas sur scène")
-    question_id = h.ask()
+    question_id = h.approved(P1)
     h.send(c.PutOnStage(question_id), MOD)
     # another question leaving does not touch the stage
     h.send(command(other), MOD)

@@ -13,7 +13,7 @@ import pytest
 
 from live.domain import Actor, Role
 from live.domain import commands as c
-from live.domain import room as room_module
+from live.domain import questions as questions_module
 from live.domain.state import (
     BOOTH_NAME_CHARS,
     CAPTION_CHARS,
@@ -177,7 +177,7 @@ def test_a_session_without_questions_says_so() -> None:
 
 def test_the_moderators_queue_holds_pending_questions_only(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(room_module, "MAX_PENDING", 3)
+    monkeypatch.setattr(questions_module, "MAX_PENDING", 3)
     h = Harness()
     approved(h)  # approved questions wait for no one: they do not fill the queue
     h.send(c.DismissQuestion(h.ask()), MOD)

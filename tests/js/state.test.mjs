@@ -88,6 +88,25 @@ describe("applyEvent: the generic rule", () => {
     assert.deepEqual(s.banned, [{ ban_id: "q1", name: "X" }]);
   });
 
+  test("a merge removes the duplicate from the public list and updates the question it joined", () => {
+    const s = applyEvent(baseState({ questions: [question("q1", { votes: 3 }), question("q2", { votes: 2 })] }), {
+      type: "QuestionMerged", seq: 11, at: 0, question_id: "q2", question: null,
+      questions: [question("q1", { votes: 5 })], stage: { question_id: null, poll_id: null },
+    });
+    assert.deepEqual(s.questions.map((q) => [q.id, q.votes]), [["q1", 5]]);
+  });
+
+  test("the moderation log grows by each entry, the latest 200 kept", () => {
+    let s = baseState({ log: [{ at: 1, by: "moderator", action: "ApproveQuestion", target: "q1", detail: "x" }] });
+    assert.equal(s.log.length, 1);
+    for (let i = 0; i < 250; i += 1) {
+      s = applyEvent(s, { type: "ModerationLogged", seq: 11 + i, at: 0, log_entry: { at: i, by: "admin", action: "StarQuestion", target: "q1", detail: null } });
+    }
+    assert.equal(s.log.length, 200);
+    assert.equal(s.log[199].at, 249);
+    assert.deepEqual(baseState().log, []);
+  });
+
   test("poll upserts, poll: null removes", () => {
     let s = applyEvent(baseState(), { type: "PollCreated", seq: 11, at: 0, poll: poll("p2", { status: "draft" }) });
     assert.equal(s.polls.length, 2);
@@ -317,7 +336,7 @@ describe("sorting and selectors", () => {
     assert.deepEqual(visibleQuestions(s).map((q) => q.id), ["q1"]);
     assert.deepEqual(questionsWithStatus(s, "answered").map((q) => q.id), ["q2"]);
     assert.deepEqual(myQuestions(s).map((q) => q.id), ["q3"]);
-    assert.deepEqual(countByStatus(s), { pending: 1, approved: 1, answered: 1, archived: 0, dismissed: 1 });
+    assert.deepEqual(countByStatus(s), { pending: 1, approved: 1, answered: 1, archived: 0, dismissed: 1, merged: 0 });
     assert.equal(stageQuestion(s).id, "q1");
     assert.equal(stagePoll(s).id, "p2");
     assert.deepEqual(openPolls(s).map((p) => p.id), ["p0", "p1"]);
