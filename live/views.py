@@ -289,11 +289,13 @@ def _merge(out: Fanout, event: e.QuestionMerged | e.QuestionUnmerged, envelope: 
     for audience in PUBLIC_AUDIENCES:
         out.shared[audience] = public
     moved = event.moved if isinstance(event, e.QuestionMerged) else event.taken
-    for voter in moved:
-        out.private[voter] = {**public, "me": me_view(s, voter)}
-    out.private[source.author_id] = {
-        **public, "question": question_view(source, Audience.PARTICIPANT, mine=True),
-        **({"me": me_view(s, source.author_id)} if source.author_id in moved else {})}
+    for pid in {*moved, source.author_id, target.author_id}:
+        private = {**public, "me": me_view(s, pid)}
+        if pid == source.author_id:
+            private["question"] = question_view(source, Audience.PARTICIPANT, mine=True)
+        if pid == target.author_id:
+            private["questions"] = [question_view(target, Audience.PARTICIPANT, mine=True)]
+        out.private[pid] = private
 
 
 def session_view(programme: Programme, session_id: str) -> Message:

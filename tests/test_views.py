@@ -44,6 +44,8 @@ def random_command(rng: random.Random, room: Room) -> tuple[c.Command, Actor]:
                                        moderator),
         (c.MarkAnswered(q), moderator), (c.ArchiveQuestion(q), moderator),
         (c.RestoreQuestion(q), moderator), (c.SetPremoderation(rng.random() < 0.5), moderator),
+        (c.MergeQuestions(q, rng.choice(questions)), moderator),
+        (c.UnmergeQuestion(q), moderator),
         (c.CreatePoll("Oui ou non ?", ["Oui", "Non", "Peut-être"]), moderator),
         (c.OpenPoll(p), moderator), (c.ClosePoll(p), moderator),
         (c.RevealResults(p), moderator), (c.HideResults(p), moderator),

@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection
 
 from live.config import Settings
 from live.domain.commands import COMMANDS
-from live.domain.room import clean_text
+from live.domain.text import clean_text
 from live.protocol import MAX_FRAME_BYTES, decode_frame, encode
 from live.web.auth import Signer
 from tests.conftest import SESSION, RunningServer, ServerThread, free_port, token_of
@@ -502,6 +502,7 @@ async def well_behaved(server: RunningServer, known: Known) -> None:
     text = "Une question après la tempête"
     await participant.ok("AskQuestion", text=text)
     question = await moderator.wait_for(lambda: moderator.question(text))
+    await moderator.ok("ApproveQuestion", question_id=question["id"])
     await moderator.ok("PutOnStage", question_id=question["id"])
     await stage.wait_for(lambda: stage.view["stage"]["question_id"] == question["id"])
     assert stage.question(text) is not None
