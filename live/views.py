@@ -21,6 +21,7 @@ from live.domain.state import (
     BoothMessage,
     Caption,
     Guest,
+    LogEntry,
     Poll,
     Question,
     RoomState,
@@ -236,7 +237,9 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
         case e.QuestionMerged() | e.QuestionUnmerged():
             _merge(out, event, envelope, s)
         case e.ModerationLogged():
-            shared((Audience.MODERATOR,), log_entry=s.log[-1].to_dict())
+            # From the event, not the state: a replay projects old events onto today's state.
+            shared((Audience.MODERATOR,), log_entry=LogEntry(
+                event.at, event.by, event.action, event.target, event.detail).to_dict())
         case e.StageCleared():
             shared(everyone, stage=stage_view(s))
         case e.PremoderationSet() | e.StageCaptionsSet() | e.ReplayPublishedSet():
