@@ -130,7 +130,7 @@ def test_csv_comma_and_semicolon_with_decimal_commas() -> None:
     semicolon = csv_rows(csv_text(tables, semicolon=True), ";")
     assert len(comma) == len(semicolon) == 1 + 1 + 1 + 2 + 1 + 3 + 1 + 3
     polls = [r for r in semicolon if r[0] == "Sondages"]
-    assert polls[0][-3:] == ["Réponse", "Voix", "Part des votants (%)"]  # its own header row
+    assert polls[0][-3:] == ["Réponse", "Voix", "Part des votants, en\u00a0%"]  # its own header row
     assert [r[-1] for r in polls[1:]] == ["66,7", "33,3", "0,0"]
     assert [r[-1] for r in comma if r[0] == "Sondages"][1:] == ["66.7", "33.3", "0.0"]
     # Times as the event's local time; texts with the separator in them stay one cell.
