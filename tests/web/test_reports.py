@@ -5,8 +5,10 @@ bad request, and every link but the admin's refused."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -186,3 +188,17 @@ def test_only_the_admin_link_gets_a_report(client: TestClient, url: str) -> None
     participant = other_tokens(client)["participant"]
     assert client.get("/control/reports/sessions/nope.pdf",
                       params={"t": participant}).status_code == 403
+
+
+def test_the_control_room_links_every_report(client: TestClient) -> None:
+    page = client.get("/control", params={"t": admin(client), "lang": "en"})
+    assert page.status_code == 200 and 'data-testid="control-reports"' in page.text
+    links = [html.unescape(href) for href in re.findall(r'href="(/control/reports/[^"]+)"', page.text)]
+    app: Any = client.app
+    sessions = app.state.service.programme.sessions
+    assert len(links) == 4 * (1 + len(sessions))  # XLSX, CSV ; and , and JSON: event, each session
+    assert any(link.startswith(f"{SESSION_URL}.csv?") and "sep=semicolon" in link for link in links)
+    for link in (links[0], links[1], links[-1]):
+        answer = client.get(link)
+        assert answer.status_code == 200, link
+        assert "lang=en" in link and answer.headers["content-disposition"].startswith("attachment")
