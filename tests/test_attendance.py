@@ -5,10 +5,15 @@ tests/store/test_store_attendance.py, for memory and Redis)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from live.attendance import AttendanceRecorder, samples
+from live.domain import Actor, Role
+from live.domain import commands as c
 from live.store.memory import MemoryStore
+from tests.test_monitor import loopback, monitor_of, running
+from tests.waiting import wait_for
 
 NOON = 1_758_801_600.0  # 2025-09-25 12:00:00 UTC, at the start of a minute
 
@@ -88,3 +93,18 @@ async def test_a_failing_store_loses_the_minute_not_the_recorder(caplog: Any) ->
     recorder.note(report(s1={"participants": 1}), NOON + 60)  # tries again the next minute
     assert recorder._task is not None and not recorder._task.done()
     await recorder.stop()
+
+
+async def test_the_monitor_records_the_sessions_this_worker_holds() -> None:
+    store = MemoryStore()
+    monitor = monitor_of(loopback(), store)
+    session = "pleniere-geopolitique"
+    await monitor.service.execute(session, c.AskQuestion("Une question ?"),
+                                  Actor(Role.PARTICIPANT, "u_1"))  # the session is held here
+    async with running(monitor):
+        async def recorded() -> bool:
+            return bool(await store.attendance(session))
+
+        await wait_for(recorded, 5, lambda: "no attendance recorded at the first beat")
+    [(minute, counts)] = await store.attendance(session)
+    assert abs(minute - time.time() // 60) <= 1 and counts == {"participants": 0, "viewers": 0}

@@ -88,9 +88,11 @@ class Words:
 
 
 def peak(attendance: Sequence[AttendanceMinute], name: str) -> Peak:
+    """The highest count of `name` and the first minute it was reached (no minute when nobody
+    was ever counted)."""
     best = Peak(0, None)
     for minute, counts in attendance:
-        if best.at is None or counts.get(name, 0) > best.count:
+        if counts.get(name, 0) > best.count:
             best = Peak(counts.get(name, 0), minute)
     return best
 

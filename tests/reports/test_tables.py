@@ -19,7 +19,7 @@ from live.domain.state import Poll
 from live.reports import polls as poll_results
 from live.reports.archive import SCHEMA, VERSION, archive
 from live.reports.render import csv_text, xlsx_bytes
-from live.reports.tables import SessionData, Table, Words, event_zone, peak, report_tables
+from live.reports.tables import Peak, SessionData, Table, Words, event_zone, peak, report_tables
 from live.web.i18n import translator
 from tests.domain.harness import MOD, P1, P2, P3, P4, Harness
 
@@ -107,7 +107,7 @@ def test_attendance_per_minute_and_its_peak_in_local_time() -> None:
     assert (summary["Pic de spectateurs"], summary["Heure du pic de spectateurs"]) == (
         30, datetime(2020, 9, 22, 11, 32))
     assert (summary["Questions"], summary["Questions traitées"], summary["Sondages"]) == (2, 1, 1)
-    assert peak([], "viewers").at is None
+    assert peak([], "viewers") == peak([(MINUTE, {"viewers": 0})], "viewers") == Peak(0, None)
 
 
 def test_the_event_report_names_the_session_on_every_row() -> None:
