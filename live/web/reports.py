@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -31,6 +32,8 @@ from live.service import Service
 from live.web.auth import Grant
 from live.web.control import ControlRoom, _bearer
 from live.web.i18n import choose_language, translator
+
+log = logging.getLogger(__name__)
 
 RENDERS = 2  # reports being written at once (each in a thread)
 FORMATS = {
@@ -71,7 +74,11 @@ class Reports:
         if semicolon is None:
             return pages.error(request, 400, "report.bad_separator")
         lang = choose_language(request)
-        items = [await self._session_data(s) for s in sessions]
+        try:
+            items = [await self._session_data(s) for s in sessions]
+        except Exception:  # the store away (a session to load, attendance to read): try later
+            log.warning("report not made: the store did not answer", exc_info=True)
+            return pages.error(request, 503, "error.unavailable")
         words = Words(translator(lang), lang, event_zone(programme))
         async with self._renders:
             body = await self._render(fmt, items, words, semicolon)

@@ -202,3 +202,16 @@ def test_the_control_room_links_every_report(client: TestClient) -> None:
         answer = client.get(link)
         assert answer.status_code == 200, link
         assert "lang=en" in link and answer.headers["content-disposition"].startswith("attachment")
+
+
+def test_a_store_that_does_not_answer_gets_a_503_not_a_crash(client: TestClient,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Any = client.app
+
+    async def away(session_id: str) -> list[Any]:
+        raise ConnectionError("the store is away")
+
+    monkeypatch.setattr(app.state.service.store, "attendance", away)
+    assert get(client, f"{EVENT_URL}.xlsx").status_code == 503
+    monkeypatch.undo()
+    assert get(client, f"{EVENT_URL}.xlsx").status_code == 200
