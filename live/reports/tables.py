@@ -97,7 +97,7 @@ def peak(attendance: Sequence[AttendanceMinute], name: str) -> Peak:
     return best
 
 
-def _session_columns(words: Words, session: Session, with_session: bool) -> list[Cell]:
+def _session_columns(session: Session, with_session: bool) -> list[Cell]:
     return [session.id] if with_session else []
 
 
@@ -128,7 +128,7 @@ def questions_table(items: Sequence[SessionData], words: Words, *, with_session:
     for item in items:
         for q in sorted(item.state.questions.values(), key=lambda q: (q.asked_at, q.id)):
             table.rows.append([
-                *_session_columns(words, item.session, with_session),
+                *_session_columns(item.session, with_session),
                 q.id, words.word(f"status.{q.status}", q.status),
                 words.word(f"report.origin.{q.origin}", q.origin), q.text,
                 None if q.anonymous else q.author_name,
@@ -148,7 +148,7 @@ def polls_table(items: Sequence[SessionData], words: Words, *, with_session: boo
         for poll in sorted(item.state.polls.values(), key=lambda p: (p.created_at, p.id)):
             kind = kind_of(poll)
             about: list[Cell] = [
-                *_session_columns(words, item.session, with_session), poll.id, poll.question,
+                *_session_columns(item.session, with_session), poll.id, poll.question,
                 words.word(f"report.poll_kind.{kind}", kind),
                 words.word(f"poll.status.{poll.status}", poll.status),
                 words.yes_no(poll.multiple), len(poll.ballots), words.local_ms(poll.opened_at)]
@@ -166,16 +166,17 @@ def attendance_table(items: Sequence[SessionData], words: Words, *, with_session
     table = Table("attendance", words("report.sheet.attendance"), headers)
     for item in items:
         for minute, counts in item.attendance:
-            table.rows.append([*_session_columns(words, item.session, with_session),
+            table.rows.append([*_session_columns(item.session, with_session),
                                words.local(minute * 60), counts.get("participants", 0),
                                counts.get("viewers", 0)])
     return table
 
 
-def report_tables(items: Sequence[SessionData], words: Words) -> list[Table]:
-    """A report's tables: one session's (items of one) or the whole event's, which name the
-    session on each row."""
-    with_session = len(items) != 1
+def report_tables(items: Sequence[SessionData], words: Words, *, whole_event: bool = False
+                  ) -> list[Table]:
+    """A report's tables: one session's, or the whole event's, which name the session on each
+    row of its questions, polls and attendance."""
+    with_session = whole_event
     return [sessions_table(items, words),
             questions_table(items, words, with_session=with_session),
             polls_table(items, words, with_session=with_session),

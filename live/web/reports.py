@@ -81,7 +81,7 @@ class Reports:
             return pages.error(request, 503, "error.unavailable")
         words = Words(translator(lang), lang, event_zone(programme))
         async with self._renders:
-            body = await self._render(fmt, items, words, semicolon)
+            body = await self._render(fmt, items, words, semicolon, whole_event=session_id is None)
         name = f"{programme.id}-{session_id or 'event'}-report.{fmt}"
         return Response(body, media_type=FORMATS[fmt], headers={
             "content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
@@ -94,19 +94,19 @@ class Reports:
         return SessionData(session, state, await self.service.store.attendance(session.id))
 
     async def _render(self, fmt: str, items: list[SessionData], words: Words,
-                      semicolon: bool) -> bytes:
+                      semicolon: bool, *, whole_event: bool) -> bytes:
         """The rows are taken here, on the loop (the states change between awaits); only the
         writing, from plain values, goes to a thread."""
         programme = self.service.programme
         if fmt == "json":
             document: dict[str, Any] = archive(programme, items, time.time(), words.zone)
             return await asyncio.to_thread(_json_bytes, document)
-        tables = report_tables(items, words)
+        tables = report_tables(items, words, whole_event=whole_event)
         if fmt == "csv":
             text = await asyncio.to_thread(csv_text, tables, semicolon=semicolon)
             return text.encode("utf-8")
         title = programme.title.get(words.lang) or programme.title["fr"]
-        if len(items) == 1:
+        if not whole_event:
             title = f"{title} · {words.title(items[0].session)}"
         return await asyncio.to_thread(xlsx_bytes, tables, title=title)
 

@@ -112,11 +112,13 @@ def test_attendance_per_minute_and_its_peak_in_local_time() -> None:
 
 def test_the_event_report_names_the_session_on_every_row() -> None:
     other = SessionData(PROGRAMME.sessions[0], session_data().state, [])
-    tables = report_tables([session_data(), other], words("fr"))
+    tables = report_tables([session_data(), other], words("fr"), whole_event=True)
     questions = table(tables, "questions")
     assert questions.headers[0] == "Session"
     assert [row[0] for row in questions.rows] == [SESSION.id] * 2 + [other.session.id] * 2
     assert len(table(tables, "sessions").rows) == 2
+    alone = report_tables([session_data()], words("fr"), whole_event=True)  # a one-session event
+    assert table(alone, "polls").headers[0] == "Session"
 
 
 def csv_rows(text: str, delimiter: str) -> list[list[str]]:
