@@ -41,6 +41,7 @@ from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.pages import Pages
 from live.web.replay import ReplayAccess
+from live.web.reports import Reports
 from live.web.revocation import Refresher
 from live.web.security import SecurityHeaders, origin_allowed
 from live.web.ws import ClientSession
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         app.state.links = role_links(programme, settings, signer)
         app.state.relay = relay
         app.state.control = ControlRoom(app.state.pages, service, relay, monitor, signer)
+        app.state.reports = Reports(app.state.control, service)
         if settings.print_links:
             print(app.state.links.as_text(), flush=True)
             if settings.links_out is not None:
@@ -132,6 +134,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     async def control_status(request: Request) -> Response:
         control: ControlRoom = request.app.state.control
         return await control.status(request)
+
+    async def report(request: Request) -> Response:
+        reports: Reports = request.app.state.reports
+        return await reports.answer(request)
 
     async def export(request: Request) -> Response:
         pages: Pages = request.app.state.pages
@@ -181,6 +187,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/control", control_page),
         Route("/control/status", control_status),
+        Route("/control/reports/event.{format}", report),
+        Route("/control/reports/sessions/{session_id}.{format}", report),
         Route("/replay/{session_id}.json", replay_status),
         Route("/replay/{session_id}", replay_page),
         Route("/replay/{session_id}/{name}", replay_file),

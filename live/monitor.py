@@ -18,6 +18,7 @@ import socket
 import time
 from typing import Any
 
+from live.attendance import AttendanceRecorder
 from live.config import Settings
 from live.media.relay import Relay
 from live.metrics import Reporter
@@ -41,6 +42,8 @@ class Monitor:
         self.registry = registry  # the app's: it opens and closes it
         self.host = f"{socket.gethostname()}:{settings.port}"
         self.reporter = Reporter(settings.worker, self.host, service, relay)
+        # Participants and viewers per minute, for the reports: this worker's share.
+        self.attendance = AttendanceRecorder(service.store, f"{self.host}:{settings.worker}")
         self.last_beat = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
@@ -52,6 +55,7 @@ class Monitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.attendance.stop()
         with contextlib.suppress(Exception):  # out of /metrics at once, not in a few seconds
             await self.registry.forget_report(self.host, self.settings.worker)
 
@@ -64,6 +68,8 @@ class Monitor:
             except Exception:  # a bug in the figures must not stop the heartbeat
                 log.exception("metrics report failed")
                 report = None
+            if report is not None:
+                self.attendance.note(report, time.time())
             try:
                 await self._publish(report)
                 if failing:

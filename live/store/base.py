@@ -15,6 +15,7 @@ version after the record) at the front of each JSON text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal, Protocol
@@ -23,6 +24,15 @@ HISTORY = 5000  # records kept per session for resuming clients
 # Records between snapshots (well under HISTORY: loading needs every record after the snapshot).
 # A snapshot carries every ballot, so during a vote burst one costs ~10 ms of a process's loop.
 SNAPSHOT_EVERY = 1000
+# Attendance (live/attendance.py): each node (a worker) records its own counts in a session once a
+# minute, and readers sum the nodes' samples of each minute. Bounded per session: past
+# ATTENDANCE_SAMPLES node-minutes (16 workers through a whole day) the oldest go, and Redis drops a
+# session's samples ATTENDANCE_TTL seconds after the last one was recorded.
+ATTENDANCE_SAMPLES = 24_000
+ATTENDANCE_TTL = 60 * 24 * 3600
+
+# One minute of a session's attendance: (epoch minute, counts by name summed over the nodes).
+AttendanceMinute = tuple[int, dict[str, int]]
 
 
 class Conflict(Exception):
@@ -66,6 +76,16 @@ Admission = Literal["ok", "held", "limited"]
 class Record:
     seq: int
     data: str  # the event as JSON text, with its envelope (seq, at, actor)
+
+
+def sum_attendance(samples: Iterable[tuple[int, dict[str, int]]]) -> list[AttendanceMinute]:
+    """Nodes' samples (minute, counts) as one total per minute, oldest first."""
+    minutes: dict[int, dict[str, int]] = {}
+    for minute, counts in samples:
+        total = minutes.setdefault(minute, {})
+        for name, count in counts.items():
+            total[name] = total.get(name, 0) + count
+    return sorted(minutes.items())
 
 
 def stamp(seq: int, version: int, body: str) -> str:
@@ -150,6 +170,17 @@ class Store(Protocol):
 
     async def presence(self, session_id: str) -> int:
         """Participants connected to the session across all nodes still alive."""
+        ...
+
+    async def record_attendance(self, session_id: str, node: str, minute: int,
+                                counts: dict[str, int]) -> None:
+        """`node`'s own counts in the session ("participants", "viewers"…) at `minute` (seconds
+        since the epoch // 60), replacing what `node` recorded for that minute if anything."""
+        ...
+
+    async def attendance(self, session_id: str) -> list[AttendanceMinute]:
+        """Every recorded minute of the session, oldest first, each count summed over the nodes
+        that recorded that minute."""
         ...
 
     async def generations(self) -> dict[str, int]:

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from live.domain.ratelimit import TokenBucket
 from live.store.base import (
+    ATTENDANCE_SAMPLES,
     HISTORY,
     OVER_LIMIT,
     Admission,
+    AttendanceMinute,
     Conflict,
     EpochChanged,
     Loaded,
@@ -20,6 +22,7 @@ from live.store.base import (
     Record,
     Refusal,
     stamp,
+    sum_attendance,
 )
 
 BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
@@ -40,6 +43,7 @@ class _Log:
     # (gate, address) -> how many voters are counted against it.
     counted: dict[tuple[str, str], str] = field(default_factory=dict)
     per_address: dict[tuple[str, str], int] = field(default_factory=dict)
+    attendance: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)  # (minute, node)
 
 
 class MemoryStore:
@@ -149,6 +153,17 @@ class MemoryStore:
         now = time.monotonic()
         log = self._logs.get(session_id)
         return sum(c for c, until in log.presence.values() if until > now) if log else 0
+
+    async def record_attendance(self, session_id: str, node: str, minute: int,
+                                counts: dict[str, int]) -> None:
+        samples = self._log(session_id).attendance
+        samples[(minute, node)] = dict(counts)
+        while len(samples) > ATTENDANCE_SAMPLES:
+            del samples[min(samples)]
+
+    async def attendance(self, session_id: str) -> list[AttendanceMinute]:
+        log = self._logs.get(session_id)
+        return sum_attendance((m, c) for (m, _), c in log.attendance.items()) if log else []
 
     def _take_tokens(self, buckets: list[tuple[str, float, float]]) -> bool:
         now = time.monotonic()

@@ -7,6 +7,7 @@ far), `P:{S}:log` (stream, entry ids `seq-0`), `P:{S}:gates` (hash of open gates
 `P:{S}:per-address` (hash: "gate|address" -> voters counted), for the per-address vote budgets.
 Per address A (event-wide): `P:{ip:A}:ids` (its bucket of new identities), `P:{ip:A}:held` (a
 ban holds it); per participant U: `P:who:U` (the address U last connected from, expiring).
+Attendance samples have keys of their own (live/store/redis_attendance.py).
 Records are numbered inside the scripts, so concurrent appenders never race on a number. The `{S}`
 hash tag keeps a session's keys in one Redis Cluster slot, so the Lua scripts stay legal there.
 """
@@ -23,6 +24,7 @@ from live.store.base import (
     HISTORY,
     OVER_LIMIT,
     Admission,
+    AttendanceMinute,
     Conflict,
     EpochChanged,
     Loaded,
@@ -32,6 +34,7 @@ from live.store.base import (
     Refusal,
     stamp,
 )
+from live.store.redis_attendance import RedisAttendance
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
 _INIT = """
@@ -226,6 +229,7 @@ class RedisStore:
         self._set_presence = self._redis.register_script(_SET_PRESENCE)
         self._presence = self._redis.register_script(_PRESENCE)
         self._admit = self._redis.register_script(_ADMIT)
+        self._attendance = RedisAttendance(self._redis, prefix)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -335,6 +339,13 @@ class RedisStore:
     async def presence(self, session_id: str) -> int:
         key = self._keys(session_id)["presence"]
         return int(await self._presence(keys=[key], args=[f"{time.time():.3f}"]))
+
+    async def record_attendance(self, session_id: str, node: str, minute: int,
+                                counts: dict[str, int]) -> None:
+        await self._attendance.record(session_id, node, minute, counts)
+
+    async def attendance(self, session_id: str) -> list[AttendanceMinute]:
+        return await self._attendance.read(session_id)
 
     def _address_keys(self, address: str) -> list[str]:
         base = f"{self._prefix}:{{ip:{address}}}"  # one slot per address (Redis Cluster)

@@ -1,4 +1,7 @@
-"""CSV exports for the meeting report: the questions and the poll results of one session."""
+"""The moderators' CSV exports of one session: its questions, its poll results.
+
+The organiser's reports (every session, XLSX, CSV and JSON, in the reader's language and the
+event's time zone, with attendance) are live/reports, from the control room."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import io
 from datetime import UTC, datetime
 
 from live.domain.state import RoomState
+from live.reports.render import defuse
 
 
 def _when(ms: int | None) -> str:
@@ -18,8 +22,7 @@ def _csv(rows: list[list[object]]) -> str:
     writer = csv.writer(out)
     for row in rows:
         # A cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] and v[0] in "=+-@\t\r" else v
-                         for v in row])
+        writer.writerow([defuse(v) if isinstance(v, str) else v for v in row])
     return "\ufeff" + out.getvalue()  # BOM: spreadsheets then read the accents right
 
 

@@ -3,8 +3,11 @@ in other browsers, and an alert while the session has no moderator, gone once on
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import datetime
 
+import openpyxl
 from playwright.async_api import Browser, expect
 
 from tests.conftest import SESSION
@@ -33,7 +36,17 @@ async def run(server: MediaServer, media_browser: Browser) -> None:
         alerts = control.get_by_test_id("control-alerts")
         await expect(alerts).to_contain_text("aucun modérateur connecté")
         await expect(alerts).to_contain_text("rien n'est à l'antenne")
-        await assert_accessible(control, "control room with alerts")
+        # The reports: the whole event's workbook, in French, from the room's download link.
+        reports = control.get_by_test_id("control-reports")
+        await reports.locator("summary").click()
+        async with control.expect_download() as downloading:
+            await reports.get_by_test_id("report-event").get_by_role(
+                "link", name=re.compile(r"^Excel")).click()
+        download = await downloading.value
+        assert download.suggested_filename.endswith("-event-report.xlsx")
+        book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
+        assert book.sheetnames == ["Sessions", "Questions", "Sondages", "Fréquentation"]
+        await assert_accessible(control, "control room with alerts and its reports")
 
         studio = await pages.open("studio", {"width": 1280, "height": 900})
         await studio.get_by_test_id("studio-go-live").click()
