@@ -79,10 +79,11 @@ class Room:
             raise DomainError("banned", "you have been banned from this session")
         events = handler(self, command, actor, now, new_id)
         if events and capability in _LOGGED:
-            events.append(self._logged(command, actor, now))
+            events.append(self._logged(command, actor, now, events))
         return events
 
-    def _logged(self, command: c.Command, actor: Actor, now: int) -> e.ModerationLogged:
+    def _logged(self, command: c.Command, actor: Actor, now: int, events: list[e.Event]
+                ) -> e.ModerationLogged:
         """The log entry of a moderation act, with the text it concerned as it was before it."""
         target: str | None = None
         detail: str | None = None
@@ -97,6 +98,10 @@ class Room:
             target, detail = poll.id, poll.question
         elif isinstance(command, c.UnbanParticipant):
             target = command.ban_id
+        else:  # a poll being created has its id only in its event
+            created = next((ev for ev in events if isinstance(ev, e.PollCreated)), None)
+            if created is not None:
+                target, detail = created.poll_id, created.question
         return e.ModerationLogged(now, actor.role.value, type(command).__name__, target,
                                   detail[:LOG_DETAIL_CHARS] if detail else None)
 

@@ -28,7 +28,8 @@ Translate = Callable[[str], str]
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    name: str  # "sessions", "questions", "polls", "attendance": the sheet's and section's key
+    # "sessions", "questions", "polls", "attendance", "moderation": the sheet's and section's key
+    name: str
     title: str  # in the reader's language
     headers: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
@@ -122,7 +123,7 @@ def sessions_table(items: Sequence[SessionData], words: Words) -> Table:
 
 def questions_table(items: Sequence[SessionData], words: Words, *, with_session: bool) -> Table:
     names = ["id", "status", "origin", "text", "author", "organisation", "anonymous", "votes",
-             "starred", "edited", "asked_at", "answered_at", "reply", "replied_at"]
+             "starred", "edited", "asked_at", "answered_at", "reply", "replied_at", "merged_into"]
     headers = [words(f"report.col.{n}") for n in (["session"] if with_session else []) + names]
     table = Table("questions", words("report.sheet.questions"), headers)
     for item in items:
@@ -135,7 +136,7 @@ def questions_table(items: Sequence[SessionData], words: Words, *, with_session:
                 None if q.anonymous else q.organisation,
                 words.yes_no(q.anonymous), len(q.voters), words.yes_no(q.starred),
                 words.yes_no(q.edited), words.local_ms(q.asked_at), words.local_ms(q.answered_at),
-                q.reply, words.local_ms(q.replied_at)])
+                q.reply, words.local_ms(q.replied_at), q.merged_into])
     return table
 
 
@@ -172,6 +173,20 @@ def attendance_table(items: Sequence[SessionData], words: Words, *, with_session
     return table
 
 
+def moderation_table(items: Sequence[SessionData], words: Words, *, with_session: bool) -> Table:
+    """The moderation log: who did what, when, on which question or poll and its text then."""
+    names = ["at", "by", "action", "target", "detail"]
+    headers = [words(f"report.col.{n}") for n in (["session"] if with_session else []) + names]
+    table = Table("moderation", words("report.sheet.moderation"), headers)
+    for item in items:
+        for entry in item.state.log:
+            table.rows.append([*_session_columns(item.session, with_session),
+                               words.local_ms(entry.at), words.word(f"log.by.{entry.by}", entry.by),
+                               words.word(f"log.action.{entry.action}", entry.action),
+                               entry.target, entry.detail])
+    return table
+
+
 def report_tables(items: Sequence[SessionData], words: Words, *, whole_event: bool = False
                   ) -> list[Table]:
     """A report's tables: one session's, or the whole event's, which name the session on each
@@ -180,4 +195,5 @@ def report_tables(items: Sequence[SessionData], words: Words, *, whole_event: bo
     return [sessions_table(items, words),
             questions_table(items, words, with_session=with_session),
             polls_table(items, words, with_session=with_session),
-            attendance_table(items, words, with_session=with_session)]
+            attendance_table(items, words, with_session=with_session),
+            moderation_table(items, words, with_session=with_session)]

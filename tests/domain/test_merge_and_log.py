@@ -159,7 +159,9 @@ def test_each_moderation_act_is_logged_with_who_when_and_the_text_it_concerned()
     h.send(c.DismissQuestion(question_id), MOD)  # nothing changed: nothing logged
     assert h.logged == []
     h.send(c.CreatePoll("Un sondage ?", ["Oui", "Non"]), MOD)
-    assert (h.logged[0].action, h.logged[0].detail) == ("CreatePoll", None)
+    created = next(iter(h.room.state.polls))  # named by the id it was given
+    assert (h.logged[0].action, h.logged[0].target, h.logged[0].detail) == (
+        "CreatePoll", created, "Un sondage ?")
     log = h.room.state.log
     assert [entry.action for entry in log] == ["EditQuestion", "DismissQuestion", "CreatePoll"]
     # Only moderators see it.

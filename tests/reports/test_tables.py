@@ -90,7 +90,8 @@ def test_headers_statuses_and_yes_no_in_english() -> None:
     assert [(p["Answer"], p["Votes"], p["Share of voters (%)"]) for p in polls] == [
         ("Oui", 2, 66.7), ("Non", 1, 33.3), ("Je ne sais pas", 0, 0.0)]
     assert {p["Status"] for p in polls} == {"Open"} and {p["Voters"] for p in polls} == {3}
-    assert [t.title for t in tables] == ["Sessions", "Questions", "Polls", "Attendance"]
+    assert [t.title for t in tables] == ["Sessions", "Questions", "Polls", "Attendance",
+                                         "Moderation"]
 
 
 def test_attendance_per_minute_and_its_peak_in_local_time() -> None:
@@ -121,6 +122,17 @@ def test_the_event_report_names_the_session_on_every_row() -> None:
     assert table(alone, "polls").headers[0] == "Session"
 
 
+def test_the_moderation_log_says_who_did_what_to_which_question_or_poll() -> None:
+    rows = as_dicts(table(report_tables([session_data()], words("en")), "moderation"))
+    assert [(r["By"], r["Action"], r["Question or poll"]) for r in rows] == [
+        ("Moderator", "approved", "q_1"), ("Moderator", "approved", "q_2"),
+        ("Moderator", "replied to", "q_1"), ("Moderator", "marked as answered", "q_1"),
+        ("Moderator", "created the poll", "p_3"), ("Moderator", "opened the poll", "p_3")]
+    assert rows[0]["Text at the time"] == "Quelle place pour les villes ?"
+    assert rows[4]["Text at the time"] == "Êtes-vous d'accord ?"
+    assert rows[0]["Time"] == datetime(2020, 9, 22, 11, 0, 3)  # the event's local time
+
+
 def csv_rows(text: str, delimiter: str) -> list[list[str]]:
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:], newline=""), delimiter=delimiter))
@@ -130,7 +142,8 @@ def test_csv_comma_and_semicolon_with_decimal_commas() -> None:
     tables = report_tables([session_data()], words("fr"))
     comma = csv_rows(csv_text(tables), ",")
     semicolon = csv_rows(csv_text(tables, semicolon=True), ";")
-    assert len(comma) == len(semicolon) == 1 + 1 + 1 + 2 + 1 + 3 + 1 + 3
+    # Each part's header row and its rows: sessions, questions, polls, attendance, moderation.
+    assert len(comma) == len(semicolon) == 1 + 1 + 1 + 2 + 1 + 3 + 1 + 3 + 1 + 6
     polls = [r for r in semicolon if r[0] == "Sondages"]
     assert polls[0][-3:] == ["Réponse", "Voix", "Part des votants, en\u00a0%"]  # its own header row
     assert [r[-1] for r in polls[1:]] == ["66,7", "33,3", "0,0"]
@@ -170,7 +183,7 @@ def test_no_cell_runs_as_a_formula_in_csv_or_xlsx(payload: str) -> None:
 def test_xlsx_has_a_sheet_per_part_bold_headers_widths_and_real_dates() -> None:
     body = xlsx_bytes(report_tables([session_data()], words("en")), title="Report")
     book = openpyxl.load_workbook(io.BytesIO(body))
-    assert book.sheetnames == ["Sessions", "Questions", "Polls", "Attendance"]
+    assert book.sheetnames == ["Sessions", "Questions", "Polls", "Attendance", "Moderation"]
     sheet = book["Questions"]
     assert all(cell.font.bold for cell in sheet[1]) and sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]

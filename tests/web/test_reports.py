@@ -80,15 +80,18 @@ def test_the_session_xlsx_has_a_sheet_per_part_in_english(client: TestClient) ->
     assert f"{SESSION}-report.xlsx" in answer.headers["content-disposition"]
     assert answer.headers["cache-control"] == "no-store"
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
-    assert book.sheetnames == ["Sessions", "Questions", "Polls", "Attendance"]
+    assert book.sheetnames == ["Sessions", "Questions", "Polls", "Attendance", "Moderation"]
     questions = [[cell.value for cell in row] for row in book["Questions"].iter_rows()]
     header = questions[0]
-    named = dict(zip(header, questions[1], strict=True))
+    # Both asked within one millisecond: their order is the ids', which are random.
+    rows = {row[header.index("Anonymous")]: row for row in questions[1:]}
+    named = dict(zip(header, rows["no"], strict=True))
     assert named["Question"].startswith("=HYPERLINK")  # exactly as asked, and as text:
-    assert book["Questions"].cell(2, header.index("Question") + 1).data_type == "s"  # not a formula
+    line = 2 + questions[1:].index(rows["no"])
+    assert book["Questions"].cell(line, header.index("Question") + 1).data_type == "s"  # not =
     assert (named["Author"], named["Organisation"], named["Status"]) == ("Zoé", "Lyon", "Published")
     assert named["Written reply"] == "Oui, à 14 h." and named["Origin"] == "Remote"
-    hidden = dict(zip(header, questions[2], strict=True))
+    hidden = dict(zip(header, rows["yes"], strict=True))
     assert (hidden["Author"], hidden["Organisation"], hidden["Anonymous"]) == (None, None, "yes")
     polls = [[cell.value for cell in row] for row in book["Polls"].iter_rows(min_row=2)]
     assert [(row[-3], row[-2], row[-1]) for row in polls] == [("Oui", 2, 66.7), ("Non", 1, 33.3),
@@ -107,7 +110,7 @@ def test_the_event_csv_in_french_by_default_with_semicolons(client: TestClient) 
     assert answer.text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(answer.text[1:], newline=""), delimiter=";"))
     parts = {row[0] for row in rows}
-    assert parts == {"Sessions", "Questions", "Sondages", "Fréquentation"}
+    assert parts == {"Sessions", "Questions", "Sondages", "Fréquentation", "Modération"}
     app: Any = client.app
     sessions = [row for row in rows if row[0] == "Sessions"]
     assert len(sessions) == 1 + len(app.state.service.programme.sessions)
@@ -126,7 +129,8 @@ def test_the_csv_speaks_the_browser_s_language_and_separates_with_commas(client:
     answer = client.get(f"{SESSION_URL}.csv", params={"t": admin(client)},
                         headers={"accept-language": "en-GB,en;q=0.8"})
     rows = list(csv.reader(io.StringIO(answer.text[1:], newline="")))
-    assert {row[0] for row in rows} == {"Sessions", "Questions", "Polls", "Attendance"}
+    assert {row[0] for row in rows} == {"Sessions", "Questions", "Polls", "Attendance",
+                                        "Moderation"}
     assert [row[-1] for row in rows if row[0] == "Polls"][1:] == ["66.7", "33.3", "0.0"]
 
 
