@@ -39,6 +39,7 @@ from live.web.captions import CaptionRoutes
 from live.web.control import ControlRoom
 from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
+from live.web.linkdesk import LinkDesk
 from live.web.pages import Pages
 from live.web.replay import ReplayAccess
 from live.web.reports import Reports
@@ -175,6 +176,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         *MediaRoutes(programme, settings).routes(),
         *GuestRoutes(programme, settings).routes(),
         *CaptionRoutes(programme).routes(),
+        *LinkDesk(settings).routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),

@@ -37,7 +37,7 @@ class Links:
         for session_id, roles in self.by_session.items():
             lines.append(f"{self.titles[session_id]}  [{session_id}]")
             for role, url in roles.items():
-                note = "  (public)" if role == "participant" else "  (keep private)"
+                note = "  (public)" if role in ("participant", "short") else "  (keep private)"
                 lines.append(f"  {role:<15}{url}{note}")
             lines.append("")
         return "\n".join(lines)
@@ -61,21 +61,44 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
         if not s.interactive and not s.streamed:
             continue
         links.titles[s.id] = s.title["fr"]
-        roles = links.by_session[s.id] = {}
-        if settings.public_link:
-            mine = _session_participant(signer, s.id, participant, expires)
-            roles["participant"] = f"{base}/s/{s.id}?t={mine}"
-        if s.interactive:
-            roles["moderator"] = (f"{base}/moderate/{s.id}?t="
-                                  f"{quote(signer.issue(Role.MODERATOR, s.id, expires))}")
-            roles["stage"] = f"{base}/stage/{s.id}?t={quote(signer.issue(Role.STAGE, s.id, expires))}"
-        if s.streamed:
-            studio = signer.issue(Role.STUDIO, s.id, expires)
-            roles["studio"] = f"{base}/studio/{s.id}?t={quote(studio)}"
-            # For OBS or a hardware encoder: the WHIP URL, with the studio token as Bearer token.
-            roles["whip"] = f"{base}/sessions/{s.id}/whip  Bearer {studio}"
-            roles.update(language_links(s, base, signer, expires))
+        links.by_session[s.id] = session_links(s, settings, signer, expires)
     return links
+
+
+def session_links(session: Session, settings: Settings, signer: Signer, expires: int
+                  ) -> dict[str, str]:
+    """One session's links by role: the participants' (unless the public link is off) and its
+    short address for the room's printed sheet, then the private ones."""
+    base = settings.base_url
+    roles: dict[str, str] = {}
+    if settings.public_link:
+        roles["participant"] = participant_link(session, settings, signer, expires)
+        roles["short"] = short_address(base, signer, session.id)
+    if session.interactive:
+        roles["moderator"] = (f"{base}/moderate/{session.id}?t="
+                              f"{quote(signer.issue(Role.MODERATOR, session.id, expires))}")
+        roles["stage"] = (f"{base}/stage/{session.id}?t="
+                          f"{quote(signer.issue(Role.STAGE, session.id, expires))}")
+    if session.streamed:
+        studio = signer.issue(Role.STUDIO, session.id, expires)
+        roles["studio"] = f"{base}/studio/{session.id}?t={quote(studio)}"
+        # For OBS or a hardware encoder: the WHIP URL, with the studio token as Bearer token.
+        roles["whip"] = f"{base}/sessions/{session.id}/whip  Bearer {studio}"
+        roles.update(language_links(session, base, signer, expires))
+    return roles
+
+
+def participant_link(session: Session, settings: Settings, signer: Signer, expires: int) -> str:
+    public = quote(signer.issue(Role.PARTICIPANT, EVENT_SCOPE, expires))
+    mine = _session_participant(signer, session.id, public, expires)
+    return f"{settings.base_url}/s/{session.id}?t={mine}"
+
+
+def short_address(base: str, signer: Signer, session_id: str) -> str:
+    """The address printed under a room's QR code, short enough to type from a phone: it opens
+    the session's participant page as asked from the room (live/web/linkdesk.py)."""
+    generation = signer.generations.of(Role.PARTICIPANT.value, session_id)
+    return f"{base}/j/{signer.short_code(session_id, generation)}"
 
 
 def language_links(session: Session, base: str, signer: Signer, expires: int) -> dict[str, str]:

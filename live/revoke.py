@@ -55,6 +55,8 @@ def check_target(programme: Programme, session_id: str, role: Role) -> None:
         raise RevokeError(f"{session_id} has no questions or polls: no {role.value} links")
     if role in (Role.STUDIO, Role.CAPTIONER) and not session.streamed:
         raise RevokeError(f"{session_id} is not streamed: no {role.value} links")
+    if role is Role.GUEST and not session.streamed:
+        raise RevokeError(f"{session_id} is not streamed: no guest links")
     if role is Role.INTERPRETER and not (session.streamed and session.interpretations):
         raise RevokeError(f"{session_id} has no interpretation languages: no interpreter links")
 

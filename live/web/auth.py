@@ -21,6 +21,9 @@ from live.views import Audience
 from live.web.revocation import Generations
 
 EVENT_SCOPE = "*"
+# A short address's code: letters and digits that cannot be misread for one another (no 0/o, 1/l/i).
+SHORT_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+SHORT_CHARS = 7
 MAX_TOKEN_CHARS = 768  # a guest link's, the longest, carries a name of up to 60 characters
 
 AUDIENCE_OF_ROLE = {
@@ -167,6 +170,12 @@ class Signer:
         """The guest id of a remote speaker the programme names: the same at every start, so a
         link printed yesterday and one printed today are the same guest."""
         return "g" + _b64(self._mac("guest", f"{session_id}\0{name}".encode()))[:10]
+
+    def short_code(self, session_id: str, generation: int) -> str:
+        """A session's short participant address (/j/CODE): keyed, so the codes of the event's
+        sessions cannot be walked, and changed when its participant links are revoked."""
+        digest = self._mac("short", f"{session_id}\0{generation}".encode())
+        return "".join(SHORT_ALPHABET[byte % len(SHORT_ALPHABET)] for byte in digest[:SHORT_CHARS])
 
     def participant_key(self, participant_id: str) -> str:
         return _b64(self._mac("participant", participant_id.encode()))

@@ -3,6 +3,7 @@
 
 import { byId, h, pageData, reconcile, setText } from "./dom.js";
 import { t } from "./i18n.js";
+import { linksPanel } from "./control-links.js";
 import { playTone } from "./tone.js";
 
 const EVERY_MS = 2000;
@@ -63,7 +64,8 @@ function createCard(room) {
     h("p", { class: "control-room__links" },
       room.interactive ? h("a", { class: "button", href: `/moderate/${id}?t=${q}`, target: "_blank", rel: "noopener" }, t("control.open_moderator")) : null,
       room.interactive ? h("a", { class: "button", href: `/stage/${id}?t=${q}`, target: "_blank", rel: "noopener" }, t("control.open_stage")) : null,
-      room.streamed ? h("a", { class: "button", href: `/studio/${id}?t=${q}`, target: "_blank", rel: "noopener" }, t("control.open_studio")) : null));
+      room.streamed ? h("a", { class: "button", href: `/studio/${id}?t=${q}`, target: "_blank", rel: "noopener" }, t("control.open_studio")) : null),
+    linksPanel(room.id, token));
 }
 
 /** @param {HTMLElement} card @param {any} room */
