@@ -1,5 +1,6 @@
-"""Asking, as a new participant finds it (issue 12, section 5): an organisation typed without a
-name is not dropped silently, right after asking the empty list says the question waits for the
+"""Asking, as a new participant finds it (issue 12, section 5): the question box is in view
+without scrolling on a phone and on a laptop, under or beside the player; an organisation typed
+without a name is not dropped silently, right after asking the empty list says the question waits for the
 moderators rather than "ask the first one", and a refusal for going too fast says how long."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from typing import Any
 
 from playwright.async_api import Browser, expect
 
+from tests.conftest import SESSION
 from tests.e2e.axe import assert_accessible
 from tests.e2e.chromium import REQUIRES_CHROMIUM
 from tests.e2e.test_browser_flow import Pages
@@ -20,6 +22,13 @@ async def test_an_organisation_needs_a_name_and_a_pending_question_is_said_to_wa
     pages = Pages(browser, live_server)
     async with pages.reported("browser-asking-failure"):
         page = await pages.open("participant", {"width": 390, "height": 844})
+        await expect(page.get_by_test_id("player")).to_be_visible()  # a streamed session
+        await expect(page.get_by_test_id("ask-text")).to_be_in_viewport(ratio=1)
+        laptop = await pages.new_page("laptop", {"width": 1366, "height": 768})
+        await laptop.goto(live_server.link("participant", SESSION))
+        await expect(laptop.get_by_test_id("ask-text")).to_be_in_viewport(ratio=1)
+        await expect(laptop.get_by_test_id("ask-submit")).to_be_in_viewport(ratio=1)
+        await assert_accessible(laptop, "the participant page on a laptop")
         empty = page.get_by_test_id("questions-empty")
         await expect(empty).to_have_text("Pas encore de question. Posez la première\u00a0!")
         await page.get_by_test_id("identity-organisation").fill("Ville de Lyon")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import re
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 from playwright.async_api import Browser, Dialog, Page, expect
