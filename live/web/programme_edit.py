@@ -6,7 +6,8 @@
                                    programme.invalid with the message naming the field; 400 bad
                                    JSON; 413 too long; 429 too many saves
     GET  /control/programme.toml   the stored text, to download (the token as Bearer or ?t=)
-    GET  /programme/version        public: {"version": n}, polled by open pages to follow edits
+    GET  /programme/version        public: {"version": n} (with ?session=&lang=: its title, date,
+                                   times and room), polled by open pages to follow edits
 """
 
 from __future__ import annotations
@@ -104,4 +105,15 @@ class ProgrammeEditor:
             "content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
 
     async def version(self, request: Request) -> Response:
-        return JSONResponse({"version": self.desk.version}, headers={"cache-control": "no-store"})
+        """The version, and with ?session= that session's title, times and room (what its pages
+        show of it, as public as the programme page) in ?lang=, for open pages to refresh."""
+        answer: dict[str, Any] = {"version": self.desk.version}
+        session_id = request.query_params.get("session")
+        session = self.service.programme.session(session_id) if session_id else None
+        if session is not None:
+            lang = request.query_params.get("lang", "fr")
+            answer["session"] = {"title": session.title.get(lang, session.title["fr"]),
+                                 "date": session.day.isoformat(),
+                                 "start": session.start.strftime("%H:%M"),
+                                 "end": session.end.strftime("%H:%M"), "room": session.room}
+        return JSONResponse(answer, headers={"cache-control": "no-store"})
