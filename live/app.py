@@ -29,7 +29,7 @@ from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
 from live.metrics import render as render_metrics
 from live.monitor import CHECK_TIMEOUT, Monitor
-from live.programmes import ProgrammeDesk
+from live.programmes import ProgrammeDesk, serve
 from live.registrants import Registry, read_registrants
 from live.registry import open_registry
 from live.service import Service
@@ -76,10 +76,9 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         app.state.identities = Identities(signer, the_store, registry=registry, limits=limits,
                                           public_link=settings.public_link)
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
-        def follow(edited: Programme) -> None:  # the pages read the programme where it lives
-            service.programme = edited
-            if hasattr(app.state, "pages"):
-                app.state.pages.programme = edited
+        def follow(edited: Programme) -> None:  # everything that reads the programme
+            pages = [app.state.pages] if hasattr(app.state, "pages") else []
+            serve(edited, service, [*pages, *programme_readers])
 
         desk = ProgrammeDesk(the_store, follow)
         await desk.start(programme)  # the stored programme wins over the file
@@ -189,10 +188,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         return PlainTextResponse(render_metrics(reports),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # They read the programme where they keep it: an edit is served to them too (`follow`).
+    media_routes, guest_routes = MediaRoutes(programme, settings), GuestRoutes(programme, settings)
+    caption_routes = CaptionRoutes(programme)
+    programme_readers = (media_routes, guest_routes, caption_routes)
     routes = [
-        *MediaRoutes(programme, settings).routes(),
-        *GuestRoutes(programme, settings).routes(),
-        *CaptionRoutes(programme).routes(),
+        *media_routes.routes(), *guest_routes.routes(), *caption_routes.routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),

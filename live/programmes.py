@@ -13,14 +13,16 @@ import contextlib
 import logging
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from datetime import time as clock_time
 from typing import Any
 
 from live.domain.programme import Programme, ProgrammeError, Session, parse_programme
+from live.service import Service
 from live.store import Store
 from live.store.programme_doc import ProgrammeDoc
+from live.views import session_view
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,18 @@ def to_toml(programme: Programme) -> str:
     for session in programme.sessions:
         lines += ["", *_session_lines(session)]
     return "\n".join(lines) + "\n"
+
+
+def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> None:
+    """Make `programme` the one this worker serves: the service (a session added gets its room on
+    first use), every object that reads it (pages, media and caption routes), and the session
+    description each loaded session gives its new clients."""
+    service.programme = programme
+    for holder in holders:
+        holder.programme = programme
+    for hub in service.hubs:
+        if programme.session(hub.session_id) is not None:
+            hub.session_view = session_view(programme, hub.session_id)
 
 
 class ProgrammeDesk:

@@ -163,3 +163,20 @@ def test_a_second_app_on_the_same_redis_follows_the_edit() -> None:
             assert programme_of(second).sessions[0].room.startswith("Salle B ")
     finally:
         delete_prefix(prefix)
+
+
+def test_an_edit_reaches_loaded_sessions_and_the_other_routes(client: TestClient) -> None:
+    app: Any = client.app
+    service, portal = app.state.service, client.portal
+    assert portal is not None
+    hub = portal.call(service.hub, SESSION)
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    edited = text.replace(f'[[sessions]]\nid = "{SESSION}"\ntitle = "',
+                          f'[[sessions]]\nid = "{SESSION}"\ntitle = "Déplacée : ', 1)
+    assert edited != text
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": edited, "by": "Ana"}).status_code == 200
+    assert hub.session_view["title"]["fr"].startswith("Déplacée : ")
+    assert app.state.pages.programme is service.programme
+    follow = client.get("/programme/version", params={"session": SESSION, "lang": "fr"}).json()
+    assert follow["session"]["title"].startswith("Déplacée : ")
