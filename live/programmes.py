@@ -128,9 +128,15 @@ class ProgrammeDesk:
     async def start(self, file_programme: Programme) -> Programme:
         stored = await self.store.programme_docs.get()
         if stored is not None:
-            programme = parse_text(stored.text)
-            log.info("programme: the stored version %d (saved by %s) wins over the file",
-                     stored.version, stored.by)
+            try:
+                programme = parse_text(stored.text)
+            except ProgrammeError as exc:  # stored by another release, say: serve the file's
+                log.error("programme: the stored version %d is not valid (%s), serving the file's"
+                          " until it is saved again", stored.version, exc)
+                programme = file_programme
+            else:
+                log.info("programme: the stored version %d (saved by %s) wins over the file",
+                         stored.version, stored.by)
             self.version = stored.version
         else:
             with contextlib.suppress(Exception):  # another worker stored it first: follow theirs

@@ -180,3 +180,31 @@ def test_an_edit_reaches_loaded_sessions_and_the_other_routes(client: TestClient
     assert app.state.pages.programme is service.programme
     follow = client.get("/programme/version", params={"session": SESSION, "lang": "fr"}).json()
     assert follow["session"]["title"].startswith("Déplacée : ")
+
+
+def test_saves_are_rate_limited(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("live.programmes.EDITS_PER_MINUTE", 1)
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": text, "by": "Ana"}).status_code == 200
+    refused = client.put(URL, headers=admin_headers(client),
+                         json={"base": 2, "text": text, "by": "Ana"})
+    assert refused.status_code == 429 and refused.json()["error"] == "programme.too_many_saves"
+
+
+def test_the_stored_programme_wins_over_the_file_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    prefix = redis_prefix()
+    settings = Settings(port=8000, redis_url=REDIS_URL, key_prefix=prefix)
+    try:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as first:
+            text = first.get(URL, headers=admin_headers(first)).json()["text"]
+            assert first.put(URL, headers=admin_headers(first), json={
+                "base": 1, "text": text.replace('room = "', 'room = "Annexe ', 1),
+                "by": "Ana"}).status_code == 200
+        with caplog.at_level("INFO", logger="live.programmes"), \
+                TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as again:
+            assert programme_of(again).sessions[0].room.startswith("Annexe ")
+            assert again.get("/programme/version").json() == {"version": 2}
+        assert "wins over the file" in caplog.text
+    finally:
+        delete_prefix(prefix)
