@@ -4,7 +4,8 @@
 
 import { localizeDates } from "./i18n.js";
 
-const EVERY_MS = 3000;
+// A tiny answer, but every open page asks: not too often, and not while the page is hidden.
+const EVERY_MS = 5000;
 const { session, lang } = document.body.dataset;
 let known = -1;
 
@@ -35,6 +36,7 @@ async function refreshProgramme() {
 }
 
 async function poll() {
+  if (document.hidden) return;
   const query = new URLSearchParams({ lang: lang || "fr", ...(session ? { session } : {}) });
   try {
     const answer = await fetch(`/programme/version?${query}`, { cache: "no-store" });
