@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
 from live.metrics import render as render_metrics
 from live.monitor import CHECK_TIMEOUT, Monitor
+from live.programmes import ProgrammeDesk, serve
 from live.registrants import Registry, read_registrants
 from live.registry import open_registry
 from live.service import Service
@@ -41,6 +42,7 @@ from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.linkdesk import LinkDesk
 from live.web.pages import Pages
+from live.web.programme_edit import ProgrammeEditor
 from live.web.replay import ReplayAccess
 from live.web.reports import Reports
 from live.web.revocation import Refresher
@@ -75,6 +77,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         app.state.identities = Identities(signer, the_store, registry=registry, limits=limits,
                                           public_link=settings.public_link)
         relay = Relay(settings, secret)  # fails here, with the fix, if aiortc's internals moved
+        def follow(edited: Programme) -> None:  # everything that reads the programme
+            pages = [app.state.pages] if hasattr(app.state, "pages") else []
+            serve(edited, service, [*pages, *programme_readers])
+
+        desk = ProgrammeDesk(the_store, follow)
+        await desk.start(programme)  # the stored programme wins over the file
         await service.start()
         await relay.start(shared)  # with Redis: joins the other workers' relays
         relay.news = OnAirNews(the_bus, service)  # on air / ended, to the pages' WebSockets
@@ -85,7 +93,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         await revocations.start()  # before any link is printed or checked
         app.state.service, app.state.signer, app.state.monitor = service, signer, monitor
         app.state.replays = ReplayAccess(settings.recordings, service, settings.public_link)
-        app.state.pages = Pages(programme, settings, signer, app.state.replays)
+        app.state.pages = Pages(service.programme, settings, signer, app.state.replays)
+        app.state.programme_editor = ProgrammeEditor(desk, service, signer)
         app.state.links = role_links(programme, settings, signer)
         app.state.relay = relay
         app.state.control = ControlRoom(app.state.pages, service, relay, monitor, signer)
@@ -100,6 +109,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
             yield
         finally:
             await revocations.stop()
+            await desk.stop()
             await monitor.stop()
             await relay.news.stop()
             await relay.close()
@@ -107,6 +117,13 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
             await shared.close()
             await the_bus.close()
             await the_store.close()
+
+    def programme_editor(name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            editor: ProgrammeEditor = request.app.state.programme_editor
+            handler: Callable[[Request], Awaitable[Response]] = getattr(editor, name)
+            return await handler(request)
+        return endpoint
 
     async def programme_page(request: Request) -> Response:
         pages: Pages = request.app.state.pages
@@ -172,10 +189,12 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         return PlainTextResponse(render_metrics(reports),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # They read the programme where they keep it: an edit is served to them too (`follow`).
+    media_routes, guest_routes = MediaRoutes(programme, settings), GuestRoutes(programme, settings)
+    caption_routes = CaptionRoutes(programme)
+    programme_readers = (media_routes, guest_routes, caption_routes)
     routes = [
-        *MediaRoutes(programme, settings).routes(),
-        *GuestRoutes(programme, settings).routes(),
-        *CaptionRoutes(programme).routes(),
+        *media_routes.routes(), *guest_routes.routes(), *caption_routes.routes(),
         *LinkDesk(settings).routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
@@ -189,6 +208,10 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/moderate/{session_id}/{kind:str}.csv", export),
         Route("/control", control_page),
         Route("/control/status", control_status),
+        Route("/control/programme", programme_editor("show"), methods=["GET"]),
+        Route("/control/programme", programme_editor("save"), methods=["PUT"]),
+        Route("/control/programme.toml", programme_editor("download")),
+        Route("/programme/version", programme_editor("version")),
         Route("/control/reports/event.{format}", report),
         Route("/control/reports/sessions/{session_id}.{format}", report),
         Route("/replay/{session_id}.json", replay_status),

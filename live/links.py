@@ -21,6 +21,7 @@ class Links:
     control: str = ""  # the organiser's control room (an admin link)
     by_session: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> role -> url
     titles: dict[str, str] = field(default_factory=dict)
+    short: dict[str, str] = field(default_factory=dict)  # session -> its room's short address
 
     def link(self, role: str, session_id: str) -> str:
         return self.by_session[session_id][role]
@@ -37,8 +38,10 @@ class Links:
         for session_id, roles in self.by_session.items():
             lines.append(f"{self.titles[session_id]}  [{session_id}]")
             for role, url in roles.items():
-                note = "  (public)" if role in ("participant", "short") else "  (keep private)"
+                note = "  (public)" if role == "participant" else "  (keep private)"
                 lines.append(f"  {role:<15}{url}{note}")
+            if session_id in self.short:
+                lines.append(f"  {'short':<15}{self.short[session_id]}  (public, for the room)")
             lines.append("")
         return "\n".join(lines)
 
@@ -61,7 +64,10 @@ def role_links(programme: Programme, settings: Settings, signer: Signer) -> Link
         if not s.interactive and not s.streamed:
             continue
         links.titles[s.id] = s.title["fr"]
-        links.by_session[s.id] = session_links(s, settings, signer, expires)
+        roles = links.by_session[s.id] = session_links(s, settings, signer, expires)
+        short = roles.pop("short", None)  # no token: printed apart (every link here has one)
+        if short is not None:
+            links.short[s.id] = short
     return links
 
 

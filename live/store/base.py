@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal, Protocol
 
+from live.store.programme_doc import ProgrammeDocs
+
 HISTORY = 5000  # records kept per session for resuming clients
 # Records between snapshots (well under HISTORY: loading needs every record after the snapshot).
 # A snapshot carries every ballot, so during a vote burst one costs ~10 ms of a process's loop.
@@ -107,6 +109,8 @@ class Loaded:
 
 
 class Store(Protocol):
+    programme_docs: ProgrammeDocs  # the programme as edited live (live/store/programme_doc.py)
+
     async def load(self, session_id: str) -> Loaded:
         """The latest snapshot and the records after it; creates the epoch on first use."""
         ...

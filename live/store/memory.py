@@ -24,6 +24,7 @@ from live.store.base import (
     stamp,
     sum_attendance,
 )
+from live.store.programme_doc import MemoryProgrammeDocs, ProgrammeDocs
 
 BUCKETS_BEFORE_CLEANUP = 10_000  # then full buckets (the same as none) are forgotten
 
@@ -53,6 +54,7 @@ class MemoryStore:
         self._generations: dict[str, int] = {}  # "role:scope" -> links revoked so many times
         self._held: dict[str, float] = {}  # address -> until (monotonic)
         self._addresses: dict[str, tuple[str, float]] = {}  # participant -> (address, until)
+        self.programme_docs: ProgrammeDocs = MemoryProgrammeDocs()
 
     def _log(self, session_id: str) -> _Log:
         return self._logs.setdefault(session_id, _Log())

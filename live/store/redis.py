@@ -34,6 +34,7 @@ from live.store.base import (
     Refusal,
     stamp,
 )
+from live.store.programme_doc import ProgrammeDocs, RedisProgrammeDocs
 from live.store.redis_attendance import RedisAttendance
 
 # Start a session's history under a new epoch unless it has one; clears leftovers of an old one.
@@ -230,6 +231,7 @@ class RedisStore:
         self._presence = self._redis.register_script(_PRESENCE)
         self._admit = self._redis.register_script(_ADMIT)
         self._attendance = RedisAttendance(self._redis, prefix)
+        self.programme_docs: ProgrammeDocs = RedisProgrammeDocs(self._redis, prefix)
 
     def _keys(self, session_id: str) -> dict[str, str]:
         base = f"{self._prefix}:{{{session_id}}}"

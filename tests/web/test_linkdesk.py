@@ -73,6 +73,8 @@ def test_every_role_s_links_for_the_organiser(client: TestClient) -> None:
     short = roles["participant"]["short"]
     assert short.startswith(f"{BASE}/j/") and len(urlsplit(short).path) == len("/j/") + 7
     assert "interpreter" not in listing(client, OTHER)
+    app: Any = client.app  # printed at start as well, with the links
+    assert f"{short}  (public, for the room)" in app.state.links.as_text()
 
 
 def test_the_short_address_opens_the_session_as_asked_from_the_room(client: TestClient) -> None:
@@ -172,8 +174,7 @@ def every_other_token(client: TestClient) -> dict[str, str]:
     app: Any = client.app
     tokens = {}
     for name, url in app.state.links.by_session[SESSION].items():
-        if name != "short":
-            tokens[name] = url.split("Bearer ")[1] if "Bearer " in url else token_of(url)
+        tokens[name] = url.split("Bearer ")[1] if "Bearer " in url else token_of(url)
     expired = app.state.signer.issue(Role.ADMIN, EVENT_SCOPE, int(time.time()) - 1)
     return {**tokens, "expired admin": expired, "forged": "forged.token"}
 

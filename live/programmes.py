@@ -1,0 +1,195 @@
+"""The programme edited live by the organiser: validated TOML in the store, a version per save,
+picked up by every worker (a version poll, so workers sharing Redis follow within POLL_SECONDS).
+
+At start the stored programme wins over the file if there is one (the log says so); otherwise the
+file's programme is stored as version 1. The TOML text stays the way to prepare an event: the editor
+exports it, and imports or saves a whole text, checked before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from datetime import date
+from datetime import time as clock_time
+from typing import Any
+
+from live.domain.programme import Programme, ProgrammeError, Session, parse_programme
+from live.service import Service
+from live.store import Store
+from live.store.programme_doc import ProgrammeDoc
+from live.views import session_view
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 200_000  # characters of TOML
+MAX_SESSIONS = 300
+MAX_TITLE = 300  # characters of a title, a room or a day's name
+MAX_DESCRIPTION = 4000
+EDITS_PER_MINUTE = 20  # saves a worker accepts per minute (all editors together)
+POLL_SECONDS = 2.0
+
+
+def parse_text(text: str) -> Programme:
+    """The programme of a TOML text, or ProgrammeError naming the field that is wrong."""
+    if len(text) > MAX_TEXT:
+        raise ProgrammeError(f"the programme is longer than {MAX_TEXT} characters")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgrammeError(f"not valid TOML: {exc}") from None
+    programme = parse_programme(data)
+    if len(programme.sessions) > MAX_SESSIONS:
+        raise ProgrammeError(f"at most {MAX_SESSIONS} sessions")
+    for session in programme.sessions:
+        where = f"session '{session.id}'"
+        for lang, title in session.title.items():
+            if len(title) > MAX_TITLE:
+                raise ProgrammeError(f"{where}: 'title{_suffix(lang)}' is longer than {MAX_TITLE}")
+        for lang, text_ in session.description.items():
+            if len(text_) > MAX_DESCRIPTION:
+                raise ProgrammeError(f"{where}: 'description{_suffix(lang)}' is too long")
+        if len(session.room) > MAX_TITLE:
+            raise ProgrammeError(f"{where}: 'room' is longer than {MAX_TITLE}")
+    return programme
+
+
+def _suffix(lang: str) -> str:
+    return "" if lang == "fr" else f"_{lang}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, clock_time)):
+        # Quoted: TOML has no bare "09:30", and the parser reads both from text anyway.
+        shown = value.isoformat() if isinstance(value, date) else value.strftime("%H:%M")
+        return f'"{shown}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped) + '"'
+
+
+def _texts(key: str, texts: dict[str, str]) -> list[str]:
+    return [f"{key}{_suffix(lang)} = {_value(text)}" for lang, text in texts.items()]
+
+
+def _session_lines(session: Session) -> list[str]:
+    lines = ["[[sessions]]", f"id = {_value(session.id)}", *_texts("title", session.title),
+             *_texts("description", session.description),
+             f"date = {_value(session.day)}", f"start = {_value(session.start)}",
+             f"end = {_value(session.end)}", f"kind = {_value(session.kind)}",
+             f"room = {_value(session.room)}", f"interactive = {_value(session.interactive)}",
+             f"streamed = {_value(session.streamed)}",
+             f"premoderation = {_value(session.premoderation)}",
+             f"languages = {_value(session.languages)}"]
+    if session.guests:
+        lines.append(f"guests = {_value(session.guests)}")
+    return lines
+
+
+def to_toml(programme: Programme) -> str:
+    """The programme as the TOML file it could have been read from (parse_text reads it back)."""
+    lines = ["[event]", f"id = {_value(programme.id)}", *_texts("title", programme.title),
+             f"venue = {_value(programme.venue)}", f"timezone = {_value(programme.timezone)}"]
+    for day in programme.days:
+        lines += ["", "[[days]]", f"date = {_value(day.day)}", *_texts("title", day.title)]
+    for session in programme.sessions:
+        lines += ["", *_session_lines(session)]
+    return "\n".join(lines) + "\n"
+
+
+def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> None:
+    """Make `programme` the one this worker serves: the service (a session added gets its room on
+    first use), every object that reads it (pages, media and caption routes), and the session
+    description each loaded session gives its new clients."""
+    service.programme = programme
+    for holder in holders:
+        holder.programme = programme
+    for hub in service.hubs:
+        if programme.session(hub.session_id) is not None:
+            hub.session_view = session_view(programme, hub.session_id)
+
+
+class ProgrammeDesk:
+    """This worker's programme: stored, saved, and followed when another worker saves."""
+
+    def __init__(self, store: Store, apply: Callable[[Programme], None]) -> None:
+        self.store, self.apply = store, apply
+        self.version = 0
+        self._saves: list[float] = []
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self, file_programme: Programme) -> Programme:
+        stored = await self.store.programme_docs.get()
+        if stored is not None:
+            try:
+                programme = parse_text(stored.text)
+            except ProgrammeError as exc:  # stored by another release, say: serve the file's
+                log.error("programme: the stored version %d is not valid (%s), serving the file's"
+                          " until it is saved again", stored.version, exc)
+                programme = file_programme
+            else:
+                log.info("programme: the stored version %d (saved by %s) wins over the file",
+                         stored.version, stored.by)
+            self.version = stored.version
+        else:
+            with contextlib.suppress(Exception):  # another worker stored it first: follow theirs
+                self.version = (await self.store.programme_docs.save(
+                    to_toml(file_programme), 0, "file", "import")).version
+            programme = file_programme
+            log.info("programme: none stored, the file's is stored")
+            await self.refresh()
+        self.apply(programme)
+        self._poller = asyncio.create_task(self._poll())
+        return programme
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+
+    async def refresh(self) -> None:
+        """Take the stored programme if it is newer than this worker's."""
+        stored = await self.store.programme_docs.get()
+        if stored is not None and stored.version != self.version:
+            programme = parse_text(stored.text)
+            self.version = stored.version
+            self.apply(programme)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.refresh()
+            except Exception:  # the store away or a bad text: keep the programme we have
+                log.warning("programme: could not refresh", exc_info=True)
+
+    def rate_limited(self) -> bool:
+        now = time.monotonic()
+        self._saves = [t for t in self._saves if now - t < 60]
+        if len(self._saves) >= EDITS_PER_MINUTE:
+            return True
+        self._saves.append(now)
+        return False
+
+    async def save(self, current: Programme, text: str, base: int, by: str, what: str
+                   ) -> ProgrammeDoc:
+        """Validate and store; ProgrammeError if wrong, StaleProgramme if someone saved since."""
+        programme = parse_text(text)
+        removed = {s.id for s in current.sessions} - {s.id for s in programme.sessions}
+        for session_id in sorted(removed):
+            _, seq = await self.store.head(session_id)
+            if seq > 0:
+                raise ProgrammeError(f"session '{session_id}': has questions or polls already, "
+                                     "it cannot be removed (rename it or make it a break)")
+        doc = await self.store.programme_docs.save(text, base, by, what)
+        self.version = doc.version
+        self.apply(programme)
+        return doc

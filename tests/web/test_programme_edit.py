@@ -1,0 +1,210 @@
+"""The programme edited live over HTTP (live/web/programme_edit.py): an edit served at once, a stale
+save refused with 409 naming who saved, the history, the TOML export read back and imported, bad
+input answered with the field, every link but the admin's refused, and a second app on the same
+Redis following the change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from live.app import create_app
+from live.config import Settings, load_programme
+from live.domain import Role
+from live.domain.programme import Programme
+from live.programmes import MAX_SESSIONS, parse_text, to_toml
+from live.web.auth import EVENT_SCOPE
+from tests.conftest import REDIS_URL, SESSION, delete_prefix, redis_prefix, token_of
+
+URL = "/control/programme"
+
+
+@pytest.fixture()
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(port=8000)), base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+def admin_headers(client: TestClient) -> dict[str, str]:
+    app: Any = client.app
+    token = app.state.signer.issue(Role.ADMIN, EVENT_SCOPE, int(time.time()) + 3600)
+    return {"authorization": f"Bearer {token}"}
+
+
+def programme_of(client: TestClient) -> Programme:
+    app: Any = client.app
+    programme: Programme = app.state.service.programme
+    return programme
+
+
+def test_the_demo_programme_reads_back_from_its_export() -> None:
+    demo = load_programme(None)
+    assert parse_text(to_toml(demo)) == demo
+
+
+def test_an_edit_is_served_at_once_and_recorded(client: TestClient) -> None:
+    shown = client.get(URL, headers=admin_headers(client)).json()
+    assert shown["version"] == 1 and shown["history"][0]["by"] == "file"
+    text = shown["text"].replace('room = "', 'room = "Salle B ', 1)
+    saved = client.put(URL, headers=admin_headers(client),
+                       json={"base": 1, "text": text, "by": "Ana"})
+    assert saved.status_code == 200 and saved.json() == {"version": 2}
+    assert programme_of(client).sessions[0].room.startswith("Salle B ")
+    assert client.get("/programme/version").json() == {"version": 2}
+    history = client.get(URL, headers=admin_headers(client)).json()["history"]
+    assert [(h["version"], h["by"], h["what"]) for h in history] == [(2, "Ana", "edit"),
+                                                                    (1, "file", "import")]
+
+
+def test_a_stale_save_is_refused_naming_who_saved(client: TestClient) -> None:
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": text, "by": "Ana"}).status_code == 200
+    stale = client.put(URL, headers=admin_headers(client),
+                       json={"base": 1, "text": text, "by": "Bob"})
+    assert stale.status_code == 409
+    assert stale.json()["error"] == "programme.stale" and stale.json()["by"] == "Ana"
+    assert "Ana" in stale.json()["message"]
+
+
+def test_export_and_import_round_trip(client: TestClient) -> None:
+    exported = client.get(f"{URL}.toml", headers=admin_headers(client))
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    added = exported.text + ('\n[[sessions]]\nid = "late-news"\ntitle = "Dernières nouvelles"\n'
+                             f'date = "{programme_of(client).days[0].day}"\n'
+                             'start = "18:00"\nend = "18:30"\nroom = "Hall"\n')
+    imported = client.put(URL, headers=admin_headers(client),
+                          json={"base": 1, "text": added, "by": "Ana", "what": "import"})
+    assert imported.status_code == 200
+    late = programme_of(client).session("late-news")
+    assert late is not None and late.room == "Hall"
+    assert client.get(f"{URL}.toml", headers=admin_headers(client)).text == added
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda t: t.replace('start = "', 'start = "nine', 1), "is not a time"),
+    (lambda t: t.replace('kind = "', 'kind = "party', 1), "kind"),
+    (lambda t: t.replace('[[sessions]]\nid = "', '[[sessions]]\nid = "Bad Id', 1), "'id'"),
+    (lambda t: t + "[[", "not valid TOML"),
+    (lambda t: t.replace('[[sessions]]\nid = "', '[[sessions]]\ntitle_es = "' + "x" * 400 + '"\nid = "', 1),
+     "'title_es'"),
+])
+def test_bad_programmes_are_refused_naming_the_field(client: TestClient, change: Any,
+                                                     field: str) -> None:
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    refused = client.put(URL, headers=admin_headers(client),
+                         json={"base": 1, "text": change(text), "by": "Ana"})
+    assert refused.status_code == 422 and field in refused.json()["message"], refused.json()
+    assert client.get("/programme/version").json() == {"version": 1}
+
+
+def test_too_many_sessions_and_bad_requests(client: TestClient) -> None:
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    day = programme_of(client).days[0].day
+    many = text + "".join(f'\n[[sessions]]\nid = "s{i}"\ntitle = "S"\ndate = "{day}"\n'
+                          'start = "08:00"\nend = "08:10"\n' for i in range(MAX_SESSIONS))
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": many, "by": "A"}).status_code == 422
+    for body, field in (({"text": text, "by": "A"}, "base"), ({"base": 1, "by": "A"}, "text"),
+                        ({"base": 1, "text": text, "by": ""}, "by"),
+                        ({"base": 1, "text": text, "what": "drop"}, "what")):
+        answer = client.put(URL, headers=admin_headers(client), json=body)
+        assert answer.status_code == 400 and answer.json()["field"] == field
+    assert client.put(URL, headers=admin_headers(client), content=b"{").status_code == 400
+
+
+def test_a_session_with_activity_cannot_be_removed(client: TestClient) -> None:
+    app: Any = client.app
+    store, portal = app.state.service.store, client.portal
+    assert portal is not None
+    loaded = portal.call(store.load, SESSION)
+    portal.call(store.append, SESSION, loaded.epoch, loaded.snapshot_version, ['{"type":"noted"}'])
+    programme = programme_of(client)
+    without = replace(programme, sessions=tuple(s for s in programme.sessions if s.id != SESSION))
+    refused = client.put(URL, headers=admin_headers(client),
+                         json={"base": 1, "text": to_toml(without), "by": "Ana"})
+    assert refused.status_code == 422 and SESSION in refused.json()["message"]
+    assert programme_of(client).session(SESSION) is not None
+
+
+def test_only_the_admin_link_edits(client: TestClient) -> None:
+    app: Any = client.app
+    assert client.get(URL).status_code == 401
+    assert client.put(URL, json={}).status_code == 401
+    for role, link in app.state.links.by_session[SESSION].items():
+        token = link.split("Bearer ")[1] if "Bearer " in link else token_of(link)
+        for answer in (client.get(URL, headers={"authorization": f"Bearer {token}"}),
+                       client.get(f"{URL}.toml", params={"t": token}),
+                       client.put(URL, headers={"authorization": f"Bearer {token}"},
+                                  json={"base": 1, "text": "", "by": "x"})):
+            assert answer.status_code == 403, role
+    assert client.get("/programme/version").json() == {"version": 1}
+
+
+def test_a_second_app_on_the_same_redis_follows_the_edit() -> None:
+    prefix = redis_prefix()
+    settings = Settings(port=8000, redis_url=REDIS_URL, key_prefix=prefix)
+    try:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as first, \
+                TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as second:
+            text = first.get(URL, headers=admin_headers(first)).json()["text"]
+            edited = text.replace('room = "', 'room = "Salle B ', 1)
+            assert first.put(URL, headers=admin_headers(first),
+                             json={"base": 1, "text": edited, "by": "Ana"}).status_code == 200
+            deadline = time.monotonic() + 10
+            while second.get("/programme/version").json()["version"] != 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert programme_of(second).sessions[0].room.startswith("Salle B ")
+    finally:
+        delete_prefix(prefix)
+
+
+def test_an_edit_reaches_loaded_sessions_and_the_other_routes(client: TestClient) -> None:
+    app: Any = client.app
+    service, portal = app.state.service, client.portal
+    assert portal is not None
+    hub = portal.call(service.hub, SESSION)
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    edited = text.replace(f'[[sessions]]\nid = "{SESSION}"\ntitle = "',
+                          f'[[sessions]]\nid = "{SESSION}"\ntitle = "Déplacée : ', 1)
+    assert edited != text
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": edited, "by": "Ana"}).status_code == 200
+    assert hub.session_view["title"]["fr"].startswith("Déplacée : ")
+    assert app.state.pages.programme is service.programme
+    follow = client.get("/programme/version", params={"session": SESSION, "lang": "fr"}).json()
+    assert follow["session"]["title"].startswith("Déplacée : ")
+
+
+def test_saves_are_rate_limited(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("live.programmes.EDITS_PER_MINUTE", 1)
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": text, "by": "Ana"}).status_code == 200
+    refused = client.put(URL, headers=admin_headers(client),
+                         json={"base": 2, "text": text, "by": "Ana"})
+    assert refused.status_code == 429 and refused.json()["error"] == "programme.too_many_saves"
+
+
+def test_the_stored_programme_wins_over_the_file_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    prefix = redis_prefix()
+    settings = Settings(port=8000, redis_url=REDIS_URL, key_prefix=prefix)
+    try:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as first:
+            text = first.get(URL, headers=admin_headers(first)).json()["text"]
+            assert first.put(URL, headers=admin_headers(first), json={
+                "base": 1, "text": text.replace('room = "', 'room = "Annexe ', 1),
+                "by": "Ana"}).status_code == 200
+        with caplog.at_level("INFO", logger="live.programmes"), \
+                TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as again:
+            assert programme_of(again).sessions[0].room.startswith("Annexe ")
+            assert again.get("/programme/version").json() == {"version": 2}
+        assert "wins over the file" in caplog.text
+    finally:
+        delete_prefix(prefix)
