@@ -140,7 +140,7 @@ def star(state: RoomState, cmd: c.StarQuestion) -> list[e.Event]:
 
 def put_on_stage(state: RoomState, cmd: c.PutOnStage) -> list[e.Event]:
     """Projecting is its own, deliberate act, and only of a question the moderators let through:
-    a question still pending is approved first (it would otherwise reach the room unscreened)."""
+    a pending one is refused (approving it is a separate decision, logged as such)."""
     question = question_of(state, cmd.question_id)
     if question.status == PENDING:
         raise DomainError("conflict", "approve the question before putting it on stage")

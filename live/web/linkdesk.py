@@ -96,30 +96,29 @@ class LinkDesk:
         return {"session": session.id, "sheet": f"/control/sheets/{session.id}",
                 "roles": [{"role": role, "links": links} for role, links in roles.items()]}
 
-    def _refused(self, request: Request) -> Response | None:
+    def _admin_session(self, request: Request) -> Session | Response:
+        """The session asked about, or the answer refusing the request: 401/403 for anything but
+        an admin token (before anything else is looked at), 404 for a session without links."""
         checked = self._control(request)._admin(_bearer(request))
-        if isinstance(checked, Grant):
-            return None
-        status, key = checked
-        return JSONResponse({"error": key}, status_code=status,
-                            headers={"www-authenticate": "Bearer"} if status == 401 else {})
-
-    async def links(self, request: Request) -> Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
+        if not isinstance(checked, Grant):
+            status, key = checked
+            return JSONResponse({"error": key}, status_code=status,
+                                headers={"www-authenticate": "Bearer"} if status == 401 else {})
         session = self._session(request)
         if session is None:
             return JSONResponse({"error": "error.unknown_session"}, status_code=404)
+        return session
+
+    async def links(self, request: Request) -> Response:
+        session = self._admin_session(request)
+        if isinstance(session, Response):
+            return session
         return JSONResponse(self._listing(request, session), headers={"cache-control": "no-store"})
 
     async def revoke(self, request: Request) -> Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        session = self._session(request)
-        if session is None:
-            return JSONResponse({"error": "error.unknown_session"}, status_code=404)
+        session = self._admin_session(request)
+        if isinstance(session, Response):
+            return session
         name = request.path_params["role"]
         role = next((r for r in REVOCABLE if r.value == name), None)
         if role is None:
