@@ -197,7 +197,8 @@ _QUESTION_EVENTS = (
     e.QuestionAnswered, e.QuestionArchived, e.QuestionRestored, e.QuestionPutOnStage,
     e.QuestionReplied,
 )
-_POLL_EVENTS = (e.PollOpened, e.PollClosed, e.PollPutOnStage, e.ResultsRevealed, e.ResultsHidden)
+_POLL_EVENTS = (e.PollOpened, e.PollClosed, e.PollPutOnStage, e.ResultsRevealed, e.ResultsHidden,
+                e.PollReset)
 
 
 def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
@@ -255,7 +256,9 @@ def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:
             out.booth[event.language] = {**envelope, "booth_message": booth_message_view(
                 BoothMessage(event.message_id, event.language, event.text, event.sender,
                              event.device, event.sent_at))}
-        case e.PollCreated():
+        case e.PollDeleted():  # only a draft, which only moderators saw
+            shared((Audience.MODERATOR,), poll_id=event.poll_id, poll=None)
+        case e.PollCreated() | e.PollEdited():
             p = s.polls[event.poll_id]
             shared((Audience.MODERATOR,), poll_id=p.id, poll=poll_view(p, Audience.MODERATOR))
         case _ if isinstance(event, _POLL_EVENTS):

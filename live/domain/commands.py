@@ -114,6 +114,31 @@ class CreatePoll:
 
 
 @dataclass(frozen=True, slots=True)
+class EditPoll:
+    """A draft rewritten: its question, options and kind as `CreatePoll` takes them."""
+
+    poll_id: str
+    question: str
+    options: list[str]
+    multiple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePoll:
+    poll_id: str  # a draft only: a poll people voted in stays for the record
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePoll:
+    poll_id: str  # any poll, copied as a new draft: to run it again
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPoll:
+    poll_id: str  # a closed poll, its ballots cleared: to run it again as it was
+
+
+@dataclass(frozen=True, slots=True)
 class OpenPoll:
     poll_id: str
 
@@ -228,7 +253,7 @@ Command = (
     | RevealResults | HideResults | BanParticipant | UnbanParticipant | PostCaption
     | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
     | ReplyToQuestion | SendStageMessage | AcknowledgeStageMessage | SetStageTimer
-    | MergeQuestions | UnmergeQuestion
+    | MergeQuestions | UnmergeQuestion | EditPoll | DeletePoll | DuplicatePoll | ResetPoll
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -240,6 +265,6 @@ COMMANDS: dict[str, type[Command]] = {
         RevealResults, HideResults, BanParticipant, UnbanParticipant, PostCaption,
         SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
         ReplyToQuestion, SendStageMessage, AcknowledgeStageMessage, SetStageTimer,
-        MergeQuestions, UnmergeQuestion,
+        MergeQuestions, UnmergeQuestion, EditPoll, DeletePoll, DuplicatePoll, ResetPoll,
     )
 }

@@ -142,6 +142,24 @@ class PollCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class PollEdited:
+    poll_id: str
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollDeleted:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollReset:
+    poll_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PollOpened:
     poll_id: str
     opened_at: int
@@ -258,7 +276,7 @@ Event = (
     | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
     | GuestOnAirSet | ReplayPublishedSet | QuestionReplied | StageMessageSent
     | StageMessageAcknowledged | StageTimerSet | QuestionMerged | QuestionUnmerged
-    | ModerationLogged
+    | ModerationLogged | PollEdited | PollDeleted | PollReset
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -271,7 +289,7 @@ EVENTS: dict[str, type[Event]] = {
         ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
         GuestOnAirSet, ReplayPublishedSet, QuestionReplied, StageMessageSent,
         StageMessageAcknowledged, StageTimerSet, QuestionMerged, QuestionUnmerged,
-        ModerationLogged,
+        ModerationLogged, PollEdited, PollDeleted, PollReset,
     )
 }
 

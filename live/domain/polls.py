@@ -15,12 +15,14 @@ from live.domain.actor import Actor
 from live.domain.errors import DomainError
 from live.domain.state import (
     CLIENT_KEY_CHARS,
+    CLOSED,
     DRAFT,
     OPEN,
     POLL_OPTION_CHARS,
     POLL_OPTIONS_MAX,
     POLL_OPTIONS_MIN,
     POLL_QUESTION_CHARS,
+    POLLS_MAX,
     Poll,
     RoomState,
 )
@@ -49,15 +51,66 @@ def create_poll(room: Deciding, cmd: c.CreatePoll, actor: Actor, now: int,
     key = clean_text(cmd.client_key, CLIENT_KEY_CHARS, "client_key", required=False)
     if key is not None and ("", key) in state.client_keys:
         return []  # the same poll re-sent after a reconnect: already created
-    question = clean_text(cmd.question, POLL_QUESTION_CHARS, "poll question")
+    _room_for_one_more(state)
+    question, options = _checked(cmd.question, cmd.options)
+    return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
+
+
+def _checked(raw_question: str, raw_options: list[str]) -> tuple[str, tuple[str, ...]]:
+    """A poll's question and options cleaned, or the reason they are refused."""
+    question = clean_text(raw_question, POLL_QUESTION_CHARS, "poll question")
     assert question is not None
-    if not POLL_OPTIONS_MIN <= len(cmd.options) <= POLL_OPTIONS_MAX:
+    if not isinstance(raw_options, list) or not (
+            POLL_OPTIONS_MIN <= len(raw_options) <= POLL_OPTIONS_MAX):
         raise DomainError(
             "invalid", f"a poll has {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options")
-    options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in cmd.options)
+    options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in raw_options)
     if len(set(options)) != len(options):
         raise DomainError("invalid", "options must differ")
-    return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
+    return question, options
+
+
+def _room_for_one_more(state: RoomState) -> None:
+    if len(state.polls) >= POLLS_MAX:
+        raise DomainError("too_many_polls", f"a session holds at most {POLLS_MAX} polls")
+
+
+def _draft(state: RoomState, poll_id: str, doing: str) -> Poll:
+    poll = poll_of(state, poll_id)
+    if poll.status != DRAFT:
+        raise DomainError("conflict", f"only a draft poll can be {doing}")
+    return poll
+
+
+def edit_poll(room: Deciding, cmd: c.EditPoll, actor: Actor, now: int,
+              new_id: NewId) -> list[e.Event]:
+    poll = _draft(room.state, cmd.poll_id, "edited")
+    question, options = _checked(cmd.question, cmd.options)
+    multiple = bool(cmd.multiple)
+    if (question, options, multiple) == (poll.question, poll.options, poll.multiple):
+        return []
+    return [e.PollEdited(poll.id, question, options, multiple)]
+
+
+def delete_poll(room: Deciding, cmd: c.DeletePoll, actor: Actor, now: int,
+                new_id: NewId) -> list[e.Event]:
+    poll = _draft(room.state, cmd.poll_id, "deleted")
+    return [e.PollDeleted(poll.id)]
+
+
+def duplicate_poll(room: Deciding, cmd: c.DuplicatePoll, actor: Actor, now: int,
+                   new_id: NewId) -> list[e.Event]:
+    poll = poll_of(room.state, cmd.poll_id)
+    _room_for_one_more(room.state)
+    return [e.PollCreated(new_id("p"), poll.question, poll.options, poll.multiple, now, None)]
+
+
+def reset_poll(room: Deciding, cmd: c.ResetPoll, actor: Actor, now: int,
+               new_id: NewId) -> list[e.Event]:
+    poll = poll_of(room.state, cmd.poll_id)
+    if poll.status != CLOSED:
+        raise DomainError("conflict", "close the poll before resetting it")
+    return [e.PollReset(poll.id)] if poll.ballots else []
 
 
 def open_poll(room: Deciding, cmd: c.OpenPoll, actor: Actor, now: int,

@@ -102,6 +102,10 @@ class Room:
             created = next((ev for ev in events if isinstance(ev, e.PollCreated)), None)
             if created is not None:
                 target, detail = created.poll_id, created.question
+        if isinstance(command, c.DuplicatePoll):  # the log names the copy, made from the original
+            created = next((ev for ev in events if isinstance(ev, e.PollCreated)), None)
+            if created is not None:
+                target = created.poll_id
         return e.ModerationLogged(now, actor.role.value, type(command).__name__, target,
                                   detail[:LOG_DETAIL_CHARS] if detail else None)
 
@@ -168,6 +172,17 @@ class Room:
                     event.created_at, client_key=event.client_key)
                 if event.client_key is not None:
                     s.client_keys[("", event.client_key)] = event.poll_id
+            case e.PollEdited():
+                poll = s.polls[event.poll_id]
+                poll.question, poll.options = event.question, tuple(event.options)
+                poll.multiple = event.multiple
+            case e.PollDeleted():
+                # Its key goes too: a snapshot rebuilds the keys from the polls it holds.
+                deleted = s.polls.pop(event.poll_id)
+                if deleted.client_key is not None:
+                    s.client_keys.pop(("", deleted.client_key), None)
+            case e.PollReset():
+                s.polls[event.poll_id].ballots.clear()
             case e.PollOpened():
                 poll = s.polls[event.poll_id]
                 poll.status, poll.opened_at = OPEN, event.opened_at
@@ -233,6 +248,10 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.UnmergeQuestion: (Capability.MODERATE, _on_state(questions.unmerge)),
     c.SetPremoderation: (Capability.MODERATE, Room._premoderation),
     c.CreatePoll: (Capability.MANAGE_POLLS, polls.create_poll),
+    c.EditPoll: (Capability.MANAGE_POLLS, polls.edit_poll),
+    c.DeletePoll: (Capability.MANAGE_POLLS, polls.delete_poll),
+    c.DuplicatePoll: (Capability.MANAGE_POLLS, polls.duplicate_poll),
+    c.ResetPoll: (Capability.MANAGE_POLLS, polls.reset_poll),
     c.OpenPoll: (Capability.MANAGE_POLLS, polls.open_poll),
     c.ClosePoll: (Capability.MANAGE_POLLS, polls.close_poll),
     c.PutPollOnStage: (Capability.MANAGE_POLLS, polls.poll_on_stage),

@@ -27,6 +27,7 @@ LOG_KEPT = 1000  # moderation log entries kept per session, the oldest dropped f
 POLL_QUESTION_CHARS = 200
 POLL_OPTION_CHARS = 100
 POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
+POLLS_MAX = 100  # per session: duplicating is one click, the room's state must stay small
 CAPTION_CHARS = 300  # one caption line: about two lines of a subtitle
 BOOTH_MESSAGE_CHARS = 300  # a line to one's booth partner: a name, a number, a "take over at 10:30"
 BOOTH_NAME_CHARS = 40

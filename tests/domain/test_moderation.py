@@ -66,6 +66,10 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "SetPremoderation": lambda ids: c.SetPremoderation(False),
     "CreatePoll": lambda ids: c.CreatePoll("Encore ?", ["Oui", "Non", "Peut-être"], True),
     "OpenPoll": lambda ids: c.OpenPoll(ids["draft"]),
+    "EditPoll": lambda ids: c.EditPoll(ids["draft"], "Encore ?", ["Oui", "Non"]),
+    "DeletePoll": lambda ids: c.DeletePoll(ids["draft"]),
+    "DuplicatePoll": lambda ids: c.DuplicatePoll(ids["poll"]),
+    "ResetPoll": lambda ids: c.ResetPoll(ids["poll"]),
     "ClosePoll": lambda ids: c.ClosePoll(ids["poll"]),
     "RevealResults": lambda ids: c.RevealResults(ids["poll"]),
     "PutPollOnStage": lambda ids: c.PutPollOnStage(ids["poll"]),
@@ -122,6 +126,8 @@ EFFECT = {
     "SetReplayPublished": e.ReplayPublishedSet, "SendStageMessage": e.StageMessageSent,
     "AcknowledgeStageMessage": e.StageMessageAcknowledged, "SetStageTimer": e.StageTimerSet,
     "MergeQuestions": e.QuestionMerged, "UnmergeQuestion": e.QuestionUnmerged,
+    "EditPoll": e.PollEdited, "DeletePoll": e.PollDeleted, "DuplicatePoll": e.PollCreated,
+    "ResetPoll": e.PollReset,
 }
 
 
@@ -130,6 +136,7 @@ BEFORE: dict[str, Callable[[dict[str, str]], list[tuple[c.Command, Actor]]]] = {
     "WithdrawUpvote": lambda ids: [(c.UpvoteQuestion(ids["approved"]), P2)],
     "PutPollOnStage": lambda ids: [(c.ClearStage("all"), MOD)],
     "HideResults": lambda ids: [(c.RevealResults(ids["poll"]), MOD)],
+    "ResetPoll": lambda ids: [(c.CastBallot(ids["poll"], [0]), P2), (c.ClosePoll(ids["poll"]), MOD)],
     "UnbanParticipant": lambda ids: [(c.BanParticipant(ids["approved"]), MOD)],
     "UnmergeQuestion": lambda ids: [(c.MergeQuestions(ids["pending"], ids["approved"]), MOD)],
 }

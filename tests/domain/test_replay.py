@@ -89,6 +89,10 @@ COMMAND = st.one_of(
     # a valid poll with a key, often one already used: a re-sent poll is created once
     st.builds(c.CreatePoll, st.just("Lequel ?"), st.just(["A", "B"]), st.booleans(),
               st.sampled_from(["k1", "k2", " k1 "])),
+    st.builds(c.EditPoll, POLL, POLL_QUESTIONS, OPTIONS, st.booleans()),
+    st.builds(c.DeletePoll, POLL),
+    st.builds(c.DuplicatePoll, POLL),
+    st.builds(c.ResetPoll, POLL),
     st.builds(c.OpenPoll, POLL),
     st.builds(c.ClosePoll, POLL),
     st.builds(c.RevealResults, POLL),
