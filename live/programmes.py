@@ -19,6 +19,7 @@ from datetime import time as clock_time
 from typing import Any
 
 from live.domain.programme import Programme, ProgrammeError, Session, parse_programme
+from live.domain.ratelimit import TokenBucket
 from live.service import Service
 from live.store import Store
 from live.store.programme_doc import ProgrammeDoc
@@ -122,7 +123,7 @@ class ProgrammeDesk:
     def __init__(self, store: Store, apply: Callable[[Programme], None]) -> None:
         self.store, self.apply = store, apply
         self.version = 0
-        self._saves: list[float] = []
+        self._saves = TokenBucket(EDITS_PER_MINUTE, EDITS_PER_MINUTE / 60)
         self._poller: asyncio.Task[None] | None = None
 
     async def start(self, file_programme: Programme) -> Programme:
@@ -172,12 +173,7 @@ class ProgrammeDesk:
                 log.warning("programme: could not refresh", exc_info=True)
 
     def rate_limited(self) -> bool:
-        now = time.monotonic()
-        self._saves = [t for t in self._saves if now - t < 60]
-        if len(self._saves) >= EDITS_PER_MINUTE:
-            return True
-        self._saves.append(now)
-        return False
+        return not self._saves.take(time.monotonic())
 
     async def save(self, current: Programme, text: str, base: int, by: str, what: str
                    ) -> ProgrammeDoc:

@@ -32,6 +32,18 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+def admin_grant(signer: Signer, token: str | None) -> tuple[int, str] | Grant:
+    """The organiser's grant, or the status and message key refusing it (401: no valid token;
+    403: another role's)."""
+    try:
+        grant = signer.verify(token, time.time())
+    except InvalidToken:
+        return 401, "error.bad_link"
+    if grant.role is not Role.ADMIN:
+        return 403, "error.wrong_link"
+    return grant
+
+
 class ControlRoom:
     def __init__(self, pages: Pages, service: Service, relay: Relay, monitor: Monitor,
                  signer: Signer) -> None:
@@ -39,13 +51,7 @@ class ControlRoom:
         self.monitor, self.signer = monitor, signer
 
     def _admin(self, token: str | None) -> tuple[int, str] | Grant:
-        try:
-            grant = self.signer.verify(token, time.time())
-        except InvalidToken:
-            return 401, "error.bad_link"
-        if grant.role is not Role.ADMIN:
-            return 403, "error.wrong_link"
-        return grant
+        return admin_grant(self.signer, token)
 
     async def page(self, request: Request) -> Response:
         checked = self._admin(request.query_params.get("t"))

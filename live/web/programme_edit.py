@@ -19,12 +19,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from live.domain import Role
 from live.domain.programme import ProgrammeError
 from live.programmes import MAX_TEXT, ProgrammeDesk, to_toml
 from live.service import Service
 from live.store.programme_doc import StaleProgramme
-from live.web.auth import InvalidToken, Signer
+from live.web.auth import Grant, Signer
+from live.web.control import _bearer, admin_grant
 
 MAX_NAME = 60  # characters of the editor's name
 
@@ -39,13 +39,8 @@ class ProgrammeEditor:
         self.desk, self.service, self.signer = desk, service, signer
 
     def _refused(self, request: Request) -> JSONResponse | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else request.query_params.get("t", "")
-        try:
-            grant = self.signer.verify(token or None, time.time())
-        except InvalidToken:
-            return _error(401, "error.bad_link")
-        return None if grant.role is Role.ADMIN else _error(403, "error.wrong_link")
+        checked = admin_grant(self.signer, _bearer(request) or request.query_params.get("t"))
+        return None if isinstance(checked, Grant) else _error(*checked)
 
     async def show(self, request: Request) -> Response:
         if (refused := self._refused(request)) is not None:

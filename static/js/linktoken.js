@@ -76,3 +76,16 @@ export function keepTokenOutOfAddressBar(win, page) {
   }
   return "none";
 }
+
+/**
+ * The link this tab opened the page with, as kept once it left the address bar (null when none):
+ * what a script that asks the page again (static/js/programme-follow.js) must ask it with.
+ * @param {{location: {href: string}, sessionStorage: Storage}} win
+ * @returns {string|null}
+ */
+export function keptLink(win) {
+  const url = new URL(win.location.href);
+  const token = url.searchParams.get("t") ?? storageOf(win).get(KEY_PREFIX + url.pathname);
+  if (token !== null) url.searchParams.set("t", token);
+  return token === null ? null : url.href;
+}

@@ -3,6 +3,7 @@
 // stays connected), and the programme page swaps in its fresh list.
 
 import { localizeDates } from "./i18n.js";
+import { keptLink } from "./linktoken.js";
 
 // A tiny answer, but every open page asks: not too often, and not while the page is hidden.
 const EVERY_MS = 5000;
@@ -26,11 +27,13 @@ function refreshSession(info) {
 }
 
 async function refreshProgramme() {
-  const answer = await fetch(location.href, { cache: "no-store" });
+  // With the participant's link: without it the programme comes without its session links.
+  const answer = await fetch(keptLink(window) || location.href, { cache: "no-store" });
   if (!answer.ok) return;
   const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
   const main = document.querySelector("main");
   if (!fresh || !main) return;
+  if (fresh.querySelector("#programme-need-link") && !main.querySelector("#programme-need-link")) return;
   main.replaceWith(document.adoptNode(fresh));
   localizeDates(fresh);
 }

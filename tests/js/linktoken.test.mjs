@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { KEY_PREFIX, keepTokenOutOfAddressBar, pageKind } from "../../static/js/linktoken.js";
+import { KEY_PREFIX, keepTokenOutOfAddressBar, keptLink, pageKind } from "../../static/js/linktoken.js";
 
 /** A tab: its address, history and sessionStorage, and where it was sent. */
 function tab(href, stored = {}) {
@@ -92,5 +92,17 @@ describe("pageKind", () => {
     assert.deepEqual(pageKind(body("programme"), () => ({})), { kind: "programme", linked: false });
     assert.deepEqual(pageKind(body("", ["page-error"], "401"), () => null), { kind: "error", status: 401 });
     assert.deepEqual(pageKind(body(""), () => null), { kind: "other" });
+  });
+});
+
+describe("asking the page again", () => {
+  test("with the token this tab kept once it left the address bar", () => {
+    const win = tab("https://live.example.org/?t=TOKEN.SIG&lang=en");
+    keepTokenOutOfAddressBar(win, { kind: "programme", linked: true });
+    assert.equal(keptLink(win), "https://live.example.org/?lang=en&t=TOKEN.SIG");
+  });
+
+  test("nothing kept: no link to ask with", () => {
+    assert.equal(keptLink(tab("https://live.example.org/?lang=en")), null);
   });
 });
