@@ -1,12 +1,12 @@
-// Moderator page, polls column: the creation form and one card per poll with its live counts and
-// the commands for its life cycle (draft → open ⇄ closed, on stage, results shown or hidden).
+// Moderator page, polls column: one card per poll with its live results (moderator-poll-results.js)
+// and the commands for its life cycle: a draft is edited (in the form, moderator-poll-form.js),
+// deleted or opened; a poll opens ⇄ closes, goes on stage, shows or hides its results; a closed
+// one is reset (ballots cleared) to run again; any poll is duplicated as a new draft.
 
 import { byId, h, isShown, keepFocus, notify, reconcile, setText } from "./dom.js";
 import { t } from "./i18n.js";
-import { pollPercentages } from "./state.js";
-
-const MIN_OPTIONS = 2;
-const MAX_OPTIONS = 10;
+import { formKindOf, setupPollForm } from "./moderator-poll-form.js";
+import { pollResults, resultsShape } from "./moderator-poll-results.js";
 
 /** Poll card buttons that are one command on the poll. */
 const POLL_COMMANDS = {
@@ -17,7 +17,7 @@ const POLL_COMMANDS = {
 /** The button that takes a focused one's place when the poll changes (open → close → reopen…). */
 const NEXT_ACTION = /** @type {Record<string, string>} */ ({
   open: "close", close: "reopen", reopen: "close", on_stage: "clear_stage", clear_stage: "on_stage",
-  reveal: "hide", hide: "reveal",
+  reveal: "hide", hide: "reveal", edit: "close", delete: "open", reset: "reopen",
 });
 
 /** @param {HTMLElement} card @param {string} action */
@@ -29,6 +29,39 @@ function pollControl(card, action) {
 }
 
 /**
+ * The buttons of a poll card, in order: the step forward first.
+ * @param {any} poll @param {boolean} onStage @returns {string[]}
+ */
+function cardActions(poll, onStage) {
+  if (poll.status === "draft") return ["open", "edit", "duplicate", "delete"];
+  return [
+    poll.status === "open" ? "close" : "reopen",
+    onStage ? "clear_stage" : "on_stage",
+    poll.results_visible ? "hide" : "reveal",
+    "duplicate",
+    ...(poll.status === "closed" ? ["reset"] : []),
+  ];
+}
+
+/**
+ * Asks before an act that cannot be undone, in the page's dialog (as bans do): `onconfirm` runs
+ * only when the moderator confirms. Closing the dialog gives focus back to the button that opened it.
+ * @param {{title: string, text: string, confirm: string}} words @param {() => void} onconfirm
+ */
+function confirmAct(words, onconfirm) {
+  const dialog = /** @type {HTMLDialogElement} */ (byId("poll-dialog"));
+  if (dialog.open) return;
+  setText(byId("poll-dialog-title"), words.title);
+  setText(byId("poll-dialog-text"), words.text);
+  setText(byId("poll-dialog-confirm"), words.confirm);
+  dialog.returnValue = "";
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "confirm") onconfirm();
+  }, { once: true });
+  dialog.showModal();
+}
+
+/**
  * Wires the poll form and returns the renderer of the poll list.
  * @param {object} opts
  * @param {(command: Record<string, any>) => Promise<boolean>} opts.run sends a command, reports refusals
@@ -37,91 +70,53 @@ function pollControl(card, action) {
  */
 export function setupPolls({ run, notice }) {
   const ui = {
-    form: /** @type {HTMLFormElement} */ (byId("poll-form")),
-    question: /** @type {HTMLInputElement} */ (byId("poll-question")),
-    options: byId("poll-options"),
-    add: /** @type {HTMLButtonElement} */ (byId("poll-add-option")),
     list: byId("mod-poll-list"),
     empty: byId("mod-polls-empty"),
+    question: byId("poll-question"),
   };
+  const form = setupPollForm({ run, notice });
 
-  function addOptionInput(value = "") {
-    const row = h("li", { class: "poll-form__option" });
-    const input = h("input", { type: "text", maxlength: 100, value, dataset: { testid: "poll-option-input" } });
-    const removeBtn = h("button", { type: "button", class: "button button--quiet", text: t("poll.create.remove_option"), dataset: { testid: "poll-remove-option" } });
-    removeBtn.addEventListener("click", () => {
-      row.remove();
-      refreshOptionInputs();
-    });
-    row.append(input, removeBtn);
-    ui.options.append(row);
-    refreshOptionInputs();
-    return input;
-  }
-
-  function refreshOptionInputs() {
-    const rows = [...ui.options.children];
-    rows.forEach((row, i) => {
-      const input = /** @type {HTMLInputElement} */ (row.querySelector("input"));
-      input.setAttribute("aria-label", t("poll.create.option", { n: i + 1 }));
-      input.placeholder = t("poll.create.option", { n: i + 1 });
-      /** @type {HTMLButtonElement} */ (row.querySelector("button")).disabled = rows.length <= MIN_OPTIONS;
-    });
-    ui.add.disabled = rows.length >= MAX_OPTIONS;
-  }
-
-  function resetForm() {
-    ui.form.reset();
-    ui.options.replaceChildren();
-    for (let i = 0; i < MIN_OPTIONS; i++) addOptionInput();
-  }
-
-  ui.add.addEventListener("click", () => addOptionInput().focus());
-  // On a phone the creation form starts folded: the running polls matter more.
-  if (window.matchMedia("(max-width: 699px)").matches) /** @type {HTMLDetailsElement} */ (byId("poll-create")).open = false;
-  ui.form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const question = ui.question.value.trim();
-    const options = [...ui.options.querySelectorAll("input")].map((i) => i.value.trim()).filter(Boolean);
-    if (!question || options.length < MIN_OPTIONS) {
-      notify(notice, t("poll.create.incomplete"), "error");
-      return;
+  /** @param {any} poll @param {string} action @param {HTMLElement} button */
+  function perform(poll, action, button) {
+    if (action === "clear_stage") return run({ type: "ClearStage", target: "poll" });
+    if (action === "edit") return form.edit(poll, button);
+    if (action === "duplicate") {
+      return run({ type: "DuplicatePoll", poll_id: poll.id }).then((ok) => ok && notify(notice, t("poll.duplicated")));
     }
-    const multiple = /** @type {HTMLInputElement|null} */ (ui.form.querySelector("input[name='poll-kind']:checked"))?.value === "multiple";
-    // The connection gives it a client_key: re-sent after a reconnect, it is created once.
-    run({ type: "CreatePoll", question, options, multiple }).then((ok) => ok && resetForm());
-  });
-  resetForm();
+    if (action === "delete") {
+      return confirmAct({
+        title: t("poll.delete.title"), text: t("poll.delete.text", { question: poll.question }), confirm: t("poll.delete.confirm"),
+      }, () => run({ type: "DeletePoll", poll_id: poll.id }));
+    }
+    if (action === "reset") {
+      return confirmAct({
+        title: t("poll.reset.title"), text: t("poll.reset.text", { count: poll.ballots || 0, question: poll.question }),
+        confirm: t("poll.reset.confirm"),
+      }, () => run({ type: "ResetPoll", poll_id: poll.id }));
+    }
+    const type = POLL_COMMANDS[/** @type {keyof typeof POLL_COMMANDS} */ (action)];
+    return type ? run({ type, poll_id: poll.id }) : undefined;
+  }
 
   /** @param {{poll: any}} item */
   function createCard({ poll }) {
-    const rows = poll.options.map((/** @type {string} */ label, /** @type {number} */ i) => {
-      const fill = h("span", { class: "bar__fill" });
-      const value = h("span", { class: "bar__pct", dataset: { testid: `poll-percent-${i}` } });
-      return { fill, value, row: h("li", { class: "poll-option poll-option--result" }, h("span", { class: "poll-option__label", text: label }), h("span", { class: "bar" }, fill), value) };
-    });
     const refs = {
-      rows,
+      poll,
       status: h("span", { class: "status-badge", dataset: { testid: "poll-status" } }),
       flags: h("span", { class: "poll__flags" }),
+      question: h("p", { class: "poll__question", dataset: { testid: "poll-question-text" } }),
+      kind: h("p", { class: "hint", dataset: { testid: "poll-kind-label" } }),
+      results: /** @type {{el: HTMLElement, update: (poll: any) => void}|null} */ (null),
+      shape: "",
       ballots: h("span", { class: "poll__ballots", dataset: { testid: "poll-ballots" } }),
       actions: h("div", { class: "actions" }),
       signature: "",
     };
     const card = h("li", { class: "poll poll--mod", dataset: { testid: "mod-poll" } },
-      h("p", { class: "poll__head" }, refs.status, refs.flags),
-      h("p", { class: "poll__question", text: poll.question }),
-      h("p", { class: "hint", text: t(poll.multiple ? "poll.kind.multiple" : "poll.kind.single") }),
-      h("ol", { class: "poll__options" }, ...rows.map((/** @type {any} */ r) => r.row)),
-      refs.ballots,
-      refs.actions,
-    );
+      h("p", { class: "poll__head" }, refs.status, refs.flags), refs.question, refs.kind, refs.ballots, refs.actions);
     refs.actions.addEventListener("click", (ev) => {
-      const button = /** @type {HTMLElement} */ (ev.target).closest("button[data-action]");
-      if (!button) return;
-      if (button.dataset.action === "clear_stage") return run({ type: "ClearStage", target: "poll" });
-      const type = POLL_COMMANDS[/** @type {keyof typeof POLL_COMMANDS} */ (button.dataset.action)];
-      if (type) run({ type, poll_id: poll.id });
+      const button = /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (ev.target).closest("button[data-action]"));
+      if (button) perform(refs.poll, button.dataset.action || "", button);
     });
     /** @type {any} */ (card)._refs = refs;
     return card;
@@ -130,33 +125,39 @@ export function setupPolls({ run, notice }) {
   /** @param {any} card @param {{poll: any, onStage: boolean}} item */
   function updateCard(card, { poll, onStage }) {
     const r = card._refs;
+    r.poll = poll;
     card.dataset.pollId = poll.id;
     card.dataset.status = poll.status;
+    card.dataset.kind = poll.kind || "choice";
     r.status.dataset.status = poll.status;
     setText(r.status, t(`poll.status.${poll.status}`));
     r.flags.replaceChildren(
       ...(poll.results_visible ? [h("span", { class: "badge", text: t("poll.results_visible") })] : []),
       ...(onStage ? [h("span", { class: "badge badge--live", text: t("question.on_stage") })] : []),
     );
-    const percentages = pollPercentages(poll) || [];
-    r.rows.forEach((/** @type {any} */ row, /** @type {number} */ i) => {
-      const pct = percentages[i] || 0;
-      row.fill.style.width = `${pct}%`;
-      setText(row.value, t("poll.result", { percent: pct, count: (poll.counts && poll.counts[i]) || 0 }));
-    });
+    setText(r.question, poll.question);
+    setText(r.kind, t(`poll.kind.${formKindOf(poll)}`));
+    // A draft edited may change kind or options: its results are then built anew.
+    const shape = resultsShape(poll);
+    if (shape !== r.shape || !r.results) {
+      r.shape = shape;
+      const results = pollResults(poll, run);
+      if (r.results) r.results.el.replaceWith(results.el);
+      else r.kind.after(results.el);
+      r.results = results;
+    } else r.results.update(poll);
     setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
     // Rebuild the buttons only when they change, so keyboard focus survives tallies.
-    const signature = `${poll.status}|${poll.results_visible}|${onStage}`;
+    const actions = cardActions(poll, onStage);
+    const signature = actions.join("|");
     if (signature !== r.signature) {
       r.signature = signature;
-      const actions = [];
-      if (poll.status === "draft") actions.push("open");
-      if (poll.status === "open") actions.push("close");
-      if (poll.status === "closed") actions.push("reopen");
-      if (poll.status !== "draft") actions.push(onStage ? "clear_stage" : "on_stage");
-      if (poll.status !== "draft") actions.push(poll.results_visible ? "hide" : "reveal");
-      r.actions.replaceChildren(...actions.map((action) =>
-        h("button", { type: "button", class: action === "open" ? "button button--primary" : "button", text: t(`poll.action.${action}`), dataset: { action, testid: `poll-${action}` } })));
+      r.actions.replaceChildren(...actions.map((action) => h("button", {
+        type: "button",
+        class: action === "open" ? "button button--primary" : action === "delete" || action === "reset" ? "button button--danger" : "button",
+        text: t(`poll.action.${action}`),
+        dataset: { action, testid: `poll-${action}` },
+      })));
     }
   }
 
@@ -165,7 +166,9 @@ export function setupPolls({ run, notice }) {
     const order = { open: 0, draft: 1, closed: 2 };
     const polls = [...state.polls].sort((a, b) => order[a.status] - order[b.status] || (b.opened_at || 0) - (a.opened_at || 0));
     const stageId = state.stage && state.stage.poll_id;
-    const restoreFocus = keepFocus(ui.list, (el) => el.dataset.action || "", pollControl);
+    form.forget(new Set(polls.filter((p) => p.status === "draft").map((p) => p.id)));
+    // The last poll deleted, the keyboard goes back to the form.
+    const restoreFocus = keepFocus(ui.list, (el) => el.dataset.action || "", pollControl, () => ui.question);
     reconcile(ui.list, polls.map((poll) => ({ poll, onStage: poll.id === stageId })), (p) => p.poll.id, createCard, updateCard);
     restoreFocus();
     ui.empty.hidden = polls.length > 0;
