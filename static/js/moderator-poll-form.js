@@ -124,12 +124,12 @@ export function setupPollForm({ run, notice }) {
   }
 
   /** Back to creating; focus returns to the draft's Edit button when it is still there. */
-  function endEditing(restoreFocus = true) {
+  function endEditing() {
     const from = editing && editing.from;
     editing = null;
     resetForm();
     showMode();
-    if (restoreFocus && from && isShown(from)) from.focus();
+    if (from && isShown(from)) from.focus();
   }
 
   ui.form.addEventListener("change", (ev) => {
@@ -185,8 +185,12 @@ export function setupPollForm({ run, notice }) {
       ui.question.select();
     },
     forget(drafts) {
-      // Opened or deleted meanwhile (by another moderator, say): the form creates again.
-      if (editing && !drafts.has(editing.id)) endEditing(false);
+      // Opened or deleted meanwhile (by another moderator, say): what was typed stays, to be
+      // created as a new poll if wanted.
+      if (!editing || drafts.has(editing.id)) return;
+      editing = null;
+      showMode();
+      notify(notice, t("poll.create.edit_gone"), "error");
     },
   };
 }
