@@ -114,6 +114,7 @@ async def test_a_choice_draft_is_edited_duplicated_deleted_run_and_reset(
         await copy.get_by_test_id("poll-delete").click()
         await confirm(page, EDITED)
         await expect(card).to_have_count(1)
+        assert await focused_testid(page) == "poll-delete"  # the remaining draft's, in its place
 
         # Run it: a participant votes, the poll is closed then reset to 0 ballots.
         await card.get_by_test_id("poll-open").click()
