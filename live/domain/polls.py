@@ -61,12 +61,12 @@ def create_poll(room: Deciding, cmd: c.CreatePoll, actor: Actor, now: int,
     if key is not None and ("", key) in state.client_keys:
         return []  # the same poll re-sent after a reconnect: already created
     _room_for_one_more(state)
-    question, options, multiple = _checked(cmd.kind, cmd.question, cmd.options, cmd.multiple)
+    question, options, multiple = checked_poll(cmd.kind, cmd.question, cmd.options, cmd.multiple)
     return [e.PollCreated(new_id("p"), question, options, multiple, now, key, cmd.kind)]
 
 
-def _checked(kind: str, raw_question: str, raw_options: list[str], raw_multiple: bool
-             ) -> tuple[str, tuple[str, ...], bool]:
+def checked_poll(kind: str, raw_question: str, raw_options: list[str], raw_multiple: bool
+                 ) -> tuple[str, tuple[str, ...], bool]:
     """A poll's question, options and `multiple` cleaned for its kind, or why they are refused."""
     if kind not in POLL_KINDS:
         raise DomainError("invalid", f"a poll's kind is one of {', '.join(POLL_KINDS)}")
@@ -101,7 +101,7 @@ def _draft(state: RoomState, poll_id: str, doing: str) -> Poll:
 def edit_poll(room: Deciding, cmd: c.EditPoll, actor: Actor, now: int,
               new_id: NewId) -> list[e.Event]:
     poll = _draft(room.state, cmd.poll_id, "edited")
-    question, options, multiple = _checked(cmd.kind, cmd.question, cmd.options, cmd.multiple)
+    question, options, multiple = checked_poll(cmd.kind, cmd.question, cmd.options, cmd.multiple)
     if (question, options, multiple, cmd.kind) == (
             poll.question, poll.options, poll.multiple, poll.kind):
         return []
