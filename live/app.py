@@ -42,6 +42,7 @@ from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.linkdesk import LinkDesk
 from live.web.pages import Pages
+from live.web.polldesk import PollDesk
 from live.web.programme_edit import ProgrammeEditor
 from live.web.replay import ReplayAccess
 from live.web.reports import Reports
@@ -197,7 +198,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     programme_readers = (media_routes, guest_routes, caption_routes)
     routes = [
         *media_routes.routes(), *guest_routes.routes(), *caption_routes.routes(),
-        *LinkDesk(settings).routes(),
+        *LinkDesk(settings).routes(), *PollDesk().routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),
