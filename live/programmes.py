@@ -18,6 +18,8 @@ from datetime import date
 from datetime import time as clock_time
 from typing import Any
 
+from live.domain import Actor, DomainError, Role
+from live.domain.commands import CreatePoll
 from live.domain.programme import Programme, ProgrammeError, Session, parse_programme
 from live.domain.ratelimit import TokenBucket
 from live.service import Service
@@ -91,6 +93,13 @@ def _session_lines(session: Session) -> list[str]:
              f"languages = {_value(session.languages)}"]
     if session.guests:
         lines.append(f"guests = {_value(session.guests)}")
+    for poll in session.polls:  # after the session's keys: each table belongs to the last session
+        lines += ["", "[[sessions.polls]]", f"question = {_value(poll.question)}",
+                  f"kind = {_value(poll.kind)}"]
+        if poll.options:
+            lines.append(f"options = {_value(poll.options)}")
+        if poll.multiple:
+            lines.append("multiple = true")
     return lines
 
 
@@ -117,12 +126,41 @@ def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> Non
             hub.session_view = session_view(programme, hub.session_id)
 
 
+async def create_prepared_polls(service: Service, programme: Programme,
+                                before: Programme | None) -> int:
+    """Create, as drafts, the polls `programme` prepares that `before` did not: a poll deleted
+    from a session stays deleted until a programme lists it anew. Each has its key, so that two
+    workers storing the same programme create it once. Returns how many were created."""
+    created = 0
+    for session in programme.sessions:
+        if not session.polls or not session.interactive:
+            continue
+        earlier = before.session(session.id) if before is not None else None
+        known = {poll.key for poll in earlier.polls} if earlier is not None else set()
+        for poll in session.polls:
+            if poll.key in known:
+                continue
+            command = CreatePoll(poll.question, list(poll.options), poll.multiple,
+                                 client_key=poll.key, kind=poll.kind)
+            try:
+                await service.execute(session.id, command, Actor(Role.ADMIN))
+            except DomainError as exc:  # a full session, say: the others still get theirs
+                log.warning("programme: session %s: prepared poll not created (%s)",
+                            session.id, exc.message)
+            except Exception:  # the store away: the service starts all the same, the log says
+                log.exception("programme: session %s: prepared poll not created", session.id)
+            else:
+                created += 1
+    return created
+
+
 class ProgrammeDesk:
     """This worker's programme: stored, saved, and followed when another worker saves."""
 
     def __init__(self, store: Store, apply: Callable[[Programme], None]) -> None:
         self.store, self.apply = store, apply
         self.version = 0
+        self.stored_file = False  # whether start() stored the file's programme as the first version
         self._saves = TokenBucket(EDITS_PER_MINUTE, EDITS_PER_MINUTE / 60)
         self._poller: asyncio.Task[None] | None = None
 
@@ -143,6 +181,7 @@ class ProgrammeDesk:
             with contextlib.suppress(Exception):  # another worker stored it first: follow theirs
                 self.version = (await self.store.programme_docs.save(
                     to_toml(file_programme), 0, "file", "import")).version
+                self.stored_file = True
             programme = file_programme
             log.info("programme: none stored, the file's is stored")
             await self.refresh()

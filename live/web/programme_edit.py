@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from live.domain.programme import ProgrammeError
-from live.programmes import MAX_TEXT, ProgrammeDesk, to_toml
+from live.programmes import MAX_TEXT, ProgrammeDesk, create_prepared_polls, to_toml
 from live.service import Service
 from live.store.programme_doc import StaleProgramme
 from live.web.auth import Grant, Signer
@@ -78,8 +78,9 @@ class ProgrammeEditor:
         assert isinstance(base, int) and isinstance(text, str) and isinstance(by, str)
         if self.desk.rate_limited():
             return _error(429, "programme.too_many_saves")
+        before = self.service.programme
         try:
-            doc = await self.desk.save(self.service.programme, text, base, by.strip(), str(what))
+            doc = await self.desk.save(before, text, base, by.strip(), str(what))
         except ProgrammeError as exc:
             return _error(422, "programme.invalid", message=str(exc))
         except StaleProgramme as stale:
@@ -88,7 +89,8 @@ class ProgrammeEditor:
                           at=current.at, message=f"version {current.version} was saved by "
                           f"{current.by} at {time.strftime('%H:%M:%S', time.gmtime(current.at))}"
                           " UTC: reload it and make your change again")
-        return JSONResponse({"version": doc.version})
+        polls = await create_prepared_polls(self.service, self.service.programme, before)
+        return JSONResponse({"version": doc.version, "polls_created": polls})
 
     async def download(self, request: Request) -> Response:
         if (refused := self._refused(request)) is not None:

@@ -53,7 +53,7 @@ def test_an_edit_is_served_at_once_and_recorded(client: TestClient) -> None:
     text = shown["text"].replace('room = "', 'room = "Salle B ', 1)
     saved = client.put(URL, headers=admin_headers(client),
                        json={"base": 1, "text": text, "by": "Ana"})
-    assert saved.status_code == 200 and saved.json() == {"version": 2}
+    assert saved.status_code == 200 and saved.json() == {"version": 2, "polls_created": 0}
     assert programme_of(client).sessions[0].room.startswith("Salle B ")
     assert client.get("/programme/version").json() == {"version": 2}
     history = client.get(URL, headers=admin_headers(client)).json()["history"]
