@@ -74,9 +74,10 @@ function answerResults(poll, run) {
       text: h("span", { class: "poll-answer__text", text: answer.text, dataset: { testid: "poll-answer-text" } }),
       state: h("span", { class: "poll-answer__state" }),
       count: h("span", { class: "poll-answer__count", dataset: { testid: "poll-answer-count" } }),
-      button: h("button", { type: "button", class: "button button--small", dataset: { answer: answer.text, testid: "poll-answer-screen" } }),
+      button: h("button", { type: "button", class: "button", dataset: { answer: answer.text, testid: "poll-answer-screen" } }),
     };
-    const item = h("li", { class: "poll-answer", dataset: { testid: "poll-answer" } }, refs.text, refs.state, refs.count, refs.button);
+    const item = h("li", { class: "poll-answer", dataset: { testid: "poll-answer" } },
+      h("span", { class: "poll-answer__body" }, refs.text, refs.state), refs.count, refs.button);
     /** @type {any} */ (item)._refs = refs;
     return item;
   }
