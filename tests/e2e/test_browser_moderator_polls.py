@@ -28,6 +28,7 @@ EDITED = "Quels formats pour la prochaine édition ?"
 RATING = "Comment notez-vous cette séance ?"
 WORDS = "Un mot pour cette journée ?"
 TEXT = "Une idée pour la suite ?"
+IDEA = "Plus de <b>pauses</b>"
 
 
 async def console(pages: chromium.Pages, server: RunningServer) -> Page:
@@ -168,13 +169,16 @@ async def test_rating_word_cloud_and_open_text_polls_are_run_and_screened(
         await words.get_by_test_id("poll-close").click()
 
         # Open text: the answer waits; approved, it can be hidden again.
-        await run(text, {"answers": ["Plus de pauses"]})
-        answer = text.get_by_test_id("poll-answer").filter(has_text="Plus de pauses")
+        await run(text, {"answers": [IDEA]})
+        answer = text.get_by_test_id("poll-answer").filter(has_text=IDEA)
         await expect(answer).to_have_attribute("data-shown", "false")
         await expect(answer).to_contain_text("en attente")
+        assert await answer.locator("b").count() == 0  # a participant's text, shown as text
         await answer.get_by_test_id("poll-answer-screen").click()
         await expect(answer).to_have_attribute("data-shown", "true")
         await expect(answer.get_by_test_id("poll-answer-screen")).to_have_text("Masquer")
+        await expect(page.get_by_test_id("log-entry").first).to_contain_text(
+            f"a modéré une réponse du sondage {TEXT} → {IDEA}")
         await text.get_by_test_id("poll-close").click()
 
         # Rating: 4 and 5 make 4,5 in French, and the bars say how many gave each mark.
