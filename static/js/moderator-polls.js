@@ -39,7 +39,8 @@ function cardActions(poll, onStage) {
     onStage ? "clear_stage" : "on_stage",
     poll.results_visible ? "hide" : "reveal",
     "duplicate",
-    ...(poll.status === "closed" ? ["reset"] : []),
+    // Reset only where there is something to clear; the keyboard then lands on "Reopen".
+    ...(poll.status === "closed" && poll.ballots > 0 ? ["reset"] : []),
   ];
 }
 
