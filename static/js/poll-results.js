@@ -73,7 +73,7 @@ export function wordCloud(poll, { max = CLOUD_WORDS, lang = "fr" } = {}) {
   const words = shownAnswers(poll, max).filter((w) => (w.count || 0) > 0);
   if (!words.length) return [];
   const top = Math.max(...words.map((w) => w.count));
-  const collator = new Intl.Collator(lang);
+  const collator = new Intl.Collator(lang, { numeric: true });
   return words
     .map((w) => ({ text: w.text, count: w.count, weight: Math.sqrt(w.count / top) }))
     .sort((a, b) => collator.compare(a.text, b.text));

@@ -8,8 +8,9 @@ import { pageLang, t } from "./i18n.js";
 import { MARKS, STAGE_ANSWERS, cloudSize, formatAverage, ratingResults, shownAnswers, wordCloud } from "./poll-results.js";
 import { pollKind } from "./state.js";
 
-/** A cloud word's size in --u (1 % of the 16:9 width): about 1.5rem to 5rem on a 1080p projector. */
-const CLOUD_U = [1.25, 4.2];
+/** A cloud word's size in --u (1 % of the 16:9 width): about 1.8rem to 7rem on a
+ * 1080p projector: the most given word larger than the question. */
+const CLOUD_U = [1.5, 6];
 
 const ui = {
   rating: document.getElementById("stage-rating"),
