@@ -184,10 +184,8 @@ function fitStage() {
     setSplit(split);
     const q = fitSection(ui.question, room);
     const p = fitPoll(room, true);
-    // Without options (rating, words, text), the poll's question stands for its text.
-    const firstOption = ui.options.firstElementChild || ui.pollQuestion;
     // The smaller of the two texts decides; a clipped section loses.
-    const score = Math.min(fontPx(ui.text), firstOption ? fontPx(firstOption) : Infinity) - (q.fits && p.fits ? 0 : 1000);
+    const score = Math.min(fontPx(ui.text), pollTextPx()) - (q.fits && p.fits ? 0 : 1000);
     if (score > best.score + 0.5) best = { split, score };
   }
   if (best.split !== SPLITS[SPLITS.length - 1]) {
@@ -201,6 +199,16 @@ function fitStage() {
 function setSplit([question, poll]) {
   ui.content.style.setProperty("--question-share", `${question}fr`);
   ui.content.style.setProperty("--poll-share", `${poll}fr`);
+}
+
+/** The poll's text that must stay legible, by kind: options, marks, cloud words, answers. */
+const POLL_TEXT = { choice: ".stage-option", rating: ".stage-rating__mark", words: ".stage-cloud__word", text: ".stage-answer__text" };
+
+/** @returns {number} the font size in px of the poll's smallest such text (Infinity: none) */
+function pollTextPx() {
+  const selector = POLL_TEXT[/** @type {keyof typeof POLL_TEXT} */ (ui.poll.dataset.kind || "choice")] || POLL_TEXT.choice;
+  const sizes = [...ui.poll.querySelectorAll(selector)].map(fontPx);
+  return sizes.length ? Math.min(...sizes) : Infinity;
 }
 
 /** @param {Element} el @returns {number} its font size in px */
