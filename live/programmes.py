@@ -122,8 +122,13 @@ def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> Non
     for holder in holders:
         holder.programme = programme
     for hub in service.hubs:
-        if programme.session(hub.session_id) is not None:
+        session = programme.session(hub.session_id)
+        if session is not None:
             hub.session_view = session_view(programme, hub.session_id)
+            # What the programme decides of a loaded room, as a room loaded now would have it
+            # (live/service.py `_reload`): every worker follows the same version, so they agree.
+            hub.room.state.interactive = session.interactive
+            hub.room.languages = session.languages
 
 
 async def create_prepared_polls(service: Service, programme: Programme,

@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 
 from live.app import create_app
 from live.config import Settings, load_programme
-from live.domain import Role
+from live.domain import Actor, DomainError, Role
+from live.domain import commands as c
 from live.domain.programme import Programme
 from live.programmes import EDITS_PER_MINUTE, MAX_SESSIONS, parse_text, to_toml
 from live.web.auth import EVENT_SCOPE
@@ -180,6 +181,28 @@ def test_an_edit_reaches_loaded_sessions_and_the_other_routes(client: TestClient
     assert app.state.pages.programme is service.programme
     follow = client.get("/programme/version", params={"session": SESSION, "lang": "fr"}).json()
     assert follow["session"]["title"].startswith("Déplacée : ")
+
+
+def test_a_loaded_room_follows_whether_it_takes_questions_and_its_languages(
+        client: TestClient) -> None:
+    app: Any = client.app
+    service, portal = app.state.service, client.portal
+    assert portal is not None
+    room = "atelier-1"  # questions and polls, French only
+    portal.call(service.hub, room)
+    text = client.get(URL, headers=admin_headers(client)).json()["text"]
+    start = text.index(f'id = "{room}"')
+    block = text[start:text.index("[[sessions]]", start)]
+    edited = text.replace(block, block.replace("interactive = true", "interactive = false")
+                          .replace('languages = ["fr"]', 'languages = ["fr", "en"]'), 1)
+    assert client.put(URL, headers=admin_headers(client),
+                      json={"base": 1, "text": edited}).status_code == 200
+    with pytest.raises(DomainError) as refused:
+        portal.call(service.execute, room, c.AskQuestion("Encore ?"),
+                    Actor(Role.PARTICIPANT, "u_1"))
+    assert refused.value.code == "not_interactive"
+    portal.call(service.execute, room, c.PostCaption("en", "Welcome."),
+                Actor(Role.CAPTIONER))  # English is one of its languages now
 
 
 def test_saves_are_rate_limited(client: TestClient) -> None:
