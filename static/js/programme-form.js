@@ -77,7 +77,7 @@ export class ProgrammeForm {
       this.eventFields(), this.dayFields(), h("h3", { text: t("programme.form.sessions") }),
       ...sessionsByDay(this.draft).map((group) => this.dayGroup(group.day, group.sessions)),
       h("p", { class: "exports__links" }, h("button", {
-        type: "submit", class: "button button--primary", "data-testid": "programme-form-save",
+        type: "submit", class: "button button--primary", id: "pf-save", "data-testid": "programme-form-save",
         text: t("programme.form.save") })),
     );
     const again = focused && document.getElementById(focused);
@@ -89,6 +89,7 @@ export class ProgrammeForm {
    * @param {Record<string, any>} entry @param {string} key @param {string} label
    * @param {{type?: string, multiline?: boolean, readonly?: boolean, required?: boolean, id?: string,
    *   testid?: string, hint?: string, oninput?: () => void, onchange?: (el: HTMLInputElement) => void}} [options]
+   *   with `onchange`, the change is left to it (nothing is written while typing)
    */
   field(entry, key, label, options = {}) {
     const id = options.id || this.idOf(entry, key);
@@ -99,11 +100,14 @@ export class ProgrammeForm {
       "data-testid": options.testid, "data-field": key,
     }));
     control.value = entry[key] ?? "";
-    control.addEventListener("input", () => {
-      entry[key] = control.value;
-      if (options.oninput) options.oninput();
-    });
-    if (options.onchange) control.addEventListener("change", () => options.onchange?.(control));
+    const { onchange } = options;
+    if (onchange) control.addEventListener("change", () => onchange(control));
+    else {
+      control.addEventListener("input", () => {
+        entry[key] = control.value;
+        if (options.oninput) options.oninput();
+      });
+    }
     return h("div", { class: "field" }, h("label", { for: id, text: label }), control,
       options.hint ? h("p", { id: hintId, class: "hint", text: options.hint }) : null);
   }
