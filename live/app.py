@@ -29,7 +29,7 @@ from live.media.routes import MediaRoutes
 from live.metrics import allowed as metrics_allowed
 from live.metrics import render as render_metrics
 from live.monitor import CHECK_TIMEOUT, Monitor
-from live.programmes import ProgrammeDesk, serve
+from live.programmes import ProgrammeDesk, create_prepared_polls, serve
 from live.registrants import Registry, read_registrants
 from live.registry import open_registry
 from live.service import Service
@@ -42,6 +42,7 @@ from live.web.guard import ConnectionLimits, HostCheck, allowed_hosts
 from live.web.identity import Identities
 from live.web.linkdesk import LinkDesk
 from live.web.pages import Pages
+from live.web.polldesk import PollDesk
 from live.web.programme_edit import ProgrammeEditor
 from live.web.replay import ReplayAccess
 from live.web.reports import Reports
@@ -84,6 +85,8 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         desk = ProgrammeDesk(the_store, follow)
         await desk.start(programme)  # the stored programme wins over the file
         await service.start()
+        if desk.stored_file:  # the first time this programme is stored: its polls are prepared
+            await create_prepared_polls(service, service.programme, None)
         await relay.start(shared)  # with Redis: joins the other workers' relays
         relay.news = OnAirNews(the_bus, service)  # on air / ended, to the pages' WebSockets
         await relay.news.start()
@@ -195,7 +198,7 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     programme_readers = (media_routes, guest_routes, caption_routes)
     routes = [
         *media_routes.routes(), *guest_routes.routes(), *caption_routes.routes(),
-        *LinkDesk(settings).routes(),
+        *LinkDesk(settings).routes(), *PollDesk().routes(),
         Route("/", programme_page, name="programme"),
         Route("/s/{session_id}", session_page, name="participant"),
         Route("/moderate/{session_id}", session_page, name="moderator"),

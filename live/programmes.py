@@ -18,6 +18,8 @@ from datetime import date
 from datetime import time as clock_time
 from typing import Any
 
+from live.domain import Actor, DomainError, Role
+from live.domain.commands import CreatePoll
 from live.domain.programme import Programme, ProgrammeError, Session, parse_programme
 from live.domain.ratelimit import TokenBucket
 from live.service import Service
@@ -43,6 +45,12 @@ def parse_text(text: str) -> Programme:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgrammeError(f"not valid TOML: {exc}") from None
+    return parse_data(data)
+
+
+def parse_data(data: dict[str, Any]) -> Programme:
+    """The programme of plain data (what TOML gives, or the editor's form sends as JSON), within
+    the editor's bounds, or ProgrammeError naming the field that is wrong."""
     programme = parse_programme(data)
     if len(programme.sessions) > MAX_SESSIONS:
         raise ProgrammeError(f"at most {MAX_SESSIONS} sessions")
@@ -91,6 +99,13 @@ def _session_lines(session: Session) -> list[str]:
              f"languages = {_value(session.languages)}"]
     if session.guests:
         lines.append(f"guests = {_value(session.guests)}")
+    for poll in session.polls:  # after the session's keys: each table belongs to the last session
+        lines += ["", "[[sessions.polls]]", f"question = {_value(poll.question)}",
+                  f"kind = {_value(poll.kind)}"]
+        if poll.options:
+            lines.append(f"options = {_value(poll.options)}")
+        if poll.multiple:
+            lines.append("multiple = true")
     return lines
 
 
@@ -105,6 +120,36 @@ def to_toml(programme: Programme) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _data_texts(key: str, texts: dict[str, str]) -> dict[str, str]:
+    return {f"{key}{_suffix(lang)}": text for lang, text in texts.items()}
+
+
+def _session_data(session: Session) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": session.id, **_data_texts("title", session.title),
+        **_data_texts("description", session.description),
+        "date": session.day.isoformat(), "start": session.start.strftime("%H:%M"),
+        "end": session.end.strftime("%H:%M"), "kind": session.kind, "room": session.room,
+        "interactive": session.interactive, "streamed": session.streamed,
+        "premoderation": session.premoderation, "languages": list(session.languages),
+        "guests": list(session.guests),
+        "polls": [{"question": poll.question, "kind": poll.kind, "options": list(poll.options),
+                   "multiple": poll.multiple} for poll in session.polls]}
+    return data
+
+
+def to_data(programme: Programme) -> dict[str, Any]:
+    """The programme as the plain data TOML would give for it (dates "YYYY-MM-DD", times "HH:MM"),
+    which the editor's form shows and sends back: parse_data reads it back."""
+    return {
+        "event": {"id": programme.id, **_data_texts("title", programme.title),
+                  "venue": programme.venue, "timezone": programme.timezone},
+        "days": [{"date": day.day.isoformat(), **_data_texts("title", day.title)}
+                 for day in programme.days],
+        "sessions": [_session_data(session) for session in programme.sessions],
+    }
+
+
 def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> None:
     """Make `programme` the one this worker serves: the service (a session added gets its room on
     first use), every object that reads it (pages, media and caption routes), and the session
@@ -113,8 +158,41 @@ def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> Non
     for holder in holders:
         holder.programme = programme
     for hub in service.hubs:
-        if programme.session(hub.session_id) is not None:
+        session = programme.session(hub.session_id)
+        if session is not None:
             hub.session_view = session_view(programme, hub.session_id)
+            # What the programme decides of a loaded room, as a room loaded now would have it
+            # (live/service.py `_reload`): every worker follows the same version, so they agree.
+            hub.room.state.interactive = session.interactive
+            hub.room.languages = session.languages
+
+
+async def create_prepared_polls(service: Service, programme: Programme,
+                                before: Programme | None) -> int:
+    """Create, as drafts, the polls `programme` prepares that `before` did not: a poll deleted
+    from a session stays deleted until a programme lists it anew. Each has its key, so that two
+    workers storing the same programme create it once. Returns how many were created."""
+    created = 0
+    for session in programme.sessions:
+        if not session.polls or not session.interactive:
+            continue
+        earlier = before.session(session.id) if before is not None else None
+        known = {poll.key for poll in earlier.polls} if earlier is not None else set()
+        for poll in session.polls:
+            if poll.key in known:
+                continue
+            command = CreatePoll(poll.question, list(poll.options), poll.multiple,
+                                 client_key=poll.key, kind=poll.kind)
+            try:
+                await service.execute(session.id, command, Actor(Role.ADMIN))
+            except DomainError as exc:  # a full session, say: the others still get theirs
+                log.warning("programme: session %s: prepared poll not created (%s)",
+                            session.id, exc.message)
+            except Exception:  # the store away: the service starts all the same, the log says
+                log.exception("programme: session %s: prepared poll not created", session.id)
+            else:
+                created += 1
+    return created
 
 
 class ProgrammeDesk:
@@ -123,6 +201,7 @@ class ProgrammeDesk:
     def __init__(self, store: Store, apply: Callable[[Programme], None]) -> None:
         self.store, self.apply = store, apply
         self.version = 0
+        self.stored_file = False  # whether start() stored the file's programme as the first version
         self._saves = TokenBucket(EDITS_PER_MINUTE, EDITS_PER_MINUTE / 60)
         self._poller: asyncio.Task[None] | None = None
 
@@ -143,6 +222,7 @@ class ProgrammeDesk:
             with contextlib.suppress(Exception):  # another worker stored it first: follow theirs
                 self.version = (await self.store.programme_docs.save(
                     to_toml(file_programme), 0, "file", "import")).version
+                self.stored_file = True
             programme = file_programme
             log.info("programme: none stored, the file's is stored")
             await self.refresh()

@@ -16,8 +16,11 @@ from typing import Any
 from live.domain import events as e
 from live.domain.programme import Programme
 from live.domain.state import (
+    ANSWERED_KINDS,
+    ANSWERS_SHOWN,
     DRAFT,
     PUBLIC_STATUSES,
+    TEXT,
     BoothMessage,
     Caption,
     Guest,
@@ -59,12 +62,36 @@ def question_view(q: Question, audience: Audience, *, mine: bool = False) -> Mes
 
 
 def poll_view(p: Poll, audience: Audience) -> Message:
-    show_counts = audience is Audience.MODERATOR or p.results_visible
     return {
-        "id": p.id, "question": p.question, "options": list(p.options), "multiple": p.multiple,
-        "status": p.status, "results_visible": p.results_visible, "ballots": len(p.ballots),
-        "counts": p.counts() if show_counts else None, "opened_at": p.opened_at,
+        "id": p.id, "kind": p.kind, "question": p.question, "options": list(p.options),
+        "multiple": p.multiple, "status": p.status, "results_visible": p.results_visible,
+        **poll_results(p, audience), "opened_at": p.opened_at,
     }
+
+
+def poll_results(p: Poll, audience: Audience) -> Message:
+    """A poll's figures as `audience` may see them: its voters always; its counts, average and
+    answers once revealed (moderators: always, with the answers they screened out)."""
+    results: Message = {"ballots": p.voters, "counts": None, "average": None, "answers": None}
+    if audience is not Audience.MODERATOR and not p.results_visible:
+        return results
+    if p.kind in ANSWERED_KINDS:
+        results["answers"] = answers_view(p, moderator=audience is Audience.MODERATOR)
+    else:
+        results["counts"], results["average"] = p.counts(), p.average()
+    return results
+
+
+def answers_view(p: Poll, *, moderator: bool) -> list[Message]:
+    """A words or text poll's distinct answers, the most given first, at most ANSWERS_SHOWN: to a
+    moderator every one (the text answers still waiting first), to others the shown ones."""
+    counts = p.answer_counts()
+    listed = [(text, count, p.shown(text)) for text, count in counts.items()
+              if moderator or p.shown(text)]
+    waiting_first = moderator and p.kind == TEXT
+    listed.sort(key=lambda a: (waiting_first and a[2], -a[1]))
+    return [{"text": text, "count": count, "shown": shown}
+            for text, count, shown in listed[:ANSWERS_SHOWN]]
 
 
 def sees_question(q: Question, audience: Audience, participant_id: str | None) -> bool:
@@ -127,8 +154,9 @@ def me_view(s: RoomState, participant_id: str) -> Message:
     return {
         "participant_id": participant_id,
         "upvotes": [q.id for q in s.questions.values() if participant_id in q.voters],
-        "ballots": {p.id: list(p.ballots[participant_id])
-                    for p in s.polls.values() if participant_id in p.ballots},
+        "ballots": {p.id: list(p.ballots.get(participant_id) or p.answers[participant_id])
+                    for p in s.polls.values()
+                    if participant_id in p.ballots or participant_id in p.answers},
         "banned": participant_id in s.banned,
     }
 
@@ -172,9 +200,7 @@ def tally_view(s: RoomState, audience: Audience, seq: int) -> Message:
         "type": "Tally", "seq": seq, "scope": "all" if audience is Audience.MODERATOR else "public",
         "questions": {q.id: len(q.voters) for q in s.questions.values()
                       if q.voters and sees_question(q, audience, None)},
-        "polls": {p.id: {"ballots": len(p.ballots),
-                         "counts": p.counts() if audience is Audience.MODERATOR
-                         or p.results_visible else None}
+        "polls": {p.id: poll_results(p, audience)
                   for p in s.polls.values() if sees_poll(p, audience)},
     }
 
@@ -198,7 +224,7 @@ _QUESTION_EVENTS = (
     e.QuestionReplied,
 )
 _POLL_EVENTS = (e.PollOpened, e.PollClosed, e.PollPutOnStage, e.ResultsRevealed, e.ResultsHidden,
-                e.PollReset)
+                e.PollReset, e.AnswerScreened)
 
 
 def project(event: e.Event, envelope: Message, s: RoomState) -> Fanout:

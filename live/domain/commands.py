@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,12 @@ class WithdrawUpvote:
 
 @dataclass(frozen=True, slots=True)
 class CastBallot:
+    """A ballot as its poll's kind takes it: option indexes or a mark (`choices`), or entries
+    (`answers`) for a words or text poll."""
+
     poll_id: str
-    choices: list[int]
+    choices: list[int] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +112,10 @@ class SetPremoderation:
 @dataclass(frozen=True, slots=True)
 class CreatePoll:
     question: str
-    options: list[str]
+    options: list[str] = field(default_factory=list)  # a choice poll's; none for other kinds
     multiple: bool = False
     client_key: str | None = None  # a poll re-sent after a reconnect is created once
+    kind: str = "choice"  # choice, rating, words or text (live.domain.state.POLL_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +124,18 @@ class EditPoll:
 
     poll_id: str
     question: str
-    options: list[str]
+    options: list[str] = field(default_factory=list)
     multiple: bool = False
+    kind: str = "choice"
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenAnswer:
+    """A words poll's entry hidden or shown again; a text poll's answer approved or hidden."""
+
+    poll_id: str
+    text: str
+    shown: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +269,7 @@ Command = (
     | SetStageCaptions | SendBoothMessage | JoinAsGuest | SetGuestOnAir | SetReplayPublished
     | ReplyToQuestion | SendStageMessage | AcknowledgeStageMessage | SetStageTimer
     | MergeQuestions | UnmergeQuestion | EditPoll | DeletePoll | DuplicatePoll | ResetPoll
+    | ScreenAnswer
 )
 
 COMMANDS: dict[str, type[Command]] = {
@@ -266,5 +282,6 @@ COMMANDS: dict[str, type[Command]] = {
         SetStageCaptions, SendBoothMessage, JoinAsGuest, SetGuestOnAir, SetReplayPublished,
         ReplyToQuestion, SendStageMessage, AcknowledgeStageMessage, SetStageTimer,
         MergeQuestions, UnmergeQuestion, EditPoll, DeletePoll, DuplicatePoll, ResetPoll,
+        ScreenAnswer,
     )
 }

@@ -139,6 +139,7 @@ class PollCreated:
     multiple: bool
     created_at: int
     client_key: str | None = None
+    kind: str = "choice"  # records from before poll kinds were choice polls
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ class PollEdited:
     question: str
     options: tuple[str, ...]
     multiple: bool
+    kind: str = "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,16 @@ class BallotCast:
     poll_id: str
     participant_id: str
     choices: tuple[int, ...]
+    answers: tuple[str, ...] = ()  # a words or text poll's ballot: its entries, normalised
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerScreened:
+    """A words poll's entry hidden (or shown again), a text poll's answer approved (or hidden)."""
+
+    poll_id: str
+    text: str
+    shown: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +288,7 @@ Event = (
     | ParticipantUnbanned | CaptionPosted | StageCaptionsSet | BoothMessageSent | GuestJoined
     | GuestOnAirSet | ReplayPublishedSet | QuestionReplied | StageMessageSent
     | StageMessageAcknowledged | StageTimerSet | QuestionMerged | QuestionUnmerged
-    | ModerationLogged | PollEdited | PollDeleted | PollReset
+    | ModerationLogged | PollEdited | PollDeleted | PollReset | AnswerScreened
 )
 
 EVENTS: dict[str, type[Event]] = {
@@ -289,11 +301,15 @@ EVENTS: dict[str, type[Event]] = {
         ParticipantUnbanned, CaptionPosted, StageCaptionsSet, BoothMessageSent, GuestJoined,
         GuestOnAirSet, ReplayPublishedSet, QuestionReplied, StageMessageSent,
         StageMessageAcknowledged, StageTimerSet, QuestionMerged, QuestionUnmerged,
-        ModerationLogged, PollEdited, PollDeleted, PollReset,
+        ModerationLogged, PollEdited, PollDeleted, PollReset, AnswerScreened,
     )
 }
 
 _FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in EVENTS.values()}
+# Fields left out of a record when empty: a ballot's `answers` is empty in most ballots, which are
+# most records, and its default brings it back.
+_OMITTED_WHEN_EMPTY = {cls: frozenset(f.name for f in fields(cls) if f.default == ())
+                       for cls in EVENTS.values()}
 
 # Events that change vote counts: they are not fanned out one by one but reach clients as tallies.
 TALLY_EVENTS = (QuestionUpvoted, UpvoteWithdrawn, BallotCast)
@@ -304,8 +320,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     data: dict[str, Any] = {"type": type(event).__name__}
     # Fields are plain values or tuples of them (no nested dataclasses): asdict's deep copy would
     # cost a fifth of a vote's handling.
+    omitted = _OMITTED_WHEN_EMPTY[type(event)]
     for name in _FIELD_NAMES[type(event)]:
         value = getattr(event, name)
+        if value == () and name in omitted:
+            continue
         data[name] = list(value) if isinstance(value, tuple) else value
     return data
 

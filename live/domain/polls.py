@@ -14,15 +14,24 @@ from live.domain import events as e
 from live.domain.actor import Actor
 from live.domain.errors import DomainError
 from live.domain.state import (
+    ANSWERED_KINDS,
+    CHOICE,
     CLIENT_KEY_CHARS,
     CLOSED,
     DRAFT,
     OPEN,
+    POLL_KINDS,
     POLL_OPTION_CHARS,
     POLL_OPTIONS_MAX,
     POLL_OPTIONS_MIN,
     POLL_QUESTION_CHARS,
     POLLS_MAX,
+    RATING,
+    RATING_MARKS,
+    TEXT_ANSWER_CHARS,
+    WORD_CHARS,
+    WORDS,
+    WORDS_PER_BALLOT,
     Poll,
     RoomState,
 )
@@ -52,14 +61,21 @@ def create_poll(room: Deciding, cmd: c.CreatePoll, actor: Actor, now: int,
     if key is not None and ("", key) in state.client_keys:
         return []  # the same poll re-sent after a reconnect: already created
     _room_for_one_more(state)
-    question, options = _checked(cmd.question, cmd.options)
-    return [e.PollCreated(new_id("p"), question, options, bool(cmd.multiple), now, key)]
+    question, options, multiple = checked_poll(cmd.kind, cmd.question, cmd.options, cmd.multiple)
+    return [e.PollCreated(new_id("p"), question, options, multiple, now, key, cmd.kind)]
 
 
-def _checked(raw_question: str, raw_options: list[str]) -> tuple[str, tuple[str, ...]]:
-    """A poll's question and options cleaned, or the reason they are refused."""
+def checked_poll(kind: str, raw_question: str, raw_options: list[str], raw_multiple: bool
+                 ) -> tuple[str, tuple[str, ...], bool]:
+    """A poll's question, options and `multiple` cleaned for its kind, or why they are refused."""
+    if kind not in POLL_KINDS:
+        raise DomainError("invalid", f"a poll's kind is one of {', '.join(POLL_KINDS)}")
     question = clean_text(raw_question, POLL_QUESTION_CHARS, "poll question")
     assert question is not None
+    if kind != CHOICE:
+        if raw_options:
+            raise DomainError("invalid", f"a {kind} poll has no options")
+        return question, (), False
     if not isinstance(raw_options, list) or not (
             POLL_OPTIONS_MIN <= len(raw_options) <= POLL_OPTIONS_MAX):
         raise DomainError(
@@ -67,7 +83,7 @@ def _checked(raw_question: str, raw_options: list[str]) -> tuple[str, tuple[str,
     options = tuple(str(clean_text(o, POLL_OPTION_CHARS, "option")) for o in raw_options)
     if len(set(options)) != len(options):
         raise DomainError("invalid", "options must differ")
-    return question, options
+    return question, options, bool(raw_multiple)
 
 
 def _room_for_one_more(state: RoomState) -> None:
@@ -85,11 +101,11 @@ def _draft(state: RoomState, poll_id: str, doing: str) -> Poll:
 def edit_poll(room: Deciding, cmd: c.EditPoll, actor: Actor, now: int,
               new_id: NewId) -> list[e.Event]:
     poll = _draft(room.state, cmd.poll_id, "edited")
-    question, options = _checked(cmd.question, cmd.options)
-    multiple = bool(cmd.multiple)
-    if (question, options, multiple) == (poll.question, poll.options, poll.multiple):
+    question, options, multiple = checked_poll(cmd.kind, cmd.question, cmd.options, cmd.multiple)
+    if (question, options, multiple, cmd.kind) == (
+            poll.question, poll.options, poll.multiple, poll.kind):
         return []
-    return [e.PollEdited(poll.id, question, options, multiple)]
+    return [e.PollEdited(poll.id, question, options, multiple, cmd.kind)]
 
 
 def delete_poll(room: Deciding, cmd: c.DeletePoll, actor: Actor, now: int,
@@ -102,7 +118,8 @@ def duplicate_poll(room: Deciding, cmd: c.DuplicatePoll, actor: Actor, now: int,
                    new_id: NewId) -> list[e.Event]:
     poll = poll_of(room.state, cmd.poll_id)
     _room_for_one_more(room.state)
-    return [e.PollCreated(new_id("p"), poll.question, poll.options, poll.multiple, now, None)]
+    return [e.PollCreated(new_id("p"), poll.question, poll.options, poll.multiple, now, None,
+                          poll.kind)]
 
 
 def reset_poll(room: Deciding, cmd: c.ResetPoll, actor: Actor, now: int,
@@ -110,7 +127,18 @@ def reset_poll(room: Deciding, cmd: c.ResetPoll, actor: Actor, now: int,
     poll = poll_of(room.state, cmd.poll_id)
     if poll.status != CLOSED:
         raise DomainError("conflict", "close the poll before resetting it")
-    return [e.PollReset(poll.id)] if poll.ballots else []
+    return [e.PollReset(poll.id)] if poll.voters else []
+
+
+def screen_answer(room: Deciding, cmd: c.ScreenAnswer, actor: Actor, now: int,
+                  new_id: NewId) -> list[e.Event]:
+    poll = poll_of(room.state, cmd.poll_id)
+    if poll.kind not in ANSWERED_KINDS:
+        raise DomainError("invalid", "only a words or text poll's answers are screened")
+    if not any(cmd.text in entries for entries in poll.answers.values()):
+        raise DomainError("not_found", "nobody gave this answer")
+    shown = bool(cmd.shown)
+    return [] if poll.shown(cmd.text) == shown else [e.AnswerScreened(poll.id, cmd.text, shown)]
 
 
 def open_poll(room: Deciding, cmd: c.OpenPoll, actor: Actor, now: int,
@@ -162,6 +190,21 @@ def cast_ballot(room: Deciding, cmd: c.CastBallot, actor: Actor, now: int,
     assert voter is not None
     if poll.status != OPEN:
         raise DomainError("conflict", "the poll is not open")
+    if poll.kind in ANSWERED_KINDS:
+        if cmd.choices:
+            raise DomainError("invalid", f"a {poll.kind} poll takes answers, not choices")
+        answers = _answers(poll, cmd.answers)
+        if poll.answers.get(voter) == answers:
+            return []
+        return [e.BallotCast(poll.id, voter, (), answers)]
+    if cmd.answers:
+        raise DomainError("invalid", f"a {poll.kind} poll takes choices, not answers")
+    if poll.kind == RATING:
+        if len(cmd.choices) != 1 or not 1 <= cmd.choices[0] <= RATING_MARKS:
+            raise DomainError("invalid", f"give one mark from 1 to {RATING_MARKS}")
+        if poll.ballots.get(voter) == tuple(cmd.choices):
+            return []
+        return [e.BallotCast(poll.id, voter, tuple(cmd.choices))]
     choices = tuple(sorted(set(cmd.choices)))
     if len(choices) != len(cmd.choices) or not choices:
         raise DomainError("invalid", "choose at least one option, each once")
@@ -172,3 +215,37 @@ def cast_ballot(room: Deciding, cmd: c.CastBallot, actor: Actor, now: int,
     if poll.ballots.get(voter) == choices:
         return []
     return [e.BallotCast(poll.id, voter, choices)]
+
+
+# Around a word cloud's entry: what a phone keyboard adds or a person types by habit.
+_ENTRY_TRIM = " \t.,;:!?¡¿\"'«»“”‘’()[]{}…-–—"
+
+
+def normalised_word(raw: str) -> str:
+    """A word cloud's entry as it is counted: one line, lower case, without surrounding
+    punctuation, so that "Mobilités !" and "mobilités" are one word."""
+    text = clean_text(raw, WORD_CHARS * 2, "answer")
+    assert text is not None
+    word = " ".join(text.split()).lower().strip(_ENTRY_TRIM)
+    if not word:
+        raise DomainError("invalid", "an answer is empty")
+    if len(word) > WORD_CHARS:
+        raise DomainError("invalid", f"an answer is longer than {WORD_CHARS} characters",
+                          limit=WORD_CHARS)
+    return word
+
+
+def _answers(poll: Poll, raw: list[str]) -> tuple[str, ...]:
+    """A words or text ballot's entries, cleaned, or why they are refused."""
+    if poll.kind == WORDS:
+        if not 1 <= len(raw) <= WORDS_PER_BALLOT:
+            raise DomainError("invalid", f"give 1 to {WORDS_PER_BALLOT} words")
+        words = tuple(dict.fromkeys(normalised_word(w) for w in raw))
+        if len(words) != len(raw):
+            raise DomainError("invalid", "give each word once")
+        return words
+    if len(raw) != 1:
+        raise DomainError("invalid", "give one answer")
+    text = clean_text(raw[0], TEXT_ANSWER_CHARS, "answer")
+    assert text is not None
+    return (" ".join(text.split()),)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
 from live.domain.errors import DomainError
-from live.domain.state import GUEST_NAME_CHARS, MAX_GUESTS
+from live.domain.polls import checked_poll
+from live.domain.state import CHOICE, GUEST_NAME_CHARS, MAX_GUESTS, POLLS_MAX
 from live.domain.text import clean_text
 
 KINDS = frozenset({"plenary", "workshop", "micro-workshop", "meeting", "interview", "break"})
@@ -21,6 +23,25 @@ TEXT_LANGUAGES = ("en", "es")
 
 class ProgrammeError(ValueError):
     """The programme file is not valid; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPoll:
+    """A poll written in the programme: created as a draft in its session when the programme that
+    first lists it is stored, to be opened when its moment comes."""
+
+    question: str
+    kind: str = CHOICE
+    options: tuple[str, ...] = ()
+    multiple: bool = False
+
+    @property
+    def key(self) -> str:
+        """Its client key in the session: the same poll stored twice is created once, an edited
+        one is a new draft."""
+        digest = hashlib.sha256(repr((self.kind, self.question, self.options, self.multiple))
+                                .encode()).hexdigest()
+        return f"prepared:{digest[:24]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +62,7 @@ class Session:
     # Remote speakers known in advance: each gets a guest link printed with the others (more
     # can be invited from the studio page during the event).
     guests: tuple[str, ...] = ()
+    polls: tuple[PreparedPoll, ...] = ()  # prepared before the event (`[[sessions.polls]]`)
 
     @property
     def floor_language(self) -> str:
@@ -144,6 +166,14 @@ def _parse_date(value: Any, where: str) -> date:
         raise ProgrammeError(f"{where}: '{value}' is not a date like 2020-09-22") from None
 
 
+def _flag(raw: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    # Checked rather than bool(): the JSON string "false" would otherwise read as true.
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ProgrammeError(f"{where}: '{key}' must be true or false")
+    return value
+
+
 def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
     where = f"session #{index + 1}"
     session_id = raw.get("id")
@@ -159,15 +189,44 @@ def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
     kind = raw.get("kind", "plenary")
     if kind not in KINDS:
         raise ProgrammeError(f"{where}: kind '{kind}' is not one of {sorted(KINDS)}")
+    room = raw.get("room", "")
+    if not isinstance(room, str):
+        raise ProgrammeError(f"{where}: 'room' must be text")
+    streamed = _flag(raw, "streamed", False, where)
     return Session(
         id=session_id, title=localized(raw, "title", where),
         description=localized(raw, "description", where, required=False),
-        day=day, start=start, end=end, kind=kind, room=str(raw.get("room", "")),
-        interactive=bool(raw.get("interactive", True)), streamed=bool(raw.get("streamed", False)),
-        premoderation=bool(raw.get("premoderation", True)),
+        day=day, start=start, end=end, kind=kind, room=room,
+        interactive=_flag(raw, "interactive", True, where), streamed=streamed,
+        premoderation=_flag(raw, "premoderation", True, where),
         languages=_parse_languages(raw.get("languages"), where),
-        guests=_parse_guests(raw.get("guests"), bool(raw.get("streamed", False)), where),
+        guests=_parse_guests(raw.get("guests"), streamed, where),
+        polls=_parse_polls(raw.get("polls"), where),
     )
+
+
+def _parse_polls(raw: Any, where: str) -> tuple[PreparedPoll, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
+        raise ProgrammeError(f"{where}: every entry of [[sessions.polls]] must be a table")
+    if len(raw) > POLLS_MAX:
+        raise ProgrammeError(f"{where}: at most {POLLS_MAX} polls")
+    polls = []
+    for index, entry in enumerate(raw):
+        kind, options = entry.get("kind", CHOICE), entry.get("options", [])
+        multiple = entry.get("multiple", False)
+        try:
+            if not isinstance(kind, str) or not isinstance(options, list) or not all(
+                    isinstance(o, str) for o in options) or not isinstance(multiple, bool):
+                raise DomainError("invalid", "'kind' is text, 'options' a list of texts, "
+                                  "'multiple' true or false")
+            question, cleaned, multiple = checked_poll(
+                kind, str(entry.get("question", "")), options, multiple)
+        except DomainError as exc:
+            raise ProgrammeError(f"{where}: poll #{index + 1}: {exc.message}") from None
+        polls.append(PreparedPoll(question, kind, cleaned, multiple))
+    return tuple(polls)
 
 
 def parse_programme(data: dict[str, Any]) -> Programme:

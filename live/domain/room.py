@@ -96,6 +96,8 @@ class Room:
                 detail = f"{question.text} → {into.id}: {into.text}"
         elif poll is not None:
             target, detail = poll.id, poll.question
+            if isinstance(command, c.ScreenAnswer):  # which answer, as the reports will ask
+                detail = f"{poll.question} → {command.text}"
         elif isinstance(command, c.UnbanParticipant):
             target = command.ban_id
         else:  # a poll being created has its id only in its event
@@ -169,20 +171,25 @@ class Room:
             case e.PollCreated():
                 s.polls[event.poll_id] = Poll(
                     event.poll_id, event.question, tuple(event.options), event.multiple,
-                    event.created_at, client_key=event.client_key)
+                    event.created_at, client_key=event.client_key, kind=event.kind)
                 if event.client_key is not None:
                     s.client_keys[("", event.client_key)] = event.poll_id
             case e.PollEdited():
                 poll = s.polls[event.poll_id]
                 poll.question, poll.options = event.question, tuple(event.options)
-                poll.multiple = event.multiple
+                poll.multiple, poll.kind = event.multiple, event.kind
             case e.PollDeleted():
                 # Its key goes too: a snapshot rebuilds the keys from the polls it holds.
                 deleted = s.polls.pop(event.poll_id)
                 if deleted.client_key is not None:
                     s.client_keys.pop(("", deleted.client_key), None)
             case e.PollReset():
-                s.polls[event.poll_id].ballots.clear()
+                poll = s.polls[event.poll_id]
+                poll.ballots.clear()
+                poll.answers.clear()
+                poll.screened.clear()
+            case e.AnswerScreened():
+                s.polls[event.poll_id].screened[event.text] = event.shown
             case e.PollOpened():
                 poll = s.polls[event.poll_id]
                 poll.status, poll.opened_at = OPEN, event.opened_at
@@ -197,7 +204,11 @@ class Room:
             case e.ResultsHidden():
                 s.polls[event.poll_id].results_visible = False
             case e.BallotCast():
-                s.polls[event.poll_id].ballots[event.participant_id] = tuple(event.choices)
+                poll = s.polls[event.poll_id]
+                if event.answers:
+                    poll.answers[event.participant_id] = tuple(event.answers)
+                else:
+                    poll.ballots[event.participant_id] = tuple(event.choices)
             case e.ParticipantBanned():
                 s.banned[event.participant_id] = Ban(event.ban_id, event.name)
                 for question_id in event.dismissed:
@@ -252,6 +263,7 @@ _HANDLERS: dict[type[Any], tuple[Capability, _Handler]] = {
     c.DeletePoll: (Capability.MANAGE_POLLS, polls.delete_poll),
     c.DuplicatePoll: (Capability.MANAGE_POLLS, polls.duplicate_poll),
     c.ResetPoll: (Capability.MANAGE_POLLS, polls.reset_poll),
+    c.ScreenAnswer: (Capability.MANAGE_POLLS, polls.screen_answer),
     c.OpenPoll: (Capability.MANAGE_POLLS, polls.open_poll),
     c.ClosePoll: (Capability.MANAGE_POLLS, polls.close_poll),
     c.PutPollOnStage: (Capability.MANAGE_POLLS, polls.poll_on_stage),

@@ -16,6 +16,16 @@ ORIGINS = (ROOM, REMOTE)
 PUBLIC_STATUSES = frozenset({APPROVED, ANSWERED})
 
 DRAFT, OPEN, CLOSED = "draft", "open", "closed"
+# Poll kinds (docs/protocol.md, "Poll kinds"): options; a mark from 1 to 5; a word cloud of short
+# entries, shown until hidden; open text answers, shown once approved. The last two are "answered"
+# (their ballots are texts), the first two "marked" (their ballots are numbers).
+CHOICE, RATING, WORDS, TEXT = "choice", "rating", "words", "text"
+POLL_KINDS = (CHOICE, RATING, WORDS, TEXT)
+ANSWERED_KINDS = frozenset({WORDS, TEXT})
+RATING_MARKS = 5
+WORD_CHARS, WORDS_PER_BALLOT = 40, 3  # a word cloud's entries: a word or two, three at most each
+TEXT_ANSWER_CHARS = 280  # an open text answer: a sentence or two, as a phone keyboard makes them
+ANSWERS_SHOWN = 100  # distinct answers a poll view lists: a cloud or a wall legible on one screen
 
 QUESTION_CHARS = 500
 REPLY_CHARS = 1000  # a moderator's written answer: a short paragraph
@@ -96,22 +106,59 @@ class Poll:
     results_visible: bool = False
     opened_at: int | None = None
     client_key: str | None = None
+    # A choice poll's option indexes, a rating poll's mark (1..5), per voter.
     ballots: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    kind: str = CHOICE
+    # A words or text poll's entries per voter, and the moderator's screening of each distinct
+    # entry (absent: a word is shown, a text answer waits).
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    screened: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def voters(self) -> int:
+        return len(self.ballots) + len(self.answers)
 
     def counts(self) -> list[int]:
+        """Ballots per option (choice), or per mark from 1 to 5 (rating)."""
+        if self.kind == RATING:
+            counts = [0] * RATING_MARKS
+            for (mark, *_) in self.ballots.values():
+                counts[mark - 1] += 1
+            return counts
         counts = [0] * len(self.options)
         for choices in self.ballots.values():
             for index in choices:
                 counts[index] += 1
         return counts
 
+    def average(self) -> float | None:
+        """A rating poll's mean mark, one decimal; None without ballots or for other kinds."""
+        if self.kind != RATING or not self.ballots:
+            return None
+        return round(sum(b[0] for b in self.ballots.values()) / len(self.ballots), 1)
+
+    def shown(self, text: str) -> bool:
+        """Whether an entry is shown to participants and the stage."""
+        return self.screened.get(text, self.kind == WORDS)
+
+    def answer_counts(self) -> dict[str, int]:
+        """Each distinct entry and how many voters gave it, in the order first given."""
+        counts: dict[str, int] = {}
+        for entries in self.answers.values():
+            for text in entries:
+                counts[text] = counts.get(text, 0) + 1
+        return counts
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "question": self.question, "options": list(self.options),
-            "multiple": self.multiple, "created_at": self.created_at, "status": self.status,
+            "id": self.id, "kind": self.kind, "question": self.question,
+            "options": list(self.options), "multiple": self.multiple,
+            "created_at": self.created_at, "status": self.status,
             "results_visible": self.results_visible, "opened_at": self.opened_at,
             "client_key": self.client_key,
             "ballots": {pid: list(c) for pid, c in sorted(self.ballots.items())},
+            "answers": {pid: list(a) for pid, a in sorted(self.answers.items())},
+            "screened": dict(sorted(self.screened.items())),
         }
 
     @classmethod
@@ -120,6 +167,8 @@ class Poll:
             **data,
             "options": tuple(data["options"]),
             "ballots": {pid: tuple(c) for pid, c in data.get("ballots", {}).items()},
+            "answers": {pid: tuple(a) for pid, a in data.get("answers", {}).items()},
+            "screened": dict(data.get("screened", {})),
         })
 
 

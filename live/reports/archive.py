@@ -40,8 +40,15 @@ def archived_state(state: RoomState) -> dict[str, Any]:
     for entry in data.get("polls", []):
         poll = by_id[entry["id"]]
         entry.pop("client_key", None)
-        entry["ballot_count"] = len(entry.pop("ballots", {}))
+        # Who gave which ballot stays out of the archive: the counts and each answer do not.
+        entry.pop("ballots", None)
+        entry.pop("answers", None)
+        entry.pop("screened", None)
+        entry["ballot_count"] = poll.voters
         entry["kind"] = kind_of(poll)
+        if poll.answers:
+            entry["answers"] = [{"text": text, "count": count, "shown": poll.shown(text)}
+                                for text, count in poll.answer_counts().items()]
         entry["results"] = [r.to_dict() for r in results(poll)]
     data["banned"] = list(data.get("banned", {}).values())
     for messages in data.get("booth", {}).values():

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from live.domain.state import Poll
-
-CHOICE = "choice"  # options, one or several chosen per ballot
+from live.domain.state import CHOICE, RATING, RATING_MARKS, TEXT, WORDS, Poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +27,7 @@ class Result:
 
 
 def kind_of(poll: Poll) -> str:
-    return str(getattr(poll, "kind", None) or CHOICE)
+    return poll.kind or CHOICE
 
 
 def share(count: int, ballots: int) -> float | None:
@@ -43,8 +41,33 @@ def choice_results(poll: Poll) -> list[Result]:
             for option, count in zip(poll.options, poll.counts(), strict=True)]
 
 
+def rating_results(poll: Poll) -> list[Result]:
+    """Each mark from 1 to 5 with the ballots that gave it, then the average as its own row
+    (its count: the ballots it is the mean of)."""
+    ballots = len(poll.ballots)
+    rows = [Result(f"{mark}/{RATING_MARKS}", count, share(count, ballots))
+            for mark, count in enumerate(poll.counts(), start=1)]
+    average = poll.average()
+    if average is not None:
+        rows.append(Result(f"⌀ {average}/{RATING_MARKS}", ballots, None))
+    return rows
+
+
+def answer_results(poll: Poll) -> list[Result]:
+    """Each distinct answer the public saw (a word not hidden, a text answer approved), the most
+    given first, with the share of voters who gave it. Screened-out answers stay in the JSON
+    archive's ballots, not in a table meant to be shown."""
+    voters = len(poll.answers)
+    counted = sorted(((t, n) for t, n in poll.answer_counts().items() if poll.shown(t)),
+                     key=lambda a: -a[1])
+    return [Result(text, count, share(count, voters)) for text, count in counted]
+
+
 RESULTS: dict[str, Callable[[Poll], list[Result]]] = {
     CHOICE: choice_results,
+    RATING: rating_results,
+    WORDS: answer_results,
+    TEXT: answer_results,
 }
 
 

@@ -152,7 +152,7 @@ def polls_table(items: Sequence[SessionData], words: Words, *, with_session: boo
                 *_session_columns(item.session, with_session), poll.id, poll.question,
                 words.word(f"report.poll_kind.{kind}", kind),
                 words.word(f"poll.status.{poll.status}", poll.status),
-                words.yes_no(poll.multiple), len(poll.ballots), words.local_ms(poll.opened_at)]
+                words.yes_no(poll.multiple), poll.voters, words.local_ms(poll.opened_at)]
             rows = results(poll)
             if not rows:
                 table.rows.append([*about, None, None, None])

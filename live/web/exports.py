@@ -10,6 +10,7 @@ import io
 from datetime import UTC, datetime
 
 from live.domain.state import RoomState
+from live.reports.polls import results
 from live.reports.render import defuse
 
 
@@ -40,6 +41,7 @@ def polls_csv(state: RoomState) -> str:
     rows: list[list[object]] = [["poll_id", "question", "status", "multiple", "ballots", "option",
                                  "votes"]]
     for p in state.polls.values():
-        for option, count in zip(p.options, p.counts(), strict=True):
-            rows.append([p.id, p.question, p.status, p.multiple, len(p.ballots), option, count])
+        for result in results(p):
+            rows.append([p.id, p.question, p.status, p.multiple, p.voters, result.answer,
+                         result.count])
     return _csv(rows)

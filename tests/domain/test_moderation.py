@@ -35,6 +35,11 @@ def populated() -> tuple[Harness, dict[str, str]]:
     }
     h.send(c.ApproveQuestion(ids["approved"]), MOD)
     h.send(c.DismissQuestion(ids["dismissed"]), MOD)
+    [words] = h.send(c.CreatePoll("Un mot ?", kind="words"), MOD)
+    assert isinstance(words, e.PollCreated)
+    ids["words"] = words.poll_id
+    h.send(c.OpenPoll(ids["words"]), MOD)
+    h.send(c.CastBallot(ids["words"], answers=["Mobilité"]), P3)
     ids["poll"] = h.create_poll("Avis ?", ["Oui", "Non"])
     h.send(c.OpenPoll(ids["poll"]), MOD)
     ids["draft"] = h.create_poll("Plus tard ?", ["A", "B"])
@@ -70,6 +75,7 @@ SAMPLES: dict[str, Callable[[dict[str, str]], c.Command]] = {
     "DeletePoll": lambda ids: c.DeletePoll(ids["draft"]),
     "DuplicatePoll": lambda ids: c.DuplicatePoll(ids["poll"]),
     "ResetPoll": lambda ids: c.ResetPoll(ids["poll"]),
+    "ScreenAnswer": lambda ids: c.ScreenAnswer(ids["words"], "mobilité", False),
     "ClosePoll": lambda ids: c.ClosePoll(ids["poll"]),
     "RevealResults": lambda ids: c.RevealResults(ids["poll"]),
     "PutPollOnStage": lambda ids: c.PutPollOnStage(ids["poll"]),
@@ -127,7 +133,7 @@ EFFECT = {
     "AcknowledgeStageMessage": e.StageMessageAcknowledged, "SetStageTimer": e.StageTimerSet,
     "MergeQuestions": e.QuestionMerged, "UnmergeQuestion": e.QuestionUnmerged,
     "EditPoll": e.PollEdited, "DeletePoll": e.PollDeleted, "DuplicatePoll": e.PollCreated,
-    "ResetPoll": e.PollReset,
+    "ResetPoll": e.PollReset, "ScreenAnswer": e.AnswerScreened,
 }
 
 
@@ -263,7 +269,8 @@ def test_participant_commands_are_forbidden_to_others(name: str, actor: Actor) -
 def test_non_interactive_session_refuses_everything_but_captions(name: str) -> None:
     h = Harness(interactive=False)
     actor = P1 if name in PARTICIPANT_COMMANDS else MOD
-    ids = {"pending": "q_1", "approved": "q_2", "dismissed": "q_3", "poll": "p_1", "draft": "p_2"}
+    ids = {"pending": "q_1", "approved": "q_2", "dismissed": "q_3", "poll": "p_1", "draft": "p_2",
+           "words": "p_3"}
     assert h.refused(SAMPLES[name](ids), actor) == "not_interactive"
     assert h.room.snapshot() == Room.new("s1", interactive=False).snapshot()
 

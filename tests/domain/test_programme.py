@@ -278,3 +278,23 @@ def test_remote_guests_are_named_in_streamed_sessions_only() -> None:
             parse_programme(variant(session_0={"streamed": True, "guests": guests}))
     with pytest.raises(ProgrammeError, match="only a streamed session has remote guests"):
         parse_programme(variant(session_0={"guests": ["Amina Diallo"]}))
+
+
+def test_prepared_polls_are_checked_as_the_console_checks_them() -> None:
+    programme = parse_programme(variant(session_0={"polls": [
+        {"question": " Un mot ? ", "kind": "words"},
+        {"question": "Lequel ?", "options": ["A", " B "], "multiple": True}]}))
+    words, choice = programme.sessions[0].polls
+    assert (words.question, words.kind, words.options) == ("Un mot ?", "words", ())
+    assert (choice.kind, choice.options, choice.multiple) == ("choice", ("A", "B"), True)
+    assert words.key != choice.key and words.key.startswith("prepared:")
+    for polls, message in (
+            ([{"question": "Q ?", "kind": "quiz"}], "poll #1: a poll's kind is one of"),
+            ([{"question": "Q ?", "kind": "rating", "options": ["A", "B"]}], "has no options"),
+            ([{"question": "Q ?", "options": ["A"]}], "2 to 10 options"),
+            ([{"question": "", "kind": "text"}], "poll question is empty"),
+            ([{"question": "Q ?", "options": "A, B"}], "'options' a list of texts"),
+            ([{"question": "Q ?", "kind": "text"}] * 101, "at most 100 polls"),
+            ("Q ?", "must be a table")):
+        with pytest.raises(ProgrammeError, match=message):
+            parse_programme(variant(session_0={"polls": polls}))

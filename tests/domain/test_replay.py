@@ -52,6 +52,13 @@ CHOICES = st.one_of(
     st.sampled_from([[0], [1], [2], [0, 2]]),
     st.lists(st.integers(min_value=-1, max_value=4), max_size=4),
 )
+KINDS = st.sampled_from(["choice", "rating", "words", "text", "quiz"])
+ANSWERS = st.one_of(
+    st.sampled_from([["Mobilité"], ["mobilité !", "Eau"], ["a", "b", "c", "d"], ["x" * 41], [""],
+                     ["Une réponse libre."], ["a", "A"]]),
+    st.lists(st.text(max_size=6), max_size=4),
+)
+SCREENED = st.sampled_from(["mobilité", "eau", "Une réponse libre.", "a", "absent"])
 POLL_KEYS = st.one_of(st.none(), st.sampled_from(["k1", "k2", " k2 ", "", "k" * 65]))
 # Raw ids, left as they are by `resolve`: a participant or poll id is no question to ban through,
 # and a question is a ban id only if the ban was made through it.
@@ -72,6 +79,8 @@ COMMAND = st.one_of(
     st.builds(c.UpvoteQuestion, QUESTION),
     st.builds(c.WithdrawUpvote, QUESTION),
     st.builds(c.CastBallot, POLL, CHOICES),
+    st.builds(c.CastBallot, POLL, answers=ANSWERS),
+    st.builds(c.CastBallot, POLL, st.sampled_from([[1], [5], [0], [6], [3, 4]])),  # ratings
     st.builds(c.ApproveQuestion, QUESTION, st.one_of(st.none(), TEXTS)),
     st.builds(c.EditQuestion, QUESTION, TEXTS),
     st.builds(c.DismissQuestion, QUESTION),
@@ -90,6 +99,9 @@ COMMAND = st.one_of(
     st.builds(c.CreatePoll, st.just("Lequel ?"), st.just(["A", "B"]), st.booleans(),
               st.sampled_from(["k1", "k2", " k1 "])),
     st.builds(c.EditPoll, POLL, POLL_QUESTIONS, OPTIONS, st.booleans()),
+    st.builds(c.CreatePoll, POLL_QUESTIONS, st.just([]), st.booleans(), st.none(), KINDS),
+    st.builds(c.EditPoll, POLL, POLL_QUESTIONS, st.just([]), st.booleans(), KINDS),
+    st.builds(c.ScreenAnswer, POLL, SCREENED, st.booleans()),
     st.builds(c.DeletePoll, POLL),
     st.builds(c.DuplicatePoll, POLL),
     st.builds(c.ResetPoll, POLL),
@@ -169,6 +181,17 @@ def check_invariants(room: Room) -> None:
         if question.anonymous:
             assert question.author_name is None
     for poll in s.polls.values():
+        if poll.kind != "choice":
+            assert poll.options == () and not poll.multiple
+            if poll.kind == "rating":
+                assert all(len(b) == 1 and 1 <= b[0] <= 5 for b in poll.ballots.values())
+                assert sum(poll.counts()) == len(poll.ballots)
+            else:
+                assert not poll.ballots
+                assert all(1 <= len(a) <= (3 if poll.kind == "words" else 1)
+                           for a in poll.answers.values())
+            continue
+        assert not poll.answers and not poll.screened
         assert 2 <= len(poll.options) <= 10 and len(set(poll.options)) == len(poll.options)
         for choices in poll.ballots.values():
             assert choices and list(choices) == sorted(set(choices))

@@ -55,6 +55,10 @@ async def populated(server: RunningServer) -> tuple[Client, dict[str, str]]:
     for key, question in (("poll", "Avis ?"), ("draft", "Plus tard ?")):
         await moderator.ok("CreatePoll", question=question, options=["Oui", "Non"])
         ids[key] = next(p["id"] for p in moderator.view["polls"] if p["question"] == question)
+    await moderator.ok("CreatePoll", question="Un mot ?", kind="words")
+    ids["words"] = next(p["id"] for p in moderator.view["polls"] if p["question"] == "Un mot ?")
+    await moderator.ok("OpenPoll", poll_id=ids["words"])
+    await asker.ok("CastBallot", poll_id=ids["words"], answers=["Mobilité"])
     await moderator.ok("OpenPoll", poll_id=ids["poll"])
     await asker.close()
     return moderator, ids

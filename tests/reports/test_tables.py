@@ -8,7 +8,7 @@ import csv
 import io
 import zipfile
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import openpyxl
 import pytest
@@ -16,7 +16,6 @@ import pytest
 from live.config import load_programme
 from live.domain import commands as c
 from live.domain.state import Poll
-from live.reports import polls as poll_results
 from live.reports.archive import SCHEMA, VERSION, archive
 from live.reports.render import csv_text, xlsx_bytes
 from live.reports.tables import Peak, SessionData, Table, Words, event_zone, peak, report_tables
@@ -196,28 +195,28 @@ def test_xlsx_has_a_sheet_per_part_bold_headers_widths_and_real_dates() -> None:
     assert share.value == 66.7 and share.number_format == "0.0"
 
 
-class RatingPoll(Poll):  # a kind the domain may add: its own `kind`, its own results
-    kind: ClassVar[str] = "rating"
-
-
-def test_a_new_poll_kind_adds_rows_through_its_results_function(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_poll_kind_has_its_own_rows() -> None:
     data = session_data()
-    rated = RatingPoll("p_r", "Votre note ?", ("1", "2", "3"), False, 1_600_765_300_000,
-                       ballots={"p1": (2,), "p2": (2,)})
-    data.state.polls[rated.id] = rated
+    at = 1_600_765_300_000
+    data.state.polls["p_r"] = Poll("p_r", "Votre note ?", (), False, at, kind="rating",
+                                   ballots={"p1": (2,), "p2": (5,)})
+    data.state.polls["p_w"] = Poll("p_w", "Un mot ?", (), False, at + 1, kind="words",
+                                   answers={"p1": ("eau", "climat"), "p2": ("eau",)},
+                                   screened={"climat": False})
+    data.state.polls["p_t"] = Poll("p_t", "Une idée ?", (), False, at + 2, kind="text",
+                                   answers={"p1": ("Des bus.",), "p2": ("Non merci.",)},
+                                   screened={"Des bus.": True})
+    rows = as_dicts(table(report_tables([data], words("fr")), "polls"))
 
-    def rating_results(poll: Poll) -> list[poll_results.Result]:
-        average = sum(c[0] + 1 for c in poll.ballots.values()) / len(poll.ballots)
-        return [poll_results.Result(f"average {average}", len(poll.ballots), None)]
+    def of(poll_id: str) -> list[tuple[object, ...]]:
+        return [(r["Type de sondage"], r["Réponse"], r["Voix"]) for r in rows
+                if r["Sondage"] == poll_id]
 
-    monkeypatch.setitem(poll_results.RESULTS, "rating", rating_results)
-    rows = as_dicts(table(report_tables([data], words("en")), "polls"))
-    assert [(r["Poll kind"], r["Answer"], r["Votes"]) for r in rows if r["Poll"] == "p_r"] == [
-        ("rating", "average 3.0", 2)]
-    monkeypatch.delitem(poll_results.RESULTS, "rating")  # unknown: its options and counts
-    rows = as_dicts(table(report_tables([data], words("en")), "polls"))
-    assert [r["Votes"] for r in rows if r["Poll"] == "p_r"] == [0, 0, 2]
+    assert of("p_r") == [("Note de 1 à 5", f"{n}/5", int(n in (2, 5))) for n in range(1, 6)] + [
+        ("Note de 1 à 5", "⌀ 3.5/5", 2)]
+    # what the public saw: a hidden word and an answer never approved stay out
+    assert of("p_w") == [("Nuage de mots", "eau", 2)]
+    assert of("p_t") == [("Réponse libre", "Des bus.", 1)]
 
 
 def test_the_json_archive_has_everything_but_who_voted_and_anonymous_askers() -> None:

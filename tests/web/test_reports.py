@@ -118,8 +118,8 @@ def test_the_event_csv_in_french_by_default_with_semicolons(client: TestClient) 
     assert questions[0][1:3] == ["Session", "Identifiant"]
     assert any(row[1] == SESSION and row[5].startswith("'=HYPERLINK") for row in questions)
     polls = [row for row in rows if row[0] == "Sondages"]
-    assert [row[-1] for row in polls[1:]] == ["66,7", "33,3", "0,0"]
-    minutes = [row[1:] for row in rows if row[0] == "Fréquentation"][1:]
+    assert [row[-1] for row in polls[1:] if row[1] == SESSION] == ["66,7", "33,3", "0,0"]
+    minutes = [row[1:] for row in rows if row[0] == "Fréquentation" and row[1] == SESSION]
     assert minutes == [[SESSION, "2020-09-22 11:30:00", "42", "9"],
                        [SESSION, "2020-09-22 11:31:00", "50", "2"]]
 
