@@ -45,6 +45,12 @@ def parse_text(text: str) -> Programme:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgrammeError(f"not valid TOML: {exc}") from None
+    return parse_data(data)
+
+
+def parse_data(data: dict[str, Any]) -> Programme:
+    """The programme of plain data (what TOML gives, or the editor's form sends as JSON), within
+    the editor's bounds, or ProgrammeError naming the field that is wrong."""
     programme = parse_programme(data)
     if len(programme.sessions) > MAX_SESSIONS:
         raise ProgrammeError(f"at most {MAX_SESSIONS} sessions")
@@ -114,6 +120,36 @@ def to_toml(programme: Programme) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _data_texts(key: str, texts: dict[str, str]) -> dict[str, str]:
+    return {f"{key}{_suffix(lang)}": text for lang, text in texts.items()}
+
+
+def _session_data(session: Session) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": session.id, **_data_texts("title", session.title),
+        **_data_texts("description", session.description),
+        "date": session.day.isoformat(), "start": session.start.strftime("%H:%M"),
+        "end": session.end.strftime("%H:%M"), "kind": session.kind, "room": session.room,
+        "interactive": session.interactive, "streamed": session.streamed,
+        "premoderation": session.premoderation, "languages": list(session.languages),
+        "guests": list(session.guests),
+        "polls": [{"question": poll.question, "kind": poll.kind, "options": list(poll.options),
+                   "multiple": poll.multiple} for poll in session.polls]}
+    return data
+
+
+def to_data(programme: Programme) -> dict[str, Any]:
+    """The programme as the plain data TOML would give for it (dates "YYYY-MM-DD", times "HH:MM"),
+    which the editor's form shows and sends back: parse_data reads it back."""
+    return {
+        "event": {"id": programme.id, **_data_texts("title", programme.title),
+                  "venue": programme.venue, "timezone": programme.timezone},
+        "days": [{"date": day.day.isoformat(), **_data_texts("title", day.title)}
+                 for day in programme.days],
+        "sessions": [_session_data(session) for session in programme.sessions],
+    }
+
+
 def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> None:
     """Make `programme` the one this worker serves: the service (a session added gets its room on
     first use), every object that reads it (pages, media and caption routes), and the session
@@ -122,8 +158,13 @@ def serve(programme: Programme, service: Service, holders: Iterable[Any]) -> Non
     for holder in holders:
         holder.programme = programme
     for hub in service.hubs:
-        if programme.session(hub.session_id) is not None:
+        session = programme.session(hub.session_id)
+        if session is not None:
             hub.session_view = session_view(programme, hub.session_id)
+            # What the programme decides of a loaded room, as a room loaded now would have it
+            # (live/service.py `_reload`): every worker follows the same version, so they agree.
+            hub.room.state.interactive = session.interactive
+            hub.room.languages = session.languages
 
 
 async def create_prepared_polls(service: Service, programme: Programme,

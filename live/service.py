@@ -131,6 +131,7 @@ class Service:
         assert info is not None
         room = (Room.from_snapshot(json.loads(loaded.snapshot), languages=info.languages)
                 if loaded.snapshot else self._fresh_room(hub.session_id))
+        room.state.interactive = info.interactive  # the programme's, edited since the snapshot
         was_loaded = hub.epoch != ""
         if was_loaded and hub.epoch != loaded.epoch:
             log.warning("session %s: history restarted (epoch %s)", hub.session_id, loaded.epoch)

@@ -166,6 +166,14 @@ def _parse_date(value: Any, where: str) -> date:
         raise ProgrammeError(f"{where}: '{value}' is not a date like 2020-09-22") from None
 
 
+def _flag(raw: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    # Checked rather than bool(): the JSON string "false" would otherwise read as true.
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ProgrammeError(f"{where}: '{key}' must be true or false")
+    return value
+
+
 def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
     where = f"session #{index + 1}"
     session_id = raw.get("id")
@@ -181,14 +189,18 @@ def _parse_session(raw: dict[str, Any], index: int, days: set[date]) -> Session:
     kind = raw.get("kind", "plenary")
     if kind not in KINDS:
         raise ProgrammeError(f"{where}: kind '{kind}' is not one of {sorted(KINDS)}")
+    room = raw.get("room", "")
+    if not isinstance(room, str):
+        raise ProgrammeError(f"{where}: 'room' must be text")
+    streamed = _flag(raw, "streamed", False, where)
     return Session(
         id=session_id, title=localized(raw, "title", where),
         description=localized(raw, "description", where, required=False),
-        day=day, start=start, end=end, kind=kind, room=str(raw.get("room", "")),
-        interactive=bool(raw.get("interactive", True)), streamed=bool(raw.get("streamed", False)),
-        premoderation=bool(raw.get("premoderation", True)),
+        day=day, start=start, end=end, kind=kind, room=room,
+        interactive=_flag(raw, "interactive", True, where), streamed=streamed,
+        premoderation=_flag(raw, "premoderation", True, where),
         languages=_parse_languages(raw.get("languages"), where),
-        guests=_parse_guests(raw.get("guests"), bool(raw.get("streamed", False)), where),
+        guests=_parse_guests(raw.get("guests"), streamed, where),
         polls=_parse_polls(raw.get("polls"), where),
     )
 

@@ -1,10 +1,11 @@
 """The programme editor's endpoints (the organiser's admin link, as a Bearer token):
 
-    GET  /control/programme        JSON: version, text (TOML), who saved it and when, the history
-    PUT  /control/programme        JSON {base, text, by, what: "edit"|"import"}: 200 {version};
-                                   409 programme.stale naming who saved since and when; 422
-                                   programme.invalid with the message naming the field; 400 bad
-                                   JSON; 413 too long; 429 too many saves
+    GET  /control/programme        JSON: version, text (TOML), data (the same programme as plain
+                                   data, for the form), who saved it and when, the history
+    PUT  /control/programme        JSON {base, text or data, by, what: "edit"|"import"}: 200
+                                   {version}; 409 programme.stale naming who saved since and
+                                   when; 422 programme.invalid with the message naming the field;
+                                   400 bad JSON; 413 too long; 429 too many saves
     GET  /control/programme.toml   the stored text, to download (the token as Bearer or ?t=)
     GET  /programme/version        public: {"version": n} (with ?session=&lang=: its title, date,
                                    times and room), polled by open pages to follow edits
@@ -20,7 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from live.domain.programme import ProgrammeError
-from live.programmes import MAX_TEXT, ProgrammeDesk, create_prepared_polls, to_toml
+from live.programmes import (
+    MAX_TEXT,
+    ProgrammeDesk,
+    create_prepared_polls,
+    parse_data,
+    parse_text,
+    to_data,
+    to_toml,
+)
 from live.service import Service
 from live.store.programme_doc import StaleProgramme
 from live.web.auth import Grant, Signer
@@ -47,8 +56,12 @@ class ProgrammeEditor:
             return refused
         stored = await self.service.store.programme_docs.get()
         text = stored.text if stored is not None else to_toml(self.service.programme)
+        try:  # the stored version's own programme, so that the form saves on what it shows
+            programme = parse_text(text)
+        except ProgrammeError:  # stored by another release, say: the one this worker serves
+            programme = self.service.programme
         return JSONResponse({
-            "version": stored.version if stored else 0, "text": text,
+            "version": stored.version if stored else 0, "text": text, "data": to_data(programme),
             "by": stored.by if stored else None, "at": stored.at if stored else None,
             "history": await self.service.store.programme_docs.history(),
         }, headers={"cache-control": "no-store"})
@@ -61,25 +74,35 @@ class ProgrammeEditor:
             return _error(413, "programme.too_long")
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             return _error(400, "programme.bad_request", field="body", message="not JSON")
         if not isinstance(data, dict):
             return _error(400, "programme.bad_request", field="body", message="not an object")
-        base, text = data.get("base"), data.get("text")
+        base, text, plain = data.get("base"), data.get("text"), data.get("data")
         by, what = data.get("by", "admin"), data.get("what", "edit")
+        if text is not None and plain is not None:
+            return _error(400, "programme.bad_request", field="data",
+                          message="send either 'text' (TOML) or 'data', not both")
+        if text is None and plain is None:
+            return _error(400, "programme.bad_request", field="data",
+                          message="'text' (TOML) or 'data' is missing")
         for field, ok in (("base", isinstance(base, int) and not isinstance(base, bool)
                            and base >= 0),
-                          ("text", isinstance(text, str)),
+                          ("text", text is None or isinstance(text, str)),
+                          ("data", plain is None or isinstance(plain, dict)),
                           ("by", isinstance(by, str) and 0 < len(by.strip()) <= MAX_NAME),
                           ("what", what in ("edit", "import"))):
             if not ok:
                 return _error(400, "programme.bad_request", field=field,
                               message=f"'{field}' is missing or not valid")
-        assert isinstance(base, int) and isinstance(text, str) and isinstance(by, str)
+        assert isinstance(base, int) and isinstance(by, str)
         if self.desk.rate_limited():
             return _error(429, "programme.too_many_saves")
         before = self.service.programme
         try:
+            if isinstance(plain, dict):  # the form's data, stored as the TOML it stands for
+                text = to_toml(parse_data(plain))
+            assert isinstance(text, str)
             doc = await self.desk.save(before, text, base, by.strip(), str(what))
         except ProgrammeError as exc:
             return _error(422, "programme.invalid", message=str(exc))

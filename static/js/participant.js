@@ -1,4 +1,4 @@
-// Participant page: ask questions, upvote, answer polls. Built for phones on weak venue Wi-Fi:
+// Participant page: ask questions, upvote, answer polls (their cards: poll-kinds.js). Built for phones on weak venue Wi-Fi:
 // questions typed while offline wait in the connection's outbox and are sent once when it returns.
 
 import {
@@ -6,9 +6,10 @@ import {
 } from "./dom.js";
 import { localizeDates, t } from "./i18n.js";
 import { askedFrom, setupIdentity } from "./participant-identity.js";
+import { createPollCard, pollCardKey, updatePollCard } from "./poll-kinds.js";
 import {
-  hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, pollPercentages,
-  questionsWithStatus, sortQuestions, stageQuestion, visibleQuestions,
+  hasUpvoted, isBanned, myBallot, myQuestions, participantPolls, questionsWithStatus, sortQuestions,
+  stageQuestion, visibleQuestions,
 } from "./state.js";
 
 
@@ -276,102 +277,19 @@ function renderQuestions(state) {
 
 // --- polls -------------------------------------------------------------------------------------
 
-/** @param {{poll: any}} item */
-function createPoll({ poll }) {
-  const type = poll.multiple ? "checkbox" : "radio";
-  const options = poll.options.map((label, index) => {
-    const input = h("input", { type, name: `poll-${poll.id}`, value: String(index), dataset: { testid: `poll-option-${index}` } });
-    const fill = h("span", { class: "bar__fill" });
-    const pct = h("span", { class: "bar__pct", dataset: { testid: `poll-percent-${index}` } });
-    const row = h("label", { class: "poll-option" }, input, h("span", { class: "poll-option__label", text: label }), h("span", { class: "bar" }, fill), pct);
-    return { input, fill, pct, row };
-  });
-  const submit = h("button", { type: "submit", class: "button button--primary", dataset: { testid: "poll-vote" } });
-  const ballots = h("span", { class: "poll__ballots", dataset: { testid: "poll-ballots" } });
-  const note = h("p", { class: "poll__note", dataset: { testid: "poll-note" } });
-  const closed = h("span", { class: "status-badge", text: t("poll.status.closed"), dataset: { status: "closed", testid: "poll-closed" } });
-  const form = h("form", { class: "poll__form" },
-    h("fieldset", {},
-      h("legend", { class: "poll__question" }, closed, " ", h("span", { text: poll.question })),
-      h("p", { class: "hint", text: t(poll.multiple ? "poll.multiple_hint" : "poll.single_hint") }),
-      h("div", { class: "poll__options" }, ...options.map((o) => o.row)),
-    ),
-    h("div", { class: "poll__footer" }, submit, ballots),
-    note,
-  );
-  const card = h("article", { class: "poll", dataset: { testid: "poll" } }, form);
-  const refs = { options, submit, ballots, note, closed, dirty: false, busy: false };
-  form.addEventListener("change", () => {
-    refs.dirty = true;
-    live.requestRender();
-  });
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const choices = options.flatMap((o, i) => (o.input.checked ? [i] : []));
-    if (!choices.length) return;
-    // The button is disabled while sending and once the vote is recorded: keep the keyboard on
-    // the choice instead (from there it can be changed).
-    if (document.activeElement === submit) options[choices[0]].input.focus({ preventScroll: true });
-    refs.busy = true;
-    live.requestRender();
-    live.conn
-      .send({ type: "CastBallot", poll_id: poll.id, choices })
-      .then(() => { refs.dirty = false; })
-      .catch((err) => notify(ui.notice, errorText(err), "error"))
-      .finally(() => {
-        refs.busy = false;
-        live.requestRender();
-      });
-  });
-  /** @type {any} */ (card)._refs = refs;
-  return card;
-}
-
-/**
- * @param {any} card
- * @param {{poll: any, mine: number[]|null, blocked: "banned"|"unavailable"|null}} item `blocked`: why
- *   this participant cannot vote at all
- */
-function updatePoll(card, { poll, mine, blocked }) {
-  const r = card._refs;
-  const open = poll.status === "open";
-  const canVote = open && !blocked;
-  const percentages = pollPercentages(poll);
-  card.dataset.pollId = poll.id;
-  card.dataset.status = poll.status;
-  card.classList.toggle("has-results", Boolean(percentages));
-  // Closed, or no longer allowed to vote: show the ballot on record, not a half-ticked one.
-  if (!canVote) r.dirty = false;
-  r.options.forEach((/** @type {any} */ o, /** @type {number} */ i) => {
-    // Keep what the participant is ticking; otherwise show the recorded ballot.
-    if (!r.dirty) o.input.checked = Boolean(mine && mine.includes(i));
-    o.input.disabled = !canVote;
-    const pct = percentages ? percentages[i] : 0;
-    o.fill.style.width = `${pct}%`;
-    setText(o.pct, percentages ? t("poll.percent", { percent: pct }) : "");
-  });
-  const anyChecked = r.options.some((/** @type {any} */ o) => o.input.checked);
-  r.closed.hidden = open;
-  r.submit.hidden = !canVote;
-  r.submit.disabled = r.busy || !anyChecked || (!r.dirty && Boolean(mine));
-  setText(r.submit, t(mine ? "poll.change_vote" : "poll.vote"));
-  setText(r.ballots, t("poll.ballots", { count: poll.ballots || 0 }));
-  let note = "";
-  if (!open) note = t(mine ? "poll.closed_voted" : "poll.closed");
-  else if (blocked) note = t(`poll.${blocked}`);
-  else if (mine && !r.dirty) note = t("poll.recorded");
-  else if (!percentages) note = t("poll.results_hidden");
-  setText(r.note, note);
-  r.note.dataset.recorded = String(Boolean(canVote && mine && !r.dirty));
-  r.note.dataset.kind = open && blocked ? "error" : "info";
-}
+/** @type {import("./poll-kinds.js").CardContext} */
+const pollContext = {
+  send: (command) => live.conn.send(command),
+  requestRender: () => live.requestRender(),
+  onerror: (err) => notify(ui.notice, errorText(err), "error"),
+};
 
 /** @param {import("./state.js").State} state */
 function renderPolls(state) {
   /** @type {"banned"|"unavailable"|null} */
   const blocked = isBanned(state) ? "banned" : view.fatal ? "unavailable" : null;
   const polls = participantPolls(state).map((poll) => ({ poll, mine: myBallot(state, poll.id), blocked }));
-  reconcile(ui.polls, polls, (p) => p.poll.id, createPoll, updatePoll);
+  reconcile(ui.polls, polls, (p) => pollCardKey(p.poll), (p) => createPollCard(p, pollContext), updatePollCard);
   // No poll running: the panel steps aside so the questions come up on a phone.
   ui.pollsPanel.hidden = polls.length === 0;
   ui.pollsEmpty.hidden = polls.length > 0;

@@ -1,9 +1,10 @@
-// Stage screen: the question being answered and the poll on stage, large enough for the back of
-// the room. It runs unattended for hours: it reconnects and resyncs by itself, never needs a reload.
+// Stage screen: the question being answered and the poll on stage (a rating's, a word cloud's or
+// open answers' results: stage-poll-kinds.js), large enough for the back of the room. It runs unattended for hours: it reconnects and resyncs by itself, never needs a reload.
 
 import { byId, h, reconcile, setText, showFatal, showStatus, startLive } from "./dom.js";
 import { t } from "./i18n.js";
-import { pollPercentages, stagePoll, stageQuestion } from "./state.js";
+import { renderPollKind } from "./stage-poll-kinds.js";
+import { hasResults, pollKind, pollPercentages, stagePoll, stageQuestion } from "./state.js";
 
 const ui = {
   main: byId("main"),
@@ -70,18 +71,36 @@ function renderQuestion(q) {
 function renderPoll(poll) {
   ui.poll.hidden = !poll;
   if (!poll) return;
-  const percentages = pollPercentages(poll);
+  const kind = pollKind(poll);
+  const results = hasResults(poll);
   ui.poll.dataset.pollId = poll.id;
-  ui.poll.classList.toggle("has-results", Boolean(percentages));
-  // Option text scales with their number (app.css); from six on, two columns are tried (fitStage).
-  ui.poll.dataset.count = String(poll.options.length);
-  ui.options.style.setProperty("--rows", String(Math.ceil(poll.options.length / 2)));
+  ui.poll.dataset.kind = kind;
+  ui.poll.classList.toggle("has-results", results);
   setText(ui.pollQuestion, poll.question);
+  // Rating, words and text polls have their own results (stage-poll-kinds.js); what they drew
+  // goes into the fit's signature.
+  ui.poll.dataset.drawn = renderPollKind(poll);
+  ui.options.hidden = kind !== "choice";
+  renderOptions(kind === "choice" ? poll : null);
+  const ballots = t("poll.ballots", { count: poll.ballots || 0 });
+  let footer = ballots;
+  if (!results) footer = t(poll.status === "open" ? "stage.results_soon" : "stage.poll_closed", { ballots });
+  else if (poll.status === "closed") footer = t("stage.poll_closed", { ballots });
+  setText(ui.footer, footer);
+}
+
+/** @param {import("./state.js").Poll|null} poll a choice poll, or null to empty the options */
+function renderOptions(poll) {
+  const options = poll ? poll.options : [];
+  const percentages = poll ? pollPercentages(poll) : null;
+  // Option text scales with their number (app.css); from six on, two columns are tried (fitStage).
+  ui.poll.dataset.count = String(options.length);
+  ui.options.style.setProperty("--rows", String(Math.ceil(options.length / 2)));
   // Highlight the leading option(s) once results are shown.
   const top = percentages ? Math.max(...percentages) : -1;
   reconcile(
     ui.options,
-    poll.options.map((label, i) => ({ key: `${poll.id}:${i}`, label, i })),
+    options.map((label, i) => ({ key: `${poll && poll.id}:${i}`, label, i })),
     (o) => o.key,
     (o) => {
       const li = h("li", { class: "stage-option", dataset: { testid: `stage-option-${o.i}` } });
@@ -102,11 +121,6 @@ function renderPoll(poll) {
       li.classList.toggle("is-top", Boolean(percentages) && value === top && top > 0);
     },
   );
-  const ballots = t("poll.ballots", { count: poll.ballots || 0 });
-  let footer = ballots;
-  if (!percentages) footer = t(poll.status === "open" ? "stage.results_soon" : "stage.poll_closed", { ballots });
-  else if (poll.status === "closed") footer = t("stage.poll_closed", { ballots });
-  setText(ui.footer, footer);
 }
 
 /** @param {import("./state.js").State} state */
@@ -155,6 +169,7 @@ function fitStage() {
   const signature = JSON.stringify([
     innerWidth, innerHeight, room, layout, ui.question.hidden ? "" : ui.question.textContent,
     ui.poll.hidden ? "" : ui.pollQuestion.textContent, labels, ui.poll.classList.contains("has-results"),
+    ui.poll.dataset.kind, ui.poll.dataset.drawn,
   ]);
   if (signature === fittedFor) return;
   fittedFor = signature;
@@ -169,9 +184,8 @@ function fitStage() {
     setSplit(split);
     const q = fitSection(ui.question, room);
     const p = fitPoll(room, true);
-    const firstOption = ui.options.firstElementChild;
     // The smaller of the two texts decides; a clipped section loses.
-    const score = Math.min(fontPx(ui.text), firstOption ? fontPx(firstOption) : Infinity) - (q.fits && p.fits ? 0 : 1000);
+    const score = Math.min(fontPx(ui.text), pollTextPx()) - (q.fits && p.fits ? 0 : 1000);
     if (score > best.score + 0.5) best = { split, score };
   }
   if (best.split !== SPLITS[SPLITS.length - 1]) {
@@ -185,6 +199,16 @@ function fitStage() {
 function setSplit([question, poll]) {
   ui.content.style.setProperty("--question-share", `${question}fr`);
   ui.content.style.setProperty("--poll-share", `${poll}fr`);
+}
+
+/** The poll's text that must stay legible, by kind: options, marks, cloud words, answers. */
+const POLL_TEXT = { choice: ".stage-option", rating: ".stage-rating__mark", words: ".stage-cloud__word", text: ".stage-answer__text" };
+
+/** @returns {number} the font size in px of the poll's smallest such text (Infinity: none) */
+function pollTextPx() {
+  const selector = POLL_TEXT[/** @type {keyof typeof POLL_TEXT} */ (ui.poll.dataset.kind || "choice")] || POLL_TEXT.choice;
+  const sizes = [...ui.poll.querySelectorAll(selector)].map(fontPx);
+  return sizes.length ? Math.min(...sizes) : Infinity;
 }
 
 /** @param {Element} el @returns {number} its font size in px */

@@ -9,16 +9,20 @@ import { addCaption, captionsFromSnapshot } from "./caption-lines.js";
  * @typedef {{id: string, text: string, author: string|null, organisation: string|null,
  *   status: QuestionStatus, votes: number, starred: boolean, asked_at: number, edited: boolean,
  *   origin?: "room"|"remote", merged_into?: string|null, mine?: boolean, countsSeq: number}} Question
- * @typedef {{id: string, question: string, options: string[], multiple: boolean,
- *   status: "draft"|"open"|"closed", results_visible: boolean, ballots: number,
- *   counts: number[]|null, opened_at: number|null, countsSeq: number}} Poll
+ * @typedef {{text: string, count: number, shown: boolean}} PollAnswer an entry of a word cloud, or an
+ *   open-text answer, and how many voters gave it
+ * @typedef {{id: string, kind?: "choice"|"rating"|"words"|"text", question: string, options: string[],
+ *   multiple: boolean, status: "draft"|"open"|"closed", results_visible: boolean, ballots: number,
+ *   counts: number[]|null, average?: number|null, answers?: PollAnswer[]|null, opened_at: number|null,
+ *   countsSeq: number}} Poll `kind` absent: a `choice` poll (a server from before the kinds)
  *
- * `countsSeq` (client side only) is the session seq its counts (`votes`; `ballots`, `counts`)
- * reflect: the seq of the Snapshot or event that brought the item, or of the last tally applied
+ * `countsSeq` (client side only) is the session seq its counts (`votes`; `ballots`, `counts`,
+ * `average`, `answers`) reflect: the seq of the Snapshot or event that brought the item, or of the last tally applied
  * to it. A tally older than that is stale for this item and leaves it alone.
  * @typedef {{question_id: string|null, poll_id: string|null}} Stage
- * @typedef {{participant_id: string, upvotes: string[], ballots: Record<string, number[]>,
- *   banned: boolean}} Me
+ * @typedef {{participant_id: string, upvotes: string[], ballots: Record<string, (number|string)[]>,
+ *   banned: boolean}} Me `ballots`: option indexes or a mark (choice, rating polls), entries (words,
+ *   text polls)
  * @typedef {{at: number, by: string, action: string, target: string|null, detail: string|null}} LogEntry
  *   one moderation act: who (the link's role), when, which command, on what, the text it concerned
  * @typedef {{ban_id: string, name: string|null}} BannedEntry the ban made through question `ban_id`;
@@ -136,7 +140,19 @@ export function applyEvent(state, msg) {
   for (const key of /** @type {const} */ (["stage", "settings", "banned", "me", "speaker"])) {
     if (key in msg && msg[key] !== undefined) /** @type {any} */ (next)[key] = msg[key];
   }
+  // A reset poll's ballots were all cleared: this participant's too (the event carries no `me`).
+  if (msg.type === "PollReset" && msg.poll_id) next.me = withoutBallot(next.me, msg.poll_id);
   return optimisticCounts(state, next, msg);
+}
+
+/**
+ * @param {Me|null} me @param {string} pollId
+ * @returns {Me|null} `me` without its ballot in that poll (the same object when it had none)
+ */
+function withoutBallot(me, pollId) {
+  if (!me || !me.ballots || !Object.prototype.hasOwnProperty.call(me.ballots, pollId)) return me;
+  const { [pollId]: _forgotten, ...ballots } = me.ballots;
+  return { ...me, ballots };
 }
 
 /**
@@ -177,7 +193,8 @@ function optimisticCounts(prev, next, msg) {
  * (e.g. revealed results) than the tally that follows it.
  * @param {State} state
  * @param {{seq: number, scope?: "all"|"public", questions?: Record<string, number>,
- *   polls?: Record<string, {ballots: number, counts: number[]|null}>}} msg
+ *   polls?: Record<string, {ballots: number, counts?: number[]|null, average?: number|null,
+ *   answers?: PollAnswer[]|null}>}} msg
  * @returns {State}
  */
 export function applyTally(state, msg) {
@@ -199,9 +216,13 @@ export function applyTally(state, msg) {
     polls: state.polls.map((p) => {
       const t = has(polls, p.id) ? polls[p.id] : null;
       if (!t || !fresh(p)) return p;
-      return {
-        ...p, ballots: t.ballots ?? p.ballots, counts: t.counts === undefined ? p.counts : t.counts, countsSeq: stamp(p),
-      };
+      // Each result the tally carries replaces the poll's; one it leaves out (an older server's
+      // tally has no `average`, no `answers`) is kept.
+      const next = { ...p, ballots: t.ballots ?? p.ballots, countsSeq: stamp(p) };
+      for (const key of /** @type {const} */ (["counts", "average", "answers"])) {
+        if (t[key] !== undefined) /** @type {any} */ (next)[key] = t[key];
+      }
+      return next;
     }),
   };
 }
@@ -297,7 +318,7 @@ export const MAX_CLOSED_POLLS = 3;
 export function participantPolls(state) {
   const stageId = state.stage && state.stage.poll_id;
   const closed = state.polls.filter((p) => p.status === "closed"
-    && (p.id === stageId || myBallot(state, p.id) !== null || (p.results_visible && Array.isArray(p.counts))));
+    && (p.id === stageId || myBallot(state, p.id) !== null || (p.results_visible && hasResults(p))));
   closed.sort((a, b) => (b.opened_at || 0) - (a.opened_at || 0) || cmpId(b, a));
   return [...openPolls(state), ...closed.slice(0, MAX_CLOSED_POLLS)];
 }
@@ -307,7 +328,11 @@ export function hasUpvoted(state, questionId) {
   return Boolean(state.me && Array.isArray(state.me.upvotes) && state.me.upvotes.includes(questionId));
 }
 
-/** @param {State} state @param {string} pollId @returns {number[]|null} the choices I cast */
+/**
+ * @param {State} state @param {string} pollId
+ * @returns {(number|string)[]|null} the ballot I cast: option indexes (choice), `[mark]` (rating),
+ *   entries as the server normalised them (words, text)
+ */
 export function myBallot(state, pollId) {
   const ballots = state.me && state.me.ballots;
   return ballots && Array.isArray(ballots[pollId]) ? ballots[pollId] : null;
@@ -318,9 +343,27 @@ export function isBanned(state) {
   return Boolean(state.me && state.me.banned);
 }
 
+/** @param {Poll} poll @returns {"choice"|"rating"|"words"|"text"} */
+export function pollKind(poll) {
+  const kind = poll && poll.kind;
+  return kind === "rating" || kind === "words" || kind === "text" ? kind : "choice";
+}
+
+/**
+ * Whether the poll view carries its results (participants and the stage get them once revealed):
+ * `counts` for choice and rating polls, `answers` for words and text polls.
+ * @param {Poll} poll @returns {boolean}
+ */
+export function hasResults(poll) {
+  if (!poll) return false;
+  const kind = pollKind(poll);
+  return kind === "words" || kind === "text" ? Array.isArray(poll.answers) : Array.isArray(poll.counts);
+}
+
 /**
  * Whole-number percentage of ballots for each option (for a multiple-choice poll the share of
- * voters who ticked it, so the total may exceed 100), or null while counts are hidden.
+ * voters who ticked it, so the total may exceed 100; for a rating poll, of each mark 1 to 5), or
+ * null while counts are hidden.
  * @param {Poll} poll @returns {number[]|null}
  */
 export function pollPercentages(poll) {

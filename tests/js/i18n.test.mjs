@@ -73,6 +73,11 @@ describe("catalogs", () => {
       "studio.onair.": ["off", "connecting", "live", "reconnecting", "error"],
       "studio.quality.": ["720", "480", "360"],
       "studio.limitation.": ["bandwidth", "cpu", "other"],
+      "programme.form.kind.": ["plenary", "workshop", "micro-workshop", "meeting", "interview", "break"],
+      // The programme form's labels (title_en…) and the refusals static/js/programme-draft.js names.
+      "programme.form.": ["title", "title_en", "title_es", "description", "description_en", "description_es",
+        "interactive", "streamed", "premoderation", "day_date_needed", "day_taken", "day_last",
+        "day_has_sessions", "id_needed", "id_pattern", "id_taken", "title_needed", "end_before_start"],
     };
     const missing = [];
     for (const [prefix, values] of Object.entries(families)) {
@@ -131,8 +136,8 @@ describe("page hygiene (CSP: script-src 'self'; style-src 'self')", () => {
     }
   });
 
-  test("protocol.js, outbox.js, state.js and whip.js touch no DOM", () => {
-    for (const f of ["protocol.js", "outbox.js", "state.js", "whip.js"]) {
+  test("protocol.js, outbox.js, state.js, whip.js and programme-draft.js touch no DOM", () => {
+    for (const f of ["protocol.js", "outbox.js", "state.js", "whip.js", "programme-draft.js"]) {
       const code = read("static", "js", f).replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
       assert.doesNotMatch(code, /\b(document|window|localStorage|location)\b/, f);
     }
