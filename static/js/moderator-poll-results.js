@@ -4,9 +4,8 @@
 
 import { h, keepFocus, reconcile, setText } from "./dom.js";
 import { pageLang, t } from "./i18n.js";
+import { MARKS, formatAverage } from "./poll-results.js";
 import { pollPercentages } from "./state.js";
-
-const MARKS = [1, 2, 3, 4, 5];
 
 /**
  * What the results look like, apart from the numbers: when it changes (a draft edited), the
@@ -45,9 +44,11 @@ function barRows(labels) {
 function ratingResults(poll) {
   const average = h("p", { class: "poll__average", dataset: { testid: "poll-average" } });
   const bars = barRows(MARKS.map((n) => t("poll.rating.mark", { n })));
-  const number = new Intl.NumberFormat(pageLang(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const update = (/** @type {any} */ p) => {
-    setText(average, typeof p.average === "number" ? t("poll.rating.average", { average: number.format(p.average) }) : t("poll.rating.no_average"));
+    // The same words as the participant page and the stage: "Note moyenne : 4,2 / 5".
+    setText(average, typeof p.average === "number"
+      ? t("poll.rating.average", { score: t("poll.rating.score", { average: formatAverage(p.average, pageLang()) }) })
+      : t("poll.rating.no_average"));
     bars.update(p);
   };
   update(poll);

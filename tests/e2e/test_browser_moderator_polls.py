@@ -146,7 +146,7 @@ async def test_rating_word_cloud_and_open_text_polls_are_run_and_screened(
         words = await create(page, WORDS, "words")
         text = await create(page, TEXT, "text")
         await expect(rating.get_by_test_id("poll-kind-label")).to_have_text("Note de 1 à 5")
-        await expect(rating.get_by_test_id("poll-average")).to_have_text("Pas encore de note.")
+        await expect(rating.get_by_test_id("poll-average")).to_have_text("Aucune note pour l'instant.")
         await expect(words.get_by_test_id("poll-answers")).to_be_empty()
 
         async def run(card: Locator, *ballots: dict[str, Any]) -> None:
@@ -184,7 +184,8 @@ async def test_rating_word_cloud_and_open_text_polls_are_run_and_screened(
 
         # Rating: 4 and 5 make 4,5 in French, and the bars say how many gave each mark.
         await run(rating, {"choices": [4]}, {"choices": [5]})
-        await expect(rating.get_by_test_id("poll-average")).to_have_text(re.compile(r"Moyenne\s: 4,5\s/\s5"))
+        await expect(rating.get_by_test_id("poll-average")).to_have_text(
+            re.compile(r"^Note moyenne\s: 4,5\s/\s5$"))
         await expect(rating.get_by_test_id("poll-percent-3")).to_have_text(re.compile(r"^50\s% \(1 voix\)$"))
         await assert_accessible(page, "moderator, rating, word-cloud and open-text results")
     body = await page.locator("body").inner_text()
