@@ -2,7 +2,7 @@
 // (the admin link may act in every session), and copied to another session (POST
 // /control/polls/copy, live/web/polldesk.py), since a copy spans two sessions.
 
-import { byId, errorText, h, notify, reconcile, showFatal, showStatus, startLive } from "./dom.js";
+import { byId, commandRunner, errorText, h, notify, reconcile, showFatal, showStatus, startLive } from "./dom.js";
 import { t } from "./i18n.js";
 import { setupPolls } from "./moderator-polls.js";
 
@@ -23,16 +23,7 @@ const live = startLive({
   onerror: (msg) => notify(ui.notice, errorText(msg), "error"),
 });
 
-/** @param {Record<string, any>} command @returns {Promise<boolean>} */
-function run(command) {
-  return live.conn.send(command).then(
-    () => true,
-    (err) => {
-      if (!(err.retried && err.code === "conflict")) notify(ui.notice, errorText(err), "error");
-      return false;
-    },
-  );
-}
+const run = commandRunner(() => live.conn, ui.notice);
 
 const renderPolls = setupPolls({ run, notice: ui.notice });
 

@@ -201,6 +201,24 @@ export function errorText(err) {
 }
 
 /**
+ * A page's command sender: sends over `conn`, shows the server's refusal in `region`. A retried
+ * command refused as `conflict` was most likely applied before the connection dropped: stay quiet
+ * then.
+ * @param {() => {send: (command: Record<string, any>) => Promise<any>}} conn the live connection
+ * @param {HTMLElement} region the page's live region
+ * @returns {(command: Record<string, any>) => Promise<boolean>} resolves to whether it was acknowledged
+ */
+export function commandRunner(conn, region) {
+  return (command) => conn().send(command).then(
+    () => true,
+    (err) => {
+      if (!(err.retried && err.code === "conflict")) notify(region, errorText(err), "error");
+      return false;
+    },
+  );
+}
+
+/**
  * @typedef {{conn: Connection, getState: () => (import("./state.js").State|null),
  *   requestRender: () => void}} Live
  */

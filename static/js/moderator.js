@@ -3,7 +3,7 @@
 // page only re-renders from the state the server sends back, so several moderators stay consistent.
 
 import {
-  byId, errorText, h, isShown, keepFocus, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
+  byId, commandRunner, errorText, h, isShown, keepFocus, notify, reconcile, setText, setupSort, setupTabs, showFatal, showStatus, startLive,
 } from "./dom.js";
 import { formatTime, localizeDates, t } from "./i18n.js";
 import { setupLog } from "./moderator-log.js";
@@ -66,21 +66,7 @@ const live = startLive({
   },
 });
 
-/**
- * Sends a command; shows the server's refusal. A retried command refused as `conflict` was most
- * likely applied before the connection dropped: stay quiet then.
- * @param {Record<string, any>} command
- * @returns {Promise<boolean>} whether it was acknowledged
- */
-function run(command) {
-  return live.conn.send(command).then(
-    () => true,
-    (err) => {
-      if (!(err.retried && err.code === "conflict")) notify(ui.notice, errorText(err), "error");
-      return false;
-    },
-  );
-}
+const run = commandRunner(() => live.conn, ui.notice);
 
 // --- header ------------------------------------------------------------------------------------
 

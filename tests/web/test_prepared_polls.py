@@ -3,19 +3,16 @@ stored programme, and from a save that adds them; never twice, and a deleted dra
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from live.app import create_app
-from live.config import Settings
 from live.domain import Actor, Role
 from live.domain import commands as c
 from live.domain.state import DRAFT
-from live.web.auth import EVENT_SCOPE
+from tests.web.test_linkdesk import admin, bearer, make_client
 
 URL = "/control/programme"
 PREPARED = "atelier-3"  # the demo programme prepares three polls there
@@ -23,14 +20,12 @@ PREPARED = "atelier-3"  # the demo programme prepares three polls there
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(port=8000)), base_url="http://127.0.0.1:8000") as client:
-        yield client
+    with make_client() as the_client:
+        yield the_client
 
 
 def headers(client: TestClient) -> dict[str, str]:
-    app: Any = client.app
-    token = app.state.signer.issue(Role.ADMIN, EVENT_SCOPE, int(time.time()) + 3600)
-    return {"authorization": f"Bearer {token}"}
+    return bearer(admin(client))
 
 
 def polls(client: TestClient, session_id: str) -> list[tuple[str, str, str]]:
