@@ -59,14 +59,16 @@ function participantCaptions(root) {
   };
   const save = () => storage.set(PREFERENCES_KEY, prefs);
 
-  const toggle = h("button", { type: "button", class: "button button--quiet captions__toggle", "aria-pressed": "false", "aria-controls": "captions-box", dataset: { testid: "captions-toggle" }, text: t("captions.toggle") });
+  const toggle = h("button", { type: "button", class: "button button--quiet captions__toggle", "aria-pressed": String(prefs.on), "aria-controls": "captions-box", dataset: { testid: "captions-toggle" }, text: t("captions.toggle") });
   const select = /** @type {HTMLSelectElement} */ (h("select", { id: "captions-language", dataset: { testid: "captions-language" } }));
-  const languageField = h("span", { class: "captions__language" }, h("label", { for: "captions-language", text: t("captions.language") }), select);
+  // The language choice and the box (below) start as render() will leave them, the box shown only
+  // if captions were on: until the first state, the question box under them does not jump.
+  const languageField = h("span", { class: "captions__language", hidden: true }, h("label", { for: "captions-language", text: t("captions.language") }), select);
   const sizes = SIZES.map((size) => h("button", { type: "button", class: `captions__size captions__size--${size}`, "aria-label": t(`captions.size.${size}`), "aria-pressed": "false", dataset: { size, testid: `captions-size-${size}` }, text: "A" }));
   const sizeGroup = h("span", { class: "captions__sizes", role: "group", "aria-label": t("captions.size") }, ...sizes);
   const lines = h("div", { class: "captions__lines", "aria-hidden": "true", dataset: { testid: "captions-lines" } });
   const empty = h("p", { class: "captions__empty", text: t("captions.empty"), dataset: { testid: "captions-empty" } });
-  const box = h("div", { id: "captions-box", class: "captions__box", dataset: { testid: "captions-box" } }, lines, empty);
+  const box = h("div", { id: "captions-box", class: "captions__box", hidden: !prefs.on, dataset: { testid: "captions-box" } }, lines, empty);
   // What screen readers hear: each new final line once, never a partial guess, never the lines
   // already there when captions were turned on or the language changed (the box above is hidden
   // from them, since it is rebuilt as lines come and go).

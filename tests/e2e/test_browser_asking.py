@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import SESSION
 from tests.e2e.axe import assert_accessible
@@ -54,6 +54,33 @@ async def test_an_organisation_needs_a_name_and_a_pending_question_is_said_to_wa
         await expect(notice).to_have_text(
             "Vous allez un peu vite\u00a0: réessayez dans 12\u00a0s au plus.", timeout=5_000)
         assert pages.problems == []
+
+
+async def test_the_question_box_is_whole_on_a_small_phone(live_server: Any,
+                                                         browser: Browser) -> None:
+    """360 × 640, the player on the page: the top bar, the picture and its controls leave room for
+    the whole question field on the first screen, in French and in English (whose connection badge
+    is longer), and the compact page passes axe."""
+    pages = Pages(browser, live_server)
+    async with pages.reported("browser-asking-small-phone-failure"):
+        page = await pages.open("participant", {"width": 360, "height": 640})
+        await expect(page.get_by_test_id("player")).to_be_visible()
+        await assert_whole_on_first_screen(page, 640)
+        await assert_accessible(page, "the participant page on a small phone")
+        english = await pages.new_page("english", {"width": 360, "height": 640})
+        await english.goto(live_server.link("participant", SESSION) + "&lang=en")
+        await expect(english.get_by_test_id("conn-status")).to_have_attribute("data-status", "open")
+        await assert_whole_on_first_screen(english, 640)
+        assert pages.problems == []
+
+
+async def assert_whole_on_first_screen(page: Page, height: int) -> None:
+    field = page.get_by_test_id("ask-text")
+    await expect(field).to_be_in_viewport(ratio=1)
+    box = await field.bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] and box["y"] + box["height"] <= height, f"the question field spans {box}"
+    assert await page.evaluate("scrollY") == 0
 
 
 async def test_a_written_reply_reaches_the_asker_and_everyone(live_server: Any,
