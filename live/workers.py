@@ -50,6 +50,9 @@ def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False, timeout_graceful_shutdown=10,
+        # libuv's loop, not asyncio's: in a vote burst of 5,000 participants a question reached the
+        # moderator in 19 ms at p99 instead of 1.2 s, for the same CPU (docs/performance.md).
+        loop="uvloop",
         # A connection that sends no complete request head in time is closed (slowloris).
         http=head_deadline_protocol(settings.request_head_timeout))
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import redis
 import uvicorn
+import uvloop
 
 from live.app import create_app
 from live.config import Settings
@@ -70,7 +71,9 @@ class ServerThread:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        # The loop production runs (live.workers: uvloop), which `serve` alone would not set up.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(self.server.serve())
 
     def __enter__(self) -> RunningServer:
         self.thread.start()
