@@ -32,6 +32,7 @@ FIGURES: list[tuple[str, str]] = [
     ("burst_cpu_per_1k_s", "server CPU, burst, per 1,000 conn (s)"),
     ("rss_end_mb", "server RSS at the end (MB)"),
     ("burst_client_cpu_s", "client processes CPU, burst (s)"),
+    ("burst_generators_pct", "load generators' share of the machine, burst (%)"),
 ]
 
 PROGRESS = ("connected", "kb_per_conn", "q_moderator_p99_ms", "ballot_ack_p99_ms",
