@@ -14,8 +14,6 @@ import logging
 import time
 import tomllib
 from collections.abc import Callable, Iterable
-from datetime import date
-from datetime import time as clock_time
 from typing import Any
 
 from live.domain import Actor, DomainError, Role
@@ -72,51 +70,33 @@ def _suffix(lang: str) -> str:
 
 
 def _value(value: Any) -> str:
+    """A TOML value: true/false, a list, or a quoted string (dates and times too: TOML has no bare
+    "09:30", and the parser reads both from text anyway)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (date, clock_time)):
-        # Quoted: TOML has no bare "09:30", and the parser reads both from text anyway.
-        shown = value.isoformat() if isinstance(value, date) else value.strftime("%H:%M")
-        return f'"{shown}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return '"' + "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped) + '"'
 
 
-def _texts(key: str, texts: dict[str, str]) -> list[str]:
-    return [f"{key}{_suffix(lang)} = {_value(text)}" for lang, text in texts.items()]
-
-
-def _session_lines(session: Session) -> list[str]:
-    lines = ["[[sessions]]", f"id = {_value(session.id)}", *_texts("title", session.title),
-             *_texts("description", session.description),
-             f"date = {_value(session.day)}", f"start = {_value(session.start)}",
-             f"end = {_value(session.end)}", f"kind = {_value(session.kind)}",
-             f"room = {_value(session.room)}", f"interactive = {_value(session.interactive)}",
-             f"streamed = {_value(session.streamed)}",
-             f"premoderation = {_value(session.premoderation)}",
-             f"languages = {_value(session.languages)}"]
-    if session.guests:
-        lines.append(f"guests = {_value(session.guests)}")
-    for poll in session.polls:  # after the session's keys: each table belongs to the last session
-        lines += ["", "[[sessions.polls]]", f"question = {_value(poll.question)}",
-                  f"kind = {_value(poll.kind)}"]
-        if poll.options:
-            lines.append(f"options = {_value(poll.options)}")
-        if poll.multiple:
-            lines.append("multiple = true")
-    return lines
+def _pairs(table: dict[str, Any]) -> list[str]:
+    """A table's keys as TOML lines; empty lists (no guests, a poll's options) are left out."""
+    return [f"{key} = {_value(value)}" for key, value in table.items() if value != []]
 
 
 def to_toml(programme: Programme) -> str:
-    """The programme as the TOML file it could have been read from (parse_text reads it back)."""
-    lines = ["[event]", f"id = {_value(programme.id)}", *_texts("title", programme.title),
-             f"venue = {_value(programme.venue)}", f"timezone = {_value(programme.timezone)}"]
-    for day in programme.days:
-        lines += ["", "[[days]]", f"date = {_value(day.day)}", *_texts("title", day.title)]
-    for session in programme.sessions:
-        lines += ["", *_session_lines(session)]
+    """The programme as the TOML file it could have been read from (parse_text reads it back):
+    `to_data`'s tables, each poll after its session's keys (a table belongs to the last session)."""
+    data = to_data(programme)
+    lines = ["[event]", *_pairs(data["event"])]
+    for day in data["days"]:
+        lines += ["", "[[days]]", *_pairs(day)]
+    for session in data["sessions"]:
+        polls = session.pop("polls")
+        lines += ["", "[[sessions]]", *_pairs(session)]
+        for poll in polls:
+            lines += ["", "[[sessions.polls]]", *_pairs(poll)]
     return "\n".join(lines) + "\n"
 
 
@@ -125,7 +105,7 @@ def _data_texts(key: str, texts: dict[str, str]) -> dict[str, str]:
 
 
 def _session_data(session: Session) -> dict[str, Any]:
-    data: dict[str, Any] = {
+    return {
         "id": session.id, **_data_texts("title", session.title),
         **_data_texts("description", session.description),
         "date": session.day.isoformat(), "start": session.start.strftime("%H:%M"),
@@ -135,7 +115,6 @@ def _session_data(session: Session) -> dict[str, Any]:
         "guests": list(session.guests),
         "polls": [{"question": poll.question, "kind": poll.kind, "options": list(poll.options),
                    "multiple": poll.multiple} for poll in session.polls]}
-    return data
 
 
 def to_data(programme: Programme) -> dict[str, Any]:

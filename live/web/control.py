@@ -32,6 +32,13 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+def json_error(status: int, key: str, **fields: object) -> JSONResponse:
+    """An organiser's endpoint refusing a request: the message key and its details; a 401 names
+    the scheme the token goes in (Bearer)."""
+    return JSONResponse({"error": key, **fields}, status_code=status,
+                        headers={"www-authenticate": "Bearer"} if status == 401 else {})
+
+
 def admin_grant(signer: Signer, token: str | None) -> tuple[int, str] | Grant:
     """The organiser's grant, or the status and message key refusing it (401: no valid token;
     403: another role's)."""
@@ -64,8 +71,7 @@ class ControlRoom:
     async def status(self, request: Request) -> Response:
         checked = self._admin(_bearer(request))
         if not isinstance(checked, Grant):
-            return JSONResponse({"error": checked[1]}, status_code=checked[0],
-                                headers={"www-authenticate": "Bearer"} if checked[0] == 401 else {})
+            return json_error(*checked)
         lang = choose_language(request)
         now = programme_now(self.service.programme, self.pages.settings)
         try:

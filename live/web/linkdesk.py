@@ -38,7 +38,7 @@ from live.domain.ratelimit import TokenBucket
 from live.links import participant_link, session_links, short_address
 from live.revoke import RevokeError, check_target
 from live.web.auth import SHORT_ALPHABET, SHORT_CHARS, Grant
-from live.web.control import ControlRoom, _bearer
+from live.web.control import ControlRoom, _bearer, json_error
 from live.web.i18n import choose_language
 from live.web.revocation import generation_key
 
@@ -101,9 +101,7 @@ class LinkDesk:
         an admin token (before anything else is looked at), 404 for a session without links."""
         checked = self._control(request)._admin(_bearer(request))
         if not isinstance(checked, Grant):
-            status, key = checked
-            return JSONResponse({"error": key}, status_code=status,
-                                headers={"www-authenticate": "Bearer"} if status == 401 else {})
+            return json_error(*checked)
         session = self._session(request)
         if session is None:
             return JSONResponse({"error": "error.unknown_session"}, status_code=404)

@@ -25,7 +25,7 @@ from live.domain import Actor, DomainError, Role
 from live.domain.commands import CreatePoll
 from live.domain.ratelimit import TokenBucket
 from live.web.auth import Grant
-from live.web.control import ControlRoom, _bearer
+from live.web.control import ControlRoom, _bearer, json_error
 from live.web.i18n import choose_language
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,6 @@ log = logging.getLogger(__name__)
 COPIES = 30  # a minute, over the event: a morning's polls copied to the afternoon's workshops
 MAX_BODY = 1024
 ERROR_STATUS = {"not_found": 404, "not_interactive": 409, "too_many_polls": 409}
-
-
-def _error(status: int, key: str, **fields: object) -> JSONResponse:
-    headers = {"www-authenticate": "Bearer"} if status == 401 else {}
-    return JSONResponse({"error": key, **fields}, status_code=status, headers=headers)
 
 
 class PollDesk:
@@ -69,33 +64,33 @@ class PollDesk:
         control = self._control(request)
         checked = control._admin(_bearer(request))
         if not isinstance(checked, Grant):
-            return _error(*checked)
+            return json_error(*checked)
         body = await request.body()
         if len(body) > MAX_BODY:
-            return _error(413, "polls.error.too_long")
+            return json_error(413, "polls.error.too_long")
         try:
             data = json.loads(body)
         except ValueError:
             data = None
         if not isinstance(data, dict) or not all(
                 isinstance(data.get(k), str) for k in ("from", "poll_id", "to")):
-            return _error(400, "polls.error.bad_request",
+            return json_error(400, "polls.error.bad_request",
                           message="'from', 'poll_id' and 'to' are session and poll ids")
         service = control.service
         source, target = data["from"], data["to"]
         if not service.knows(source) or not service.knows(target):
-            return _error(404, "error.unknown_session")
+            return json_error(404, "error.unknown_session")
         poll = (await service.hub(source)).room.state.polls.get(data["poll_id"])
         if poll is None:
-            return _error(404, "polls.error.unknown_poll")
+            return json_error(404, "polls.error.unknown_poll")
         if not self._copies.take(time.monotonic()):
-            return _error(429, "polls.error.rate", retry_after=60 // COPIES)
+            return json_error(429, "polls.error.rate", retry_after=60 // COPIES)
         key = f"copy:{secrets.token_urlsafe(12)}"
         command = CreatePoll(poll.question, list(poll.options), poll.multiple, key, poll.kind)
         try:
             await service.execute(target, command, Actor(Role.ADMIN))
         except DomainError as exc:
-            return _error(ERROR_STATUS.get(exc.code, 400), f"polls.error.{exc.code}",
+            return json_error(ERROR_STATUS.get(exc.code, 400), f"polls.error.{exc.code}",
                           message=exc.message)
         created = (await service.hub(target)).room.state.client_keys.get(("", key))
         log.info("control room: poll %s of %s copied to %s as %s", poll.id, source, target,

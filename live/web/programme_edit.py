@@ -33,14 +33,9 @@ from live.programmes import (
 from live.service import Service
 from live.store.programme_doc import StaleProgramme
 from live.web.auth import Grant, Signer
-from live.web.control import _bearer, admin_grant
+from live.web.control import _bearer, admin_grant, json_error
 
 MAX_NAME = 60  # characters of the editor's name
-
-
-def _error(status: int, error: str, **fields: Any) -> JSONResponse:
-    return JSONResponse({"error": error, **fields}, status_code=status,
-                        headers={"www-authenticate": "Bearer"} if status == 401 else {})
 
 
 class ProgrammeEditor:
@@ -49,7 +44,7 @@ class ProgrammeEditor:
 
     def _refused(self, request: Request) -> JSONResponse | None:
         checked = admin_grant(self.signer, _bearer(request) or request.query_params.get("t"))
-        return None if isinstance(checked, Grant) else _error(*checked)
+        return None if isinstance(checked, Grant) else json_error(*checked)
 
     async def show(self, request: Request) -> Response:
         if (refused := self._refused(request)) is not None:
@@ -71,20 +66,20 @@ class ProgrammeEditor:
             return refused
         body = await request.body()
         if len(body) > MAX_TEXT * 2:
-            return _error(413, "programme.too_long")
+            return json_error(413, "programme.too_long")
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-            return _error(400, "programme.bad_request", field="body", message="not JSON")
+            return json_error(400, "programme.bad_request", field="body", message="not JSON")
         if not isinstance(data, dict):
-            return _error(400, "programme.bad_request", field="body", message="not an object")
+            return json_error(400, "programme.bad_request", field="body", message="not an object")
         base, text, plain = data.get("base"), data.get("text"), data.get("data")
         by, what = data.get("by", "admin"), data.get("what", "edit")
         if text is not None and plain is not None:
-            return _error(400, "programme.bad_request", field="data",
+            return json_error(400, "programme.bad_request", field="data",
                           message="send either 'text' (TOML) or 'data', not both")
         if text is None and plain is None:
-            return _error(400, "programme.bad_request", field="data",
+            return json_error(400, "programme.bad_request", field="data",
                           message="'text' (TOML) or 'data' is missing")
         for field, ok in (("base", isinstance(base, int) and not isinstance(base, bool)
                            and base >= 0),
@@ -93,11 +88,11 @@ class ProgrammeEditor:
                           ("by", isinstance(by, str) and 0 < len(by.strip()) <= MAX_NAME),
                           ("what", what in ("edit", "import"))):
             if not ok:
-                return _error(400, "programme.bad_request", field=field,
+                return json_error(400, "programme.bad_request", field=field,
                               message=f"'{field}' is missing or not valid")
         assert isinstance(base, int) and isinstance(by, str)
         if self.desk.rate_limited():
-            return _error(429, "programme.too_many_saves")
+            return json_error(429, "programme.too_many_saves")
         before = self.service.programme
         try:
             if isinstance(plain, dict):  # the form's data, stored as the TOML it stands for
@@ -105,10 +100,10 @@ class ProgrammeEditor:
             assert isinstance(text, str)
             doc = await self.desk.save(before, text, base, by.strip(), str(what))
         except ProgrammeError as exc:
-            return _error(422, "programme.invalid", message=str(exc))
+            return json_error(422, "programme.invalid", message=str(exc))
         except StaleProgramme as stale:
             current = stale.current
-            return _error(409, "programme.stale", version=current.version, by=current.by,
+            return json_error(409, "programme.stale", version=current.version, by=current.by,
                           at=current.at, message=f"version {current.version} was saved by "
                           f"{current.by} at {time.strftime('%H:%M:%S', time.gmtime(current.at))}"
                           " UTC: reload it and make your change again")

@@ -119,12 +119,18 @@ def test_too_many_sessions_and_bad_requests(client: TestClient) -> None:
     assert client.put(URL, headers=admin_headers(client), content=b"{").status_code == 400
 
 
-def test_a_session_with_activity_cannot_be_removed(client: TestClient) -> None:
+def give_activity(client: TestClient, session_id: str) -> None:
+    """A record in the session's history: what makes it a session that cannot be removed."""
     app: Any = client.app
     store, portal = app.state.service.store, client.portal
     assert portal is not None
-    loaded = portal.call(store.load, SESSION)
-    portal.call(store.append, SESSION, loaded.epoch, loaded.snapshot_version, ['{"type":"noted"}'])
+    loaded = portal.call(store.load, session_id)
+    portal.call(store.append, session_id, loaded.epoch, loaded.snapshot_version,
+                ['{"type":"noted"}'])
+
+
+def test_a_session_with_activity_cannot_be_removed(client: TestClient) -> None:
+    give_activity(client, SESSION)
     programme = programme_of(client)
     without = replace(programme, sessions=tuple(s for s in programme.sessions if s.id != SESSION))
     refused = client.put(URL, headers=admin_headers(client),
@@ -331,11 +337,7 @@ def test_form_data_within_the_bounds_and_one_of_text_or_data(client: TestClient)
 
 
 def test_a_form_save_cannot_remove_a_session_with_activity(client: TestClient) -> None:
-    app: Any = client.app
-    store, portal = app.state.service.store, client.portal
-    assert portal is not None
-    loaded = portal.call(store.load, SESSION)
-    portal.call(store.append, SESSION, loaded.epoch, loaded.snapshot_version, ['{"type":"noted"}'])
+    give_activity(client, SESSION)
     data = data_of(client)
     data["sessions"] = [s for s in data["sessions"] if s["id"] != SESSION]
     refused = client.put(URL, headers=admin_headers(client), json={"base": 1, "data": data})
