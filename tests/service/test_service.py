@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -300,3 +301,22 @@ async def test_a_client_ahead_of_this_process_resumes_without_an_older_snapshot(
                                 "seq": ahead.seq}
     assert [m["type"] for m in sink.messages[1:]] == []
     assert (await behind.hub(SESSION)).room.state.premoderation is True
+
+
+async def test_a_room_loaded_from_a_snapshot_takes_questions_as_the_programme_says_now(
+        service: Service) -> None:
+    """A snapshot taken while the session took questions does not keep it interactive once the
+    programme made it a break: the programme decides, as it does for a loaded room."""
+
+    await service.execute(SESSION, c.AskQuestion("Avant ?"), Actor(Role.PARTICIPANT, "u_1"))
+    hub = await service.hub(SESSION)
+    store = service.store
+    await store.save_snapshot(SESSION, hub.epoch, hub.seq, hub.version,
+                              json.dumps(hub.room.snapshot()))
+    programme = service.programme
+    service.programme = replace(programme, sessions=tuple(
+        replace(s, interactive=False) if s.id == SESSION else s for s in programme.sessions))
+    other = Service(service.programme, store, MemoryBus())
+    with pytest.raises(DomainError) as refused:
+        await other.execute(SESSION, c.AskQuestion("Encore ?"), Actor(Role.PARTICIPANT, "u_1"))
+    assert refused.value.code == "not_interactive"
