@@ -1,5 +1,8 @@
 """The interaction bench's client processes: each holds a share of the K participants and answers the
-orchestrator's commands (connect, burst, collect, status, close) over a pipe."""
+orchestrator's commands (connect, burst, frames, collect, status, close) over a pipe.
+
+Participants are `bench.lean_ws.LeanPeer`s on uvloop: the load generators must cost the machine
+little, or the server's figures include queueing for the CPU they take (issue 13: a third at most)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,11 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+import uvloop
+
 from bench.common import PipeProcess, raise_fd_limit
-from bench.interaction_peer import POLL_OPTIONS, Json, Peer, question_text, self_cpu_s
+from bench.interaction_peer import POLL_OPTIONS, Json, question_text, self_cpu_s
+from bench.lean_ws import FrameCount, LeanPeer
 
 CONNECT_CONCURRENCY = 64  # handshakes in flight per client process
 
@@ -24,7 +30,8 @@ class Worker:
     def __init__(self, url: str, token: str) -> None:
         self.url = url
         self.token = token
-        self.peers: list[Peer] = []
+        self.peers: list[LeanPeer] = []
+        self.delivered = FrameCount()  # text frames every peer here received
         self.received = 0
         self.all_received = asyncio.Event()
         self.target = 0
@@ -47,7 +54,7 @@ class Worker:
         failures: collections.Counter[str] = collections.Counter()
 
         async def one() -> None:
-            peer = Peer(self.url, self.token, on_question=self._count)
+            peer = LeanPeer(self.url, self.token, self.delivered, on_question=self._count)
             async with gate:
                 start = time.perf_counter()
                 try:
@@ -75,7 +82,7 @@ class Worker:
         errors: collections.Counter[str] = collections.Counter()
         last = {"sent": 0.0, "ack": 0.0}
 
-        async def vote(peer: Peer, delay: float, choice: int) -> None:
+        async def vote(peer: LeanPeer, delay: float, choice: int) -> None:
             await asyncio.sleep(max(0.0, start_at + delay - time.time()))
             sent = time.time()
             last["sent"] = max(last["sent"], sent)
@@ -126,6 +133,10 @@ class Worker:
         return {"latencies": latencies, "expected": len(alive) * questions,
                 "missing_peers": sum(1 for p in alive if len(p.questions) < questions)}
 
+    async def do_frames(self) -> Json:
+        """The messages delivered to this process's participants so far (text frames)."""
+        return {"frames": self.delivered.frames}
+
     async def do_status(self) -> Json:
         codes = collections.Counter(str(p.close_code) for p in self.peers if p.close_code is not None)
         return {"closed": dict(codes), "open": sum(1 for p in self.peers if p.close_code is None)}
@@ -140,7 +151,7 @@ class Worker:
 def worker_main(conn: Connection, url: str, token: str, fds: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops us
     raise_fd_limit(fds)
-    asyncio.run(_worker_loop(conn, url, token))
+    uvloop.run(_worker_loop(conn, url, token))
 
 
 async def _worker_loop(conn: Connection, url: str, token: str) -> None:

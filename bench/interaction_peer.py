@@ -61,6 +61,7 @@ class Peer:
     on_question: Callable[[int], None] | None = None
     reader: asyncio.Task[None] | None = None
     refs: int = 0
+    frames: int = 0  # messages received (text frames)
 
     async def open(self, timeout: float) -> None:
         self.ws = await connect(self.url, compression=None, ping_interval=None, max_size=2**20,
@@ -77,6 +78,7 @@ class Peer:
         try:
             async for raw in self.ws:
                 now = time.time()
+                self.frames += 1
                 msg = json.loads(raw)
                 kind = msg.get("type")
                 if kind == "QuestionAsked":

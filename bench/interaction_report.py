@@ -30,9 +30,13 @@ FIGURES: list[tuple[str, str]] = [
     ("burst_cpu_s", "server CPU during the burst (s)"),
     ("burst_cores", "server cores busy during the burst"),
     ("burst_cpu_per_1k_s", "server CPU, burst, per 1,000 conn (s)"),
+    ("burst_messages", "messages delivered during the burst"),
+    ("burst_us_per_message", "server CPU per delivered message, burst (µs)"),
     ("rss_end_mb", "server RSS at the end (MB)"),
+    ("connect_client_cpu_s", "client processes CPU, connect all K (s)"),
     ("burst_client_cpu_s", "client processes CPU, burst (s)"),
     ("burst_generators_pct", "load generators' share of the machine, burst (%)"),
+    ("burst_machine_pct", "machine busy, burst, all processes (%)"),
 ]
 
 PROGRESS = ("connected", "kb_per_conn", "q_moderator_p99_ms", "ballot_ack_p99_ms",

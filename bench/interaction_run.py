@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import ServerTree, free_port, issue_tokens, percentile
+from bench.common import ServerTree, free_port, issue_tokens, machine_busy_s, percentile
 from bench.interaction_clients import WorkerHandle, call_all
 from bench.interaction_peer import POLL_OPTIONS, SESSION, Json, Peer, ok, wait_until
 
@@ -82,6 +82,12 @@ def flood_plan(connected: list[int], questions: int, start: float, window: float
     return plans
 
 
+async def delivered(clients: list[WorkerHandle], peers: list[Peer]) -> int:
+    """WebSocket messages the server delivered so far to every participant, moderator and stage."""
+    replies = await call_all(clients, "frames")
+    return sum(int(r["frames"]) for r in replies) + sum(p.frames for p in peers)
+
+
 async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
     k, w = args.participants, args.client_procs
     port, secret = free_port(), secrets.token_urlsafe(24)
@@ -115,7 +121,8 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         wall = max(r["end"] for r in res) - min(r["start"] for r in res)
         out.update(connected=connected, connect_s=wall, connect_rate=connected / wall,
                    connect_p50_ms=percentile(durations, 50) * 1000,
-                   connect_p99_ms=percentile(durations, 99) * 1000)
+                   connect_p99_ms=percentile(durations, 99) * 1000,
+                   connect_client_cpu_s=sum(r["client_cpu_s"] for r in res))
         for r in res:
             for what, n in r["failures"].items():
                 problems.append(f"connect failed ({what}): {n}")
@@ -139,7 +146,8 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         await asyncio.sleep(1.0)  # let PollOpened / ResultsRevealed reach everyone
         start = time.time() + 0.5
         plans = flood_plan(per_client, args.questions, start, args.window)
-        cpu0, wall0, own0 = server.cpu_s(), time.monotonic(), time.process_time()
+        frames0 = await delivered(clients, [moderator, stage])
+        cpu0, wall0, own0, busy0 = server.cpu_s(), time.monotonic(), time.process_time(), machine_busy_s()
         res = await call_all(clients, "burst", [
             {"poll_id": poll_id, "start_at": start, "window": args.window, "seed": run * 1000 + i,
              "plan": plans[i], "timeout": 30.0} for i in range(w)])
@@ -162,7 +170,8 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
 
         await wait_until(lambda: final_tally() is not None and len(moderator.questions) >= asked,
                          TALLY_WAIT)
-        cpu1, wall1, own1 = server.cpu_s(), time.monotonic(), time.process_time()
+        cpu1, wall1, own1, busy1 = server.cpu_s(), time.monotonic(), time.process_time(), machine_busy_s()
+        messages = await delivered(clients, [moderator, stage]) - frames0
         tally = final_tally()
         # The load generators (client processes, and this one: the moderator and the stage) and
         # their share of the machine over the burst: past a third, the server's figures include
@@ -183,8 +192,11 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
             tally_after_last_ack_ms=(tally[0] - last_ack) * 1000 if tally else float("nan"),
             burst_cpu_s=cpu1 - cpu0, burst_cores=(cpu1 - cpu0) / max(wall1 - wall0, 1e-9),
             burst_cpu_per_1k_s=(cpu1 - cpu0) * 1000 / max(connected, 1),
+            burst_messages=messages, burst_us_per_message=(cpu1 - cpu0) * 1e6 / max(messages, 1),
             burst_client_cpu_s=sum(r["client_cpu_s"] for r in res),
-            burst_generators_pct=share * 100, stage_tallies=len(seen.tallies))
+            burst_generators_pct=share * 100,
+            burst_machine_pct=(busy1 - busy0) / max(wall1 - wall0, 1e-9) / (os.cpu_count() or 1) * 100,
+            stage_tallies=len(seen.tallies))
         if len(mod_lat) < asked:
             problems.append(f"moderator saw {len(mod_lat)}/{asked} questions")
         if tally is None:
