@@ -46,10 +46,13 @@ from pathlib import Path
 
 from bench.common import print_environment, raise_fd_limit
 from bench.interaction_peer import Json
+from bench.interaction_plan import interactive_sessions
 from bench.interaction_report import PROGRESS, fmt, print_runs, print_scaling, print_targets
 from bench.interaction_run import run_once
 
-PER_CLIENT_PROC = 1250  # participants per client process by default (each is one core at most)
+# Participants per client process by default: a lean client process (bench/lean_ws.py) keeps 2,500
+# busy for about a tenth of a core in the burst, far from the one core it can have.
+PER_CLIENT_PROC = 2500
 
 
 def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
@@ -62,6 +65,9 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis", action="store_true", help="use the Redis store and bus")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--runs", "-r", type=int, default=3, help="runs per worker count (3)")
+    parser.add_argument("--sessions", "-s", type=int, default=1,
+                        help="interactive sessions of the demo programme the participants spread over "
+                        "(default 1: all in the burst session)")
     parser.add_argument("--questions", type=int, default=100, help="questions during the burst (100)")
     parser.add_argument("--window", type=float, default=2.0, help="seconds every ballot falls in (2)")
     parser.add_argument("--fanout", action="store_true",
@@ -79,6 +85,10 @@ def parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
         parser.error("several workers share their state through Redis: add --redis")
     if args.participants < args.questions:
         parser.error("--participants must be at least --questions (one question each)")
+    try:
+        args.session_ids = interactive_sessions(args.sessions)
+    except ValueError as exc:
+        parser.error(f"--sessions: {exc}")
     if args.client_procs <= 0:
         args.client_procs = max(2, math.ceil(args.participants / PER_CLIENT_PROC))
     return args

@@ -25,12 +25,13 @@ CONNECT_CONCURRENCY = 64  # handshakes in flight per client process
 
 
 class Worker:
-    """K/W participants in one process."""
+    """K/W participants in one process, each in one session."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.url = url
+        self.url = url  # the sessions' URLs without the session: ws://host:port/ws/sessions/
         self.token = token
         self.peers: list[LeanPeer] = []
+        self.sessions: list[str] = []  # each peer's session
         self.delivered = FrameCount()  # text frames every peer here received
         self.received = 0
         self.all_received = asyncio.Event()
@@ -48,13 +49,14 @@ class Worker:
         result["client_wall_s"] = time.monotonic() - wall
         return result
 
-    async def do_connect(self, count: int, timeout: float) -> Json:
+    async def do_connect(self, counts: dict[str, int], timeout: float) -> Json:
+        """Connect `counts[session]` participants in each session."""
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         durations: list[float] = []
         failures: collections.Counter[str] = collections.Counter()
 
-        async def one() -> None:
-            peer = LeanPeer(self.url, self.token, self.delivered, on_question=self._count)
+        async def one(session: str) -> None:
+            peer = LeanPeer(self.url + session, self.token, self.delivered, on_question=self._count)
             async with gate:
                 start = time.perf_counter()
                 try:
@@ -65,16 +67,18 @@ class Worker:
                     return
                 durations.append(time.perf_counter() - start)
                 self.peers.append(peer)
+                self.sessions.append(session)
 
         start = time.time()
-        await asyncio.gather(*(one() for _ in range(count)))
-        return {"connected": len(self.peers), "durations": durations, "failures": dict(failures),
-                "start": start, "end": time.time()}
+        await asyncio.gather(*(one(s) for s, n in counts.items() for _ in range(n)))
+        return {"connected": len(self.peers), "sessions": self.sessions, "durations": durations,
+                "failures": dict(failures), "start": start, "end": time.time()}
 
-    async def do_burst(self, poll_id: str, start_at: float, window: float, seed: int,
+    async def do_burst(self, session: str, poll_id: str, start_at: float, window: float, seed: int,
                        plan: list[tuple[int, int, float]], timeout: float) -> Json:
-        """Every live participant casts one ballot at a random moment of the window while the
-        planned ones ask questions (plan: local peer index, question number, send time)."""
+        """Every live participant of `session` casts one ballot at a random moment of the window
+        while the planned ones (of any session) ask questions (plan: local peer index, question
+        number, send time)."""
         rng = random.Random(seed)
         counts = [0] * len(POLL_OPTIONS)
         ballot_acks: list[float] = []
@@ -115,23 +119,25 @@ class Worker:
                 errors[f"question {reply.get('code', '?')}"] += 1
 
         votes = [(p, rng.random() * window, rng.randrange(len(POLL_OPTIONS)))
-                 for p in self.peers if p.close_code is None]
+                 for p, s in zip(self.peers, self.sessions, strict=True)
+                 if s == session and p.close_code is None]
         await asyncio.gather(*(vote(*v) for v in votes), *(ask(*q) for q in plan))
         return {"counts": counts, "ballot_acks": ballot_acks, "ask_acks": ask_acks,
                 "errors": dict(errors), "last_sent": last["sent"], "last_ack": last["ack"],
                 "voters": len(votes)}
 
-    async def do_collect_questions(self, questions: int, timeout: float) -> Json:
-        """Wait until every live participant saw `questions` questions (premoderation off)."""
-        alive = [p for p in self.peers if p.close_code is None]
-        self.target = len(alive) * questions
+    async def do_collect_questions(self, questions: dict[str, int], timeout: float) -> Json:
+        """Wait until every live participant saw its session's questions (premoderation off)."""
+        alive = [(p, questions.get(s, 0)) for p, s in zip(self.peers, self.sessions, strict=True)
+                 if p.close_code is None]
+        self.target = sum(n for _, n in alive)
         if self.received < self.target:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self.all_received.wait()
         latencies = [lat for p in self.peers for lat in p.questions.values()]
-        return {"latencies": latencies, "expected": len(alive) * questions,
-                "missing_peers": sum(1 for p in alive if len(p.questions) < questions)}
+        return {"latencies": latencies, "expected": self.target,
+                "missing_peers": sum(1 for p, n in alive if len(p.questions) < n)}
 
     async def do_frames(self) -> Json:
         """The messages delivered to this process's participants so far (text frames)."""

@@ -11,6 +11,7 @@ from bench.interaction_peer import SESSION, Json
 
 FIGURES: list[tuple[str, str]] = [
     ("connected", "participants connected"),
+    ("burst_session_connected", "of them in the burst session"),
     ("connect_s", "connect all K: wall time (s)"),
     ("connect_rate", "connect rate (conn/s)"),
     ("connect_p99_ms", "handshake p99 (ms)"),
@@ -68,8 +69,9 @@ def median_of(runs: list[Json], key: str) -> float | None:
 def print_runs(args: argparse.Namespace, workers: int, runs: list[Json]) -> None:
     store = "redis" if args.redis else "memory"
     print(f"\ntribune interaction bench: K={args.participants} participants, {workers} worker(s), "
-          f"{store} store, {args.client_procs} client procs, {len(runs)} run(s), session {SESSION}, "
-          f"{args.questions} questions and every ballot within {args.window:g} s")
+          f"{store} store, {args.client_procs} client procs, {len(runs)} run(s), "
+          f"{len(args.session_ids)} session(s) ({', '.join(args.session_ids)}; burst in {SESSION}), "
+          f"{args.questions} questions across them and every ballot within {args.window:g} s")
     width = max(len(label) for _, label in FIGURES)
     print(f"{'figure':<{width}}  {'median':>10}  {'spread (min-max)':>22}")
     print("-" * (width + 36))
@@ -79,6 +81,9 @@ def print_runs(args: argparse.Namespace, workers: int, runs: list[Json]) -> None
             spread = f"{fmt(min(values))} - {fmt(max(values))}"
             print(f"{label:<{width}}  {fmt(statistics.median(values)):>10}  {spread:>22}")
     for r in runs:
+        if "worker_sockets" in r:
+            print(f"run {r['run']}: sockets open in each server worker after connecting: "
+                  + ", ".join(f"{n:,}" for n in r["worker_sockets"]))
         for problem in r.get("problems", []):
             print(f"run {r['run']}: {problem}")
         for line in r.get("server_tail", []):

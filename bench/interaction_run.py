@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from bench.common import ServerTree, free_port, issue_tokens, machine_busy_s, percentile
 from bench.interaction_clients import WorkerHandle, call_all
 from bench.interaction_peer import POLL_OPTIONS, SESSION, Json, Peer, ok, wait_until
+from bench.interaction_plan import flood_plan, process_shares, session_shares, socket_counts
 
 SETTLE_START = 1.0  # seconds between the server's health and the first RSS reading
 # The load generators' most of the machine a valid run leaves them (the issue's rule: a third).
@@ -66,22 +67,6 @@ class Observed:
                 self.tallies.append((now, poll["ballots"], poll["counts"]))
 
 
-def flood_plan(connected: list[int], questions: int, start: float, window: float
-               ) -> list[list[tuple[int, int, float]]]:
-    """Questions from distinct participants spread evenly over the window, per client process:
-    (local peer index, question number, send time)."""
-    total = sum(connected)
-    bounds = [0]
-    for n in connected:
-        bounds.append(bounds[-1] + n)
-    plans: list[list[tuple[int, int, float]]] = [[] for _ in connected]
-    for qi in range(min(questions, total)):
-        g = qi * total // min(questions, total)
-        wi = next(i for i in range(len(connected)) if bounds[i] <= g < bounds[i + 1])
-        plans[wi].append((g - bounds[wi], qi, start + (qi + 0.5) * window / questions))
-    return plans
-
-
 async def delivered(clients: list[WorkerHandle], peers: list[Peer]) -> int:
     """WebSocket messages the server delivered so far to every participant, moderator and stage."""
     replies = await call_all(clients, "frames")
@@ -93,36 +78,43 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
     port, secret = free_port(), secrets.token_urlsafe(24)
     prefix = f"bench-{secrets.token_hex(6)}"
     redis_url = args.redis_url if args.redis else None
-    tokens = issue_tokens(secret, {"participant": ("participant", "*"), "moderator": ("moderator", SESSION),
-                                   "stage": ("stage", SESSION)})
-    url = f"ws://127.0.0.1:{port}/ws/sessions/{SESSION}"
+    sessions: list[str] = args.session_ids  # the burst session first
+    tokens = issue_tokens(secret, {"participant": ("participant", "*"), "stage": ("stage", SESSION),
+                                   **{s: ("moderator", s) for s in sessions}})
+    url = f"ws://127.0.0.1:{port}/ws/sessions/"
     ctx = mp.get_context("spawn")
     clients = [WorkerHandle(ctx, url, tokens["participant"], k // w + 256) for _ in range(w)]
-    share = [k // w + (1 if i < k % w else 0) for i in range(w)]
+    shares = process_shares(session_shares(k, sessions), w)
     problems: list[str] = []
     out: Json = {"run": run, "workers": workers, "participants": k, "client_procs": w,
-                 "store": "redis" if redis_url else "memory"}
+                 "sessions": len(sessions), "store": "redis" if redis_url else "memory"}
     seen = Observed()
-    moderator = Peer(url, tokens["moderator"], on_message=seen.moderator_message)
-    stage = Peer(url, tokens["stage"], on_message=seen.stage_message)
+    # A moderator in each session gets its questions; the burst session's also watches its polls.
+    moderators = {s: Peer(url + s, tokens[s], on_message=seen.moderator_message if s == SESSION else None)
+                  for s in sessions}
+    moderator = moderators[SESSION]
+    stage = Peer(url + SESSION, tokens["stage"], on_message=seen.stage_message)
     server = start_server(port, redis_url, secret, prefix, workers)
     try:
         await server.wait_healthy(60)
-        await moderator.open(10)
-        await stage.open(10)
+        for peer in (*moderators.values(), stage):
+            await peer.open(10)
         await asyncio.sleep(SETTLE_START)
         out["rss_before_mb"] = server.rss_kb() / 1024
 
         # (1) connect all K
-        res = await call_all(clients, "connect", [{"count": n, "timeout": 60.0} for n in share])
+        res = await call_all(clients, "connect", [{"counts": c, "timeout": 60.0} for c in shares])
         connected = sum(r["connected"] for r in res)
-        per_client = [r["connected"] for r in res]
+        peer_sessions: list[list[str]] = [r["sessions"] for r in res]
+        voters = sum(s == SESSION for each in peer_sessions for s in each)
         durations = [d for r in res for d in r["durations"]]
         wall = max(r["end"] for r in res) - min(r["start"] for r in res)
         out.update(connected=connected, connect_s=wall, connect_rate=connected / wall,
                    connect_p50_ms=percentile(durations, 50) * 1000,
                    connect_p99_ms=percentile(durations, 99) * 1000,
-                   connect_client_cpu_s=sum(r["client_cpu_s"] for r in res))
+                   connect_client_cpu_s=sum(r["client_cpu_s"] for r in res), burst_session_connected=voters)
+        if workers > 1:  # the kernel hands each connection to whichever worker accepts it first
+            out["worker_sockets"] = socket_counts(server.pids()[1:])
         for r in res:
             for what, n in r["failures"].items():
                 problems.append(f"connect failed ({what}): {n}")
@@ -141,16 +133,17 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         await ok(moderator, "OpenPoll", poll_id=poll_id)
         await ok(moderator, "RevealResults", poll_id=poll_id)
         if args.fanout:
-            await ok(moderator, "SetPremoderation", enabled=False)
+            for each in moderators.values():
+                await ok(each, "SetPremoderation", enabled=False)
         seen.watch_poll = poll_id
         await asyncio.sleep(1.0)  # let PollOpened / ResultsRevealed reach everyone
         start = time.time() + 0.5
-        plans = flood_plan(per_client, args.questions, start, args.window)
-        frames0 = await delivered(clients, [moderator, stage])
+        plans = flood_plan(peer_sessions, sessions, args.questions, start, args.window)
+        frames0 = await delivered(clients, [*moderators.values(), stage])
         cpu0, wall0, own0, busy0 = server.cpu_s(), time.monotonic(), time.process_time(), machine_busy_s()
         res = await call_all(clients, "burst", [
-            {"poll_id": poll_id, "start_at": start, "window": args.window, "seed": run * 1000 + i,
-             "plan": plans[i], "timeout": 30.0} for i in range(w)])
+            {"session": SESSION, "poll_id": poll_id, "start_at": start, "window": args.window,
+             "seed": run * 1000 + i, "plan": plans[i], "timeout": 30.0} for i in range(w)])
         counts = [sum(r["counts"][i] for r in res) for i in range(len(POLL_OPTIONS))]
         acked, asked = sum(counts), sum(len(r["ask_acks"]) for r in res)
         last_sent, last_ack = max(r["last_sent"] for r in res), max(r["last_ack"] for r in res)
@@ -162,16 +155,18 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
             if busy > 0.85:
                 problems.append(f"a client process was CPU-bound in the burst ({busy:.0%}): "
                                 "its latencies include its own queueing (add --client-procs)")
-        if acked != connected:
-            problems.append(f"ballots acknowledged: {acked}/{connected}")
+        if acked != voters:
+            problems.append(f"ballots acknowledged: {acked}/{voters}")
 
         def final_tally() -> tuple[float, int, list[int] | None] | None:
             return next((t for t in seen.tallies if t[1] == acked and t[2] == counts), None)
 
-        await wait_until(lambda: final_tally() is not None and len(moderator.questions) >= asked,
-                         TALLY_WAIT)
+        def moderators_saw() -> int:
+            return sum(len(m.questions) for m in moderators.values())
+
+        await wait_until(lambda: final_tally() is not None and moderators_saw() >= asked, TALLY_WAIT)
         cpu1, wall1, own1, busy1 = server.cpu_s(), time.monotonic(), time.process_time(), machine_busy_s()
-        messages = await delivered(clients, [moderator, stage]) - frames0
+        messages = await delivered(clients, [*moderators.values(), stage]) - frames0
         tally = final_tally()
         # The load generators (client processes, and this one: the moderator and the stage) and
         # their share of the machine over the burst: past a third, the server's figures include
@@ -181,7 +176,7 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         if share > GENERATOR_SHARE_MAX:
             problems.append(f"invalid: the load generators took {share:.0%} of the machine in the "
                             f"burst (over {GENERATOR_SHARE_MAX:.0%}): add cores or lighten them")
-        mod_lat = list(moderator.questions.values())
+        mod_lat = [lat for m in moderators.values() for lat in m.questions.values()]
         out.update(
             questions_acked=asked, q_moderator_p50_ms=percentile(mod_lat, 50) * 1000,
             q_moderator_p99_ms=percentile(mod_lat, 99) * 1000,
@@ -205,8 +200,9 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
                             f"(last tally: {last[1:] if last else None})")
 
         if args.fanout:  # every participant sees every question (premoderation off)
+            planned = collections.Counter(sessions[qi % len(sessions)] for qi in range(asked))
             res = await call_all(clients, "collect_questions",
-                                 [{"questions": asked, "timeout": 30.0} for _ in clients])
+                                 [{"questions": dict(planned), "timeout": 30.0} for _ in clients])
             fan = [lat for r in res for lat in r["latencies"]]
             expected = sum(r["expected"] for r in res)
             out.update(q_fanout_p50_ms=percentile(fan, 50) * 1000,
@@ -223,14 +219,14 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         out["closed"] = dict(closed)
         for code, n in closed.items():
             problems.append(f"participants closed by the server (code {code}): {n}")
-        for who, peer in (("moderator", moderator), ("stage", stage)):
+        for who, peer in (*((f"moderator of {s}", m) for s, m in moderators.items()), ("stage", stage)):
             if peer.close_code is not None:
                 problems.append(f"{who} closed (code {peer.close_code})")
     finally:
         with contextlib.suppress(Exception):
             await call_all(clients, "close")
-        await moderator.close()
-        await stage.close()
+        for peer in (*moderators.values(), stage):
+            await peer.close()
         for handle in clients:
             handle.stop()
         server.stop()
