@@ -1,29 +1,42 @@
-"""Interaction benchmark: K real WebSocket participants, a moderator and a stage against the service.
+"""Interaction benchmark: K real WebSocket participants, moderators and a stage against the service.
 
 Run from the repository root, with the project's virtualenv:
 
     .venv/bin/python -m bench.interaction                                  # K=1000, in memory, 3 runs
     .venv/bin/python -m bench.interaction --participants 5000 --redis --workers 1,2 --runs 3
+    .venv/bin/python -m bench.interaction --participants 10000 --sessions 6 --redis --workers 2
 
 Each run starts a fresh server (`run.py --workers N` as a subprocess, on a free port of 127.0.0.1,
 with a random TRIBUNE_SECRET and, with Redis, a random TRIBUNE_KEY_PREFIX whose keys are deleted
 afterwards), spreads the K participants over client processes (`--client-procs`; by default one per
-1,250 participants, at least 2), and keeps the moderator and the stage in this process, all on
-session `pleniere-geopolitique`. The scenario:
+2,500 participants, at least 2), and keeps the moderators and the stage in this process. The
+participants spread over `--sessions` S interactive sessions of the demo programme (default 1): half
+of them in `pleniere-geopolitique`, where the burst happens and the stage watches, the rest evenly
+over the others; each session has its moderator. The scenario:
 
 1. connect: all K participants connect (Hello, Welcome, Snapshot): wall time and handshake p99;
+   with several workers, the sockets each worker holds (the kernel hands each connection to
+   whichever worker accepts it first, so they should be about even);
 2. idle: the server's RSS (all its processes together: the supervisor and every worker) before the
    participants and with K idle connections: KB per connection, which is also MB per 1,000;
-3. burst: the moderator creates, opens and reveals a 3-option poll; every participant casts one
-   ballot at a random moment of a 2 s window while `--questions` questions from distinct
-   participants arrive evenly over the same window (premoderation on, as the session starts: they
-   go to moderators; `--fanout` turns it off and also times the fan-out to every participant).
-   The send time rides in each question's text, so its latency to the moderator uses one clock
-   (`time.time()`, same machine). Then: ballot Ack p50/p99, and the time from the last ballot
-   (sent, and acknowledged) to the first stage Tally showing every acknowledged ballot with the
-   exact per-option counts;
-4. server CPU (utime + stime of all its processes, from /proc) during the burst, per 1,000
-   connections, and the cores it kept busy.
+3. burst: the moderator creates, opens and reveals a 3-option poll in the burst session; every
+   participant of that session casts one ballot at a random moment of a 2 s window while
+   `--questions` questions from distinct participants arrive evenly over the same window, round
+   the sessions (premoderation on, as a session starts: they go to its moderator; `--fanout` turns
+   it off and also times the fan-out to every participant of the session). The send time rides in
+   each question's text, so its latency to the moderator uses one clock (`time.time()`, same
+   machine). Then: question -> moderator p50/p99 over all sessions, ballot Ack p50/p99, and the
+   time from the last ballot (sent, and acknowledged) to the first stage Tally showing every
+   acknowledged ballot with the exact per-option counts;
+4. cost during the burst, from /proc: the server's CPU (utime + stime of all its processes) per
+   1,000 connections, the cores it kept busy, and per WebSocket message it delivered (every text
+   frame the participants, moderators and stage received: a unit that does not depend on the load
+   generators); the load generators' CPU (client processes and this one) and their share of the
+   machine; the machine's busy share, all processes included (other work on it shows there). A run
+   whose generators took more than a third of the machine is marked invalid.
+
+The participants use a lean WebSocket client (bench/lean_ws.py: an asyncio.Protocol on uvloop that
+decodes JSON only for the frames the bench reads); the moderators and the stage use `websockets`.
 
 With several `--workers` counts (`--workers 1,2`, which needs `--redis`), every count gets its runs,
 then a table of the medians side by side with their ratio. For each count it prints the median of

@@ -1,5 +1,5 @@
-"""One benchmark WebSocket client (participants in the client processes; the moderator and the stage in
-the orchestrator), and the small helpers the interaction bench's modules share."""
+"""The orchestrator's WebSocket client (`websockets`: the moderators and the stage; the participants use
+bench/lean_ws.py), and the small helpers the interaction bench's modules share."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-SESSION = "pleniere-geopolitique"
+SESSION = "pleniere-geopolitique"  # the burst session: the poll, the stage, half the participants
 POLL_OPTIONS = ["Oui", "Non", "Sans avis"]
 # A question's text carries its number and its send time, so whoever receives it can time it with
 # the same clock (time.time(): every process is on this machine).

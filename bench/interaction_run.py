@@ -1,6 +1,7 @@
 """One run of the interaction bench: a fresh server (`run.py --workers N`), K participants in client
-processes, a moderator and a stage here; connect, idle, then the burst (every participant votes
-within the window while questions flood in); the figures of that run."""
+processes over S sessions, a moderator in each session and the stage here; connect, idle, then the
+burst (every participant of the burst session votes within the window while questions flood in
+across the sessions); the figures of that run."""
 
 from __future__ import annotations
 
