@@ -284,6 +284,9 @@ class LeanPeer(asyncio.Protocol):
         """A normal close (1000), then the server's TCP close; aborted after 2 s."""
         if self.transport is None or self.closed.is_set():
             return
+        if self.reader is None:  # no WebSocket yet (the Upgrade failed or timed out): just drop it
+            self.transport.abort()
+            return
         if not self.close_sent:
             self._send(OP_CLOSE, (1000).to_bytes(2, "big"))
             self.close_sent = True

@@ -3,6 +3,9 @@ RFC 6455 has them, and the plan that spreads participants and questions over ses
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from bench.interaction_plan import flood_plan, process_shares, session_shares
@@ -10,8 +13,11 @@ from bench.lean_ws import (
     OP_CLOSE,
     OP_CONT,
     OP_PING,
+    OP_PONG,
     OP_TEXT,
+    FrameCount,
     FrameReader,
+    LeanPeer,
     ProtocolError,
     accept_key,
     check_handshake,
@@ -68,6 +74,67 @@ def test_frames_split_anywhere_and_fragments_are_joined() -> None:
 def test_a_masked_server_frame_is_refused() -> None:
     with pytest.raises(ProtocolError):
         FrameReader().feed(encode_frame(OP_TEXT, b"hi", b"abcd"))
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One client frame (masked, short), unmasked."""
+    first, second = await reader.readexactly(2)
+    assert second & 0x80, "a client frame must be masked"
+    key = await reader.readexactly(4)
+    return first & 0x0F, mask(await reader.readexactly(second & 0x7F), key)
+
+
+async def test_a_peer_upgrades_answers_pings_and_gets_its_ack() -> None:
+    """Against a minimal server: the Upgrade, a ping before the Snapshot, a command's Ack."""
+    seen: list[tuple[int, bytes]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        key = next(line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                   if line.lower().startswith("sec-websocket-key:"))
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+                     b"\r\nSec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
+                     + encode_frame(OP_PING, b"hb", None))
+        seen.append(await _read_frame(reader))  # Hello and the pong, in either order
+        seen.append(await _read_frame(reader))
+        writer.write(encode_frame(OP_TEXT, b'{"type":"Snapshot","seq":1,"state":{}}', None))
+        _, command = await _read_frame(reader)
+        ref = json.loads(command)["ref"]
+        writer.write(encode_frame(OP_TEXT, b'{"type":"Tally","seq":2}', None)
+                     + encode_frame(OP_TEXT, f'{{"type":"Ack","ref":"{ref}"}}'.encode(), None))
+        seen.append(await _read_frame(reader))  # the close
+        writer.write(encode_frame(OP_CLOSE, (1000).to_bytes(2, "big"), None))
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    count = FrameCount()
+    peer = LeanPeer(f"ws://127.0.0.1:{port}/ws/sessions/s", "token", count)
+    async with server:
+        await peer.open(5)
+        _, reply = await peer.command("CastBallot", timeout=5, poll_id="p", choices=[0])
+        assert reply["type"] == "Ack"
+        await peer.close()
+    assert sorted(seen[:2]) == [(OP_TEXT, b'{"type":"Hello","v":1,"token":"token"}'), (OP_PONG, b"hb")]
+    assert seen[2] == (OP_CLOSE, (1000).to_bytes(2, "big"))
+    assert count.frames == 3 and peer.close_code == 1000
+
+
+async def test_a_refused_upgrade_fails_the_open() -> None:
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    peer = LeanPeer(f"ws://127.0.0.1:{port}/x", "token", FrameCount())
+    async with server:
+        with pytest.raises(ProtocolError, match="403"):
+            await peer.open(5)
+        await peer.close()
 
 
 def test_sessions_get_half_then_the_rest_evenly() -> None:
