@@ -26,6 +26,7 @@ listeners (5,000 datagrams a second), the workers took 0.25 cores with the fast 
 from __future__ import annotations
 
 import collections
+import socket
 import struct
 import time
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ _HEADER = struct.Struct("!BBHII")  # first byte, marker + payload type, sequence
 
 
 class Log(Protocol):
-    def add(self, now: float, stamp: int, size: int) -> None: ...
+    def add(self, now: float, stamp: int, size: int, sequence: int) -> None: ...
 
 
 def is_rtp(data: bytes) -> bool:
@@ -81,6 +82,9 @@ class Lean:
     mismatched: int = 0
     examples: list[str] = field(default_factory=list)  # the first mismatches, for the report
     fast_packets: int = 0
+    # The kernel's receive time of the datagram being handled (SO_TIMESTAMPNS), set by the socket
+    # reading below when `install(kernel_times=True)`: None, the time it is handled instead.
+    arrival: float | None = None
 
     def received(self, connection: int, data: bytes) -> bool:
         """A datagram from aioice: True when it was logged here and aiortc need not see it."""
@@ -96,7 +100,7 @@ class Lean:
         size = payload_size(data, entry[1])
         if size is None:
             return False
-        entry[0].add(time.time(), stamp, size)
+        entry[0].add(self.arrival or time.time(), stamp, size, sequence)
         self.fast_packets += 1
         return True
 
@@ -151,17 +155,43 @@ def tag_of(receiver: Any) -> int | None:
     return TAG_BYTES.get(profile) if profile else None
 
 
+# Linux's socket option for receive times in nanoseconds (the socket module has no name for it):
+# each datagram then carries an SCM_TIMESTAMPNS message, a struct timespec of CLOCK_REALTIME.
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+_KERNEL_TIMES = {"on": False}  # set by `install`
+
+
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds + nanoseconds / 1e9
+    return None
+
+
 def _read_all_ready(transport: Any, limit: int = DRAIN_LIMIT) -> None:
     """asyncio's UDP transport reads one datagram each time the event loop finds its socket
     readable; this reads all that are waiting (up to DRAIN_LIMIT). Measured on this machine, 50
     sockets at 10,000 datagrams a second in all: 20-24 us of CPU a datagram one by one, 7-9 us
-    so. Errors are handled as asyncio does."""
+    so. Errors are handled as asyncio does. With kernel times on, each datagram's is read along
+    (`recvmsg`) and is the arrival `LEAN` logs: the reader's own delay (polling, a busy event
+    loop) is then not counted in it; the datagrams already queued when the option is set have
+    none and are timed as they are handled."""
     if transport._conn_lost:
         return
     sock, protocol, size = transport._sock, transport._protocol, transport.max_size
+    stamped = _KERNEL_TIMES["on"]
+    if stamped and not getattr(transport, "_bench_stamped", False):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        transport._bench_stamped = True
     for _ in range(limit):
         try:
-            data, addr = sock.recvfrom(size)
+            if stamped:
+                data, ancillary, _, addr = sock.recvmsg(size, 64)
+                LEAN.arrival = _kernel_time(ancillary)
+            else:
+                data, addr = sock.recvfrom(size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -172,7 +202,10 @@ def _read_all_ready(transport: Any, limit: int = DRAIN_LIMIT) -> None:
         except BaseException as exc:
             transport._fatal_error(exc, "Fatal read error on datagram transport")
             return
-        protocol.datagram_received(data, addr)
+        try:
+            protocol.datagram_received(data, addr)
+        finally:
+            LEAN.arrival = None
 
 
 class Poller:
@@ -208,10 +241,12 @@ class Poller:
         loop.call_later(self.period, self.poll, loop)
 
 
-def install(poll_ms: float = 0.0) -> None:
+def install(poll_ms: float = 0.0, kernel_times: bool = False) -> None:
     """Route every datagram aioice receives in this process through `LEAN` first, and read each
-    UDP socket's waiting datagrams at once, or every `poll_ms` (`Poller`). Before any connection:
-    asyncio registers a socket's read callback when it opens."""
+    UDP socket's waiting datagrams at once, or every `poll_ms` (`Poller`); `kernel_times`: log the
+    fast path's packets at the kernel's receive time (SO_TIMESTAMPNS), not when read. Before any
+    connection: asyncio registers a socket's read callback when it opens."""
+    _KERNEL_TIMES["on"] = kernel_times
     import asyncio.selector_events
 
     import aioice.ice

@@ -69,12 +69,11 @@ import asyncio
 import collections
 import json
 import multiprocessing as mp
+import os
 import secrets
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,10 @@ from bench.common import (
     print_environment,
     raise_fd_limit,
 )
-from bench.relay_peers import publisher_main, viewer_main
+from bench.interaction_run import GENERATOR_SHARE_MAX
+from bench.relay_measure import generators_cpu_s, measure
+from bench.relay_peers import viewer_main
+from bench.relay_publisher import publisher_main
 from bench.relay_report import (
     KINDS,
     baseline_reference,
@@ -99,16 +101,7 @@ from bench.relay_report import (
     split_keyframe_wait,
     step_figures,
 )
-from bench.relay_system import (
-    PeerProcess,
-    kill_all_children,
-    machine_jiffies,
-    remember_child,
-    server_pids,
-    udp_counters,
-    udp_drops,
-    udp_drops_between,
-)
+from bench.relay_system import PeerProcess, kill_all_children, remember_child
 from bench.relay_workers import add_worker_arguments
 
 RESULTS = ROOT / "bench" / "results"
@@ -152,77 +145,6 @@ def start_server(kind: str, args: argparse.Namespace, workers: int | None = None
     return server
 
 
-async def sleep_until(at: float) -> None:
-    await asyncio.sleep(max(0.0, at - time.time()))
-
-
-def readout(url: str | None, token: str) -> Json:
-    """tribune's broadcast readout (viewers, keyframe requests it sent the studio, the studio's
-    video rates); {} if none."""
-    if url is None:
-        return {}
-    request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            data: Json = json.loads(response.read())
-            return data
-    except (urllib.error.URLError, OSError, ValueError):
-        return {}
-
-
-async def measure(args: argparse.Namespace, server: ServerProcess, publisher: PeerProcess,
-                  workers: list[PeerProcess], readout_url: str | None = None, token: str = "") -> Json:
-    """One window: server CPU and memory, what the publisher sent and every viewer received."""
-    loadgen = [publisher, *workers]
-    owners = {"server": server_pids(server), "publisher": [publisher.pid],
-              "viewers": [w.pid for w in workers]}
-    t0 = time.time() + 0.2
-    t1 = t0 + args.seconds
-    await sleep_until(t0)
-    cpu0, busy0, load0 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
-    per0 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
-    udp0, drops0 = udp_counters(), udp_drops(owners)
-    readout0 = await asyncio.to_thread(readout, readout_url, token)
-    backlogs: list[dict[str, int]] = []  # bytes unread in receive queues, sampled 4 times a second
-    while time.time() < t1 - 0.25:
-        backlogs.append({})
-        udp_drops(owners, backlogs[-1])
-        await asyncio.sleep(0.25)
-    await sleep_until(t1)
-    cpu1, busy1, load1 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
-    per1 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
-    udp1, drops1 = udp_counters(), udp_drops(owners)
-    readout1 = await asyncio.to_thread(readout, readout_url, token)
-    rss = server.rss_kb() / 1024
-    await sleep_until(t1 + args.delay + 0.5)  # the last frames of the window arrive
-    sent = await publisher.call("window", t0=t0, t1=t1)
-    step = round(90000 / args.fps)
-    res = await asyncio.gather(*(w.call("window", t0=t0 + args.delay, t1=t1 + args.delay,
-                                        sent=sent["frames"], step=step) for w in workers))
-    viewers = sorted((v for r in res for v in r["viewers"]), key=lambda v: v["index"])
-    span = t1 - t0
-    return {"t0": t0, "t1": t1, "server_cores": (cpu1 - cpu0) / span, "server_rss_mb": rss,
-            # each process of a multi-worker server, busiest first (the supervisor is about 0)
-            "process_cores": sorted(((per1[p] - per0[p]) / span for p in per1 if p in per0),
-                                    reverse=True),
-            "machine_busy_pct": 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
-            "loadgen_cores": sum(b - a for a, b in zip(load0, load1, strict=True)) / span,
-            "publisher_cores": (load1[0] - load0[0]) / span, "sent": sent, "viewers": viewers,
-            "udp": {key: udp1[key] - udp0[key] for key in ("InDatagrams", "RcvbufErrors", "SndbufErrors")},
-            "udp_drops": udp_drops_between(drops0, drops1),
-            "backlog_kb": {owner: max((b.get(owner, 0) for b in backlogs), default=0) / 1024
-                           for owner in owners},
-            "viewer_plis": sum(r["feedback"]["pli"] for r in res),
-            "viewer_nacks": sum(r["feedback"]["nack"] for r in res),
-            "relay_keyframe_requests": (readout1["keyframe_requests"] - readout0["keyframe_requests"]
-                                        if "keyframe_requests" in readout0 and "keyframe_requests"
-                                        in readout1 else None),
-            "relay_viewers": readout1.get("viewers"),
-            # the studio's video as tribune's readout measures it at the window's end
-            "relay_video_fps": (readout1.get("video") or {}).get("fps"),
-            "relay_video_kbps": (readout1.get("video") or {}).get("kbps")}
-
-
 async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,
                    reference: Callable[[int], float | None] | None = None,
                    processes: int | None = None) -> Json:
@@ -243,7 +165,8 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
         publisher = PeerProcess(ctx, publisher_main)
         started = await publisher.call(
             "start", url=f"{base_url}/whip", token=studio_token, width=args.width, height=args.height,
-            fps=args.fps, bitrate=args.bitrate, audio=args.audio, timeout=10.0)
+            fps=args.fps, bitrate=args.bitrate, audio=args.audio, timeout=10.0,
+            live_encode=args.live_encode, wait=300)  # the clip is encoded once, if not cached
         out["publish_signalling_s"] = started["signalling_s"]
         await asyncio.sleep(args.warmup)
         readout_url = f"{base_url}/broadcast" if kind == "tribune" else None
@@ -253,7 +176,7 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                        "machine_busy_pct": base["machine_busy_pct"]}
         print(f"  {kind} run {run}: 0 viewers: server {base['server_cores']:.3f} cores, "
               f"publisher {base['sent']['fps']:.1f} fps {base['sent']['kbps']:.0f} kbps", flush=True)
-        placed = 0
+        placed, cores_before = 0, base["server_cores"]
         for n in steps:
             # place the new viewers: fill the existing processes, then start new ones
             plan: dict[int, list[int]] = collections.defaultdict(list)
@@ -261,11 +184,14 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             for index in new:
                 worker = next((i for i, w in enumerate(workers) if w.count < args.per_proc), None)
                 if worker is None:
-                    workers.append(PeerProcess(ctx, viewer_main, args.viewer_rcvbuf))
+                    workers.append(PeerProcess(ctx, viewer_main, args.viewer_rcvbuf,
+                                               not args.full_viewers, args.poll_ms))
                     worker = len(workers) - 1
                 workers[worker].count += 1
                 plan[worker].append(index)
             await asyncio.gather(*(w.call("ping", wait=60) for w in workers))
+            join_cpu0, join_gen0, join_wall0 = (server.cpu_s(), generators_cpu_s([publisher, *workers]),
+                                                time.time())
             start = time.time() + 0.3
             at = {index: start + k / args.join_rate for k, index in enumerate(new)}
             res = await asyncio.gather(*(
@@ -275,6 +201,10 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                                 timeout=args.join_timeout)
                 for i, indices in plan.items()))
             joins = [j for r in res for j in r["joined"]]
+            join_wall = time.time() - join_wall0
+            join_server_s = server.cpu_s() - join_cpu0
+            join_gen_share = ((generators_cpu_s([publisher, *workers]) - join_gen0)
+                              / join_wall / (os.cpu_count() or 1))
             forced = (await publisher.call("keyframes", since=start - 1))["forced"]
             split_keyframe_wait(joins, forced)
             placed = n
@@ -283,6 +213,21 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             fig = step_figures(m, base, joins, n, args)
             fig["workers"] = len(workers)
             fig["process_cores"] = m["process_cores"]
+            # the join phase (first offer to the last viewer's first frame or timeout): the server's
+            # CPU less what forwarding to the viewers already there took at the last step's rate
+            joined = fig["joined"]
+            fig["join_phase_s"] = join_wall
+            fig["join_server_ms_per_viewer"] = (1000 * (join_server_s - cores_before * join_wall) / joined
+                                                if joined else None)
+            fig["join_loadgen_share_pct"] = 100 * join_gen_share
+            cores_before = m["server_cores"]
+            invalid = [f"the load generators took {100 * share:.0f} % of the machine {when} (over "
+                       f"{GENERATOR_SHARE_MAX:.0%}): the server's figures include its wait for CPU"
+                       for share, when in ((m["loadgen_share"], "in the window"),
+                                           (join_gen_share, "while viewers joined"))
+                       if share > GENERATOR_SHARE_MAX]
+            fig["invalid"] = invalid
+            problems.extend(f"N={n}: invalid: {reason}" for reason in invalid)
             out["steps"].append(fig)
             for error in fig["join_errors"]:
                 problems.append(f"N={n}: join failed: {error}")
@@ -296,7 +241,10 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             print(f"  {kind} run {run}: N={n}: server {fig['server_cores']:.3f} cores "
                   f"({fig['cores_per_viewer']:.4f}/viewer), frames min {fig['delivered_min_pct']:.1f} % "
                   f"median {fig['delivered_median_pct']:.1f} %, join p95 {fig['join_p95_ms']:.0f} ms, "
-                  f"box {fig['machine_busy_pct']:.0f} % busy{verdict}", flush=True)
+                  f"added delay p50 {fig['relay_delay_p50_ms']:.1f} p99 {fig['relay_delay_p99_ms']:.1f} ms, "
+                  f"box {fig['machine_busy_pct']:.0f} % busy, generators {fig['loadgen_cores']:.2f} cores "
+                  f"= {fig['loadgen_share_pct']:.0f} % (joining {fig['join_loadgen_share_pct']:.0f} %)"
+                  f"{' INVALID' if invalid else ''}{verdict}", flush=True)
             if reference is not None and fig["targets_missed"]:
                 break
     finally:
@@ -368,6 +316,14 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--viewer-rcvbuf", type=int, default=2**20,
                         help="SO_RCVBUF of the viewers' sockets, bytes (1 MiB; 0: aioice's 256 KiB)")
     parser.add_argument("--bitrate", type=int, default=1_000_000, help="fixed VP8 bitrate (1000000)")
+    parser.add_argument("--live-encode", action="store_true",
+                        help="the publisher encodes the test pattern as it sends it (a fifth of a "
+                        "core) instead of sending the clip encoded once (bench/encoded_video.py)")
+    parser.add_argument("--full-viewers", action="store_true",
+                        help="viewers keep aiortc's whole receive path (SRTP, parsing, reassembly, "
+                        "NACKs) instead of logging packets at the socket (bench/lean_rtp.py)")
+    parser.add_argument("--poll-ms", type=float, default=10.0,
+                        help="lean viewers read their sockets this often (10 ms; 0: when readable)")
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)
