@@ -16,50 +16,66 @@ Two servers, each started fresh for every run on a free port of 127.0.0.1:
 
 In each pass (one server, one run), every peer connection stays on loopback (host candidates
 127.0.0.1 only, no ICE servers), and:
-1. one publisher process sends a 640x480 @ 30 fps moving-noise VP8 stream (TestPatternTrack) at a
-   fixed ~1 Mbps (aiortc's VP8 DEFAULT/MIN/MAX_BITRATE all set; video only unless --audio); it logs
-   each frame's send time and size, and the keyframe requests (PLI/FIR) it receives;
+1. one publisher process sends a 640x480 @ 30 fps moving-noise VP8 stream at ~1 Mbps, video only
+   unless --audio: the test pattern encoded once into a 10 s clip kept in the cache directory and
+   looped, a keyframe at each loop and on the server's PLI (bench/encoded_video.py; --live-encode:
+   aiortc encodes TestPatternTrack as it sends, at a fixed bitrate, a fifth of a core); it logs
+   each frame (send time, size, keyframe), the keyframe requests (PLI/FIR) it receives, and each
+   video RTP packet at its socket's sendto (bench/relay_publisher.py);
 2. after --warmup s, a --seconds window with no viewer: the server's CPU with the publisher only;
 3. for each N (ascending), viewers are added up to N (--join-rate per second, at most --per-proc
    per process); join time = first video frame - offer sent (split into offer -> answer, answer ->
-   connected, connected -> first frame), and whether that frame was a keyframe; then after
-   --warmup s, a --seconds window [t0, t1]:
+   connected, connected -> first frame), and whether that frame was a keyframe; the server's CPU
+   over this join phase, less what forwarding took at the last step's rate, per viewer joined;
+   then after --warmup s, a --seconds window [t0, t1]:
    - server CPU (utime + stime from /proc/<pid>/stat, all threads) and VmRSS;
-     CPU per viewer = (cores at N - cores with 0 viewers) / N;
-   - frames delivered per viewer: of the F frames the publisher sent in [t0, t1], how many distinct
-     ones the viewer got (by t1 + d + 0.5 s), counted by RTP timestamp from its first frame after
-     t0 + d (d = --delay, the pipeline delay; both relays keep the studio's 3000-tick spacing,
-     checked per viewer, else frames arriving in [t0 + d, t1 + d] are counted, +-1 frame); also
-     the frames that arrived within the window (over 100 %: a backlog draining), each viewer's
-     longest gap between frames (stalls), each frame's delay over the viewer's least delayed frame
-     in the window (queues building or draining; a constant delay does not show), keyframes
-     received, PLIs and NACKs the viewers sent;
-   - UDP datagrams dropped because a socket's receive buffer was full and the bytes left unread
-     in receive queues (sampled 4 times a second), per process group (server, publisher,
-     viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe requests and its
-     measure of the studio's video, frames/s and kbps (its readout), the machine's busy share
-     (/proc/stat) and the load generators' CPU: they share the 2 cores with the server, so a
-     saturated box shows there, not in the server's figures.
+     CPU per viewer = (cores at N - cores with 0 viewers) / N; CPU per RTP packet forwarded =
+     server CPU in the window / video packets all viewers received in it (and over its 0-viewer
+     CPU): units that do not depend on the load generators;
+   - each viewer's packets matched with the publisher's (bench/relay_match.py: tribune re-packs
+     frames with its own SSRC, sequence numbers and timestamp origin, but the same packet sizes):
+     frames delivered = of the F frames the publisher sent in [t0, t1], how many the viewer got
+     whole (by t1 + d + 0.5 s, d = --delay); frames arrived whole in [t0 + d, t1 + d] (over 100 %:
+     a backlog draining); each viewer's longest gap between whole frames (stalls); keyframes
+     received; the delay the relay adds to each packet, keyframes' included: the viewer's kernel
+     receive time less the publisher's sendto, same clock (CLOCK_REALTIME, one machine), p50, p99
+     and max over every packet of every viewer, and keyframes' p99 apart. A stream that does not
+     match (the baseline re-encodes) is counted by RTP timestamp from its first frame after t0 + d,
+     with no delays nor keyframes;
+   - PLIs and NACKs the viewers sent, UDP datagrams dropped because a socket's receive buffer was
+     full and the bytes left unread in receive queues (sampled 4 times a second), per process group
+     (server, publisher, viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe
+     requests and its measure of the studio's video (its readout), the machine's busy share
+     (/proc/stat);
+   - the load generators' CPU (publisher, viewers and this process) and share of the machine, in
+     the window and while viewers joined: past a third (bench/interaction_run.py's
+     GENERATOR_SHARE_MAX), the step is marked invalid, as the server then waited for CPU they took.
 
-Targets, checked for tribune at each N: CPU per viewer at most 1/10 of the baseline's,
-every viewer receiving at least 99 % of the frames, join p95 under 1 s. The baseline's CPU per
-viewer is taken where it still delivers the stream (its worst viewer >= 99 %; by default it is
-also run at N=2 for that): past that point the box is saturated and CPU / N only says how the same
-cores were shared. The ratio at the same N is printed too. It prints one table per server (medians
-over runs; every run's figures are in the JSON), the comparison and the verdict, and what went
-wrong. `--find-max` adds viewers to tribune in steps (50, 100, 150, ...) until a target fails and
-reports the largest N that held them. Results go to bench/results/relay-<time>.json (gitignored).
+Targets, checked for tribune at each N: CPU per viewer at most 1/300 core and 1/10 of the
+baseline's, every viewer receiving at least 99 % of the frames, join p95 under 1 s, the relay's
+added delay p99 under 30 ms, a valid step. The baseline's CPU per viewer is taken where it still
+delivers the stream (its worst viewer >= 99 %; by default it is also run at N=2 for that): past
+that point the box is saturated and CPU / N only says how the same cores were shared. The ratio at
+the same N is printed too. It prints one table per server (medians over runs; every run's figures
+are in the JSON), the comparison and the verdict, and what went wrong. `--find-max` adds viewers to
+tribune in steps (50, 100, 150, ...) until a target fails and reports the largest N that held them.
+Results go to bench/results/relay-<time>.json (gitignored).
 
-The load generators are kept light, so that what fails is the server, not them: viewers count
-encoded frames without decoding, skip aiortc's receive-side bandwidth estimator (both servers send
-at a fixed bitrate whatever REMB says; a fifth of their CPU), and get 1 MiB UDP receive buffers
-(--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25 connections can otherwise drop a
-keyframe burst. tribune sets 4 MiB on its own sockets (live/media/relay.py); the baseline keeps
-aioice's 256 KiB.
+The load generators are kept light, so that what fails is the server, not them: the publisher
+does not encode; once joined (first frame through aiortc's whole path), a viewer's packets are
+logged at the socket and dropped there, the sockets read every --poll-ms (bench/lean_rtp.py), so
+nothing is decrypted, parsed, reassembled or decoded; lean viewers therefore send no NACK and no
+PLI (their counts are then 0 by construction) and their receiver reports stop counting packets
+(--full-viewers: aiortc's receive path, frames counted, never decoded). Viewers skip aiortc's
+receive-side bandwidth estimator (both servers send at a fixed bitrate whatever REMB says) and get
+1 MiB UDP receive buffers (--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25
+connections can otherwise drop a keyframe burst. tribune sets 4 MiB on its own sockets
+(live/media/relay.py); the baseline keeps aioice's 256 KiB.
 
-This module runs the passes; bench/relay_peers.py holds the publisher and viewer processes,
-bench/relay_system.py the /proc readings and process handles, bench/relay_report.py the figures
-and the tables, bench/common.py what bench/interaction.py uses too (the server process).
+This module runs the passes; bench/relay_publisher.py and bench/relay_peers.py hold the publisher
+and viewer processes, bench/relay_measure.py a window's readings, bench/relay_system.py the /proc
+readings and process handles, bench/relay_report.py the figures and the tables, bench/common.py
+what bench/interaction.py uses too (the server process).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import array
 import bisect
 import collections
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,7 @@ def viewer_frames(log: PacketLog, since: float) -> list[Frame]:
     return list(frames.values())
 
 
-def find_offset(frames: list[Frame], published: list[list[Any]]) -> tuple[int | None, int]:
+def find_offset(frames: list[Frame], published: Sequence[Sequence[Any]]) -> tuple[int | None, int]:
     """The viewer's RTP timestamp less the publisher's, by the vote described above; and its votes."""
     by_signature: dict[tuple[int, int], list[tuple[int, float]]] = collections.defaultdict(list)
     for frame in frames:
@@ -116,7 +117,7 @@ def by_timestamp(frames: list[Frame], count: int, since: float, step: int = 3000
     return {"delivered": len(came), "keyframes": None, "arrivals": arrivals}
 
 
-def match(log: PacketLog, published: list[list[Any]], t0: float, t1: float, delay: float) -> Json:
+def match(log: PacketLog, published: Sequence[Sequence[Any]], t0: float, t1: float, delay: float) -> Json:
     """What one viewer got of the publisher's frames `published` (those first sent in [t0, t1],
     [RTP timestamp, keyframe, [(sequence, payload bytes, send time), ...]]): counts, and every
     packet's delay (s) over the frames it got whole, keyframes' apart too. Unmatched (`matched`
