@@ -169,7 +169,7 @@ def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
             seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            return seconds + nanoseconds / 1e9
+            return float(seconds + nanoseconds / 1e9)
     return None
 
 

@@ -61,7 +61,7 @@ class PacketsSent:
                     log.sizes.append(size)
             await original(protocol, data, addr)
 
-        StunProtocol.send_data = logged  # type: ignore[method-assign]
+        StunProtocol.send_data = logged  # type: ignore[method-assign,assignment]
 
 
 class Publisher:
@@ -96,14 +96,14 @@ class Publisher:
         class Logged(EncodedVideoTrack):
             async def recv(self) -> Any:
                 packet = await super().recv()
-                log(int(packet.pts), packet.size, bool(frames[(self._index - 1) % len(frames)][1]))
+                log(int(packet.pts or 0), packet.size, bool(frames[(self._index - 1) % len(frames)][1]))
                 return packet
 
         return Logged(frames, fps)
 
     def _live_track(self, width: int, height: int, fps: int, bitrate: int) -> Any:
         import aiortc.codecs.vpx as vpx
-        from aiortc.mediastreams import convert_timebase
+        from aiortc.mediastreams import VIDEO_TIME_BASE, convert_timebase
 
         from live.media.client import TestPatternTrack
 
@@ -116,7 +116,7 @@ class Publisher:
             # in the executor's thread: appends are atomic. A keyframe's VP8 header (after the
             # payload descriptor of the first packet) has its lowest bit clear.
             _, vp8 = vpx.VpxPayloadDescriptor.parse(payloads[0]) if payloads else (None, b"\x01")
-            log(convert_timebase(frame.pts, frame.time_base, vpx.VIDEO_TIME_BASE),
+            log(convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE),
                 sum(len(p) for p in payloads), not vp8[0] & 1)
             return payloads, timestamp
 
