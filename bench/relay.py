@@ -66,7 +66,8 @@ does not encode; once joined (first frame through aiortc's whole path), a viewer
 logged at the socket and dropped there, the sockets read every --poll-ms (bench/lean_rtp.py), so
 nothing is decrypted, parsed, reassembled or decoded; lean viewers therefore send no NACK and no
 PLI (their counts are then 0 by construction) and their receiver reports stop counting packets
-(--full-viewers: aiortc's receive path, frames counted, never decoded). Viewers skip aiortc's
+(--full-viewers: aiortc's receive path, frames counted, never decoded; a packet's arrival is then
+when aiortc hands it to the receiver, the viewer's own queueing included). Viewers skip aiortc's
 receive-side bandwidth estimator (both servers send at a fixed bitrate whatever REMB says) and get
 1 MiB UDP receive buffers (--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25
 connections can otherwise drop a keyframe burst. tribune sets 4 MiB on its own sockets

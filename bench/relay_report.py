@@ -110,6 +110,9 @@ def step_figures(m: Json, base: Json, joins: list[Json], n: int, args: argparse.
         "first_keyframe_pct": 100 * sum(1 for j in ok_joins if j["first_key"]) / max(1, len(ok_joins)),
         "machine_busy_pct": m["machine_busy_pct"], "loadgen_cores": m["loadgen_cores"],
         "loadgen_share_pct": 100 * m["loadgen_share"],
+        # the machine is shared: what neither the server nor the generators took
+        "other_cores": m["machine_busy_pct"] / 100 * (os.cpu_count() or 1) - m["server_cores"]
+        - m["loadgen_cores"],
         "publisher_cores": m["publisher_cores"],
         "udp_rcvbuf_errors": m["udp"]["RcvbufErrors"],
         "viewer_plis": m["viewer_plis"], "viewer_nacks": m["viewer_nacks"],
@@ -222,6 +225,7 @@ FIGURES: list[tuple[str, str]] = [
     ("loadgen_cores", "load generators: publisher, viewers, bench (cores)"),
     ("loadgen_share_pct", "  their share of the machine in window (%)"),
     ("join_loadgen_share_pct", "  ... while viewers joined (%)"),
+    ("other_cores", "other processes on the machine (cores)"),
     ("lean_mismatched", "lean viewers: sizes unlike aiortc's"),
 ]
 
