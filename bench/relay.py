@@ -5,7 +5,7 @@ Run from the repository root, with the project's virtualenv:
     .venv/bin/python -m bench.relay                      # N = 10, 25, 50 (baseline also 2); 3 runs
     .venv/bin/python -m bench.relay --viewers 10,25,50 --runs 3 --baseline-viewers 10,25,50 --seconds 10
     .venv/bin/python -m bench.relay --find-max --baseline-viewers 2,50 --runs 1   # largest N
-    .venv/bin/python -m bench.relay --only tribune --viewers 50 --runs 1
+    .venv/bin/python -m bench.relay --only tribune --viewers 50,100 --join-rate 20 --runs 1 --wait-quiet
     .venv/bin/python -m bench.relay --workers 1,2,3 --runs 3   # run.py --workers W: bench/relay_workers.py
 
 Two servers, each started fresh for every run on a free port of 127.0.0.1:
@@ -119,7 +119,7 @@ from bench.relay_report import (
     step_figures,
 )
 from bench.relay_system import PeerProcess, kill_all_children, remember_child
-from bench.relay_workers import add_worker_arguments
+from bench.relay_workers import add_worker_arguments, wait_for_quiet
 
 RESULTS = ROOT / "bench" / "results"
 SESSION = "pleniere-geopolitique"  # streamed = true in live/data/rencontres-2020.toml
@@ -245,6 +245,9 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                        if share > GENERATOR_SHARE_MAX]
             fig["invalid"] = invalid
             problems.extend(f"N={n}: invalid: {reason}" for reason in invalid)
+            if fig["other_cores"] > 0.25 * (os.cpu_count() or 1):
+                problems.append(f"N={n}: other processes took {fig['other_cores']:.2f} cores of the "
+                                "machine in the window: the server had less CPU than it could use")
             out["steps"].append(fig)
             for error in fig["join_errors"]:
                 problems.append(f"N={n}: join failed: {error}")
@@ -291,6 +294,8 @@ async def main_async(args: argparse.Namespace) -> Json:
         if args.find_max and "baseline" in kinds:
             order = ["baseline", "tribune"]  # the reference first
         for kind in order:
+            if args.wait_quiet:  # a shared machine: another job's load would count against the server
+                await wait_for_quiet(args)
             started = time.monotonic()
             if kind == "baseline":
                 result = await run_pass(kind, args.baseline_viewers, args, run)
@@ -339,6 +344,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--full-viewers", action="store_true",
                         help="viewers keep aiortc's whole receive path (SRTP, parsing, reassembly, "
                         "NACKs) instead of logging packets at the socket (bench/lean_rtp.py)")
+    parser.add_argument("--wait-quiet", action="store_true",
+                        help="before each pass, wait for the machine to be under --quiet-pct busy")
     parser.add_argument("--poll-ms", type=float, default=10.0,
                         help="lean viewers read their sockets this often (10 ms; 0: when readable)")
     parser.add_argument("--width", type=int, default=640)

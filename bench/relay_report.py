@@ -111,8 +111,8 @@ def step_figures(m: Json, base: Json, joins: list[Json], n: int, args: argparse.
         "machine_busy_pct": m["machine_busy_pct"], "loadgen_cores": m["loadgen_cores"],
         "loadgen_share_pct": 100 * m["loadgen_share"],
         # the machine is shared: what neither the server nor the generators took
-        "other_cores": m["machine_busy_pct"] / 100 * (os.cpu_count() or 1) - m["server_cores"]
-        - m["loadgen_cores"],
+        "other_cores": max(0.0, m["machine_busy_pct"] / 100 * (os.cpu_count() or 1) - m["server_cores"]
+                           - m["loadgen_cores"]),
         "publisher_cores": m["publisher_cores"],
         "udp_rcvbuf_errors": m["udp"]["RcvbufErrors"],
         "viewer_plis": m["viewer_plis"], "viewer_nacks": m["viewer_nacks"],
