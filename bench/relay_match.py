@@ -69,9 +69,10 @@ class Frame:
     packets: list[tuple[int, int, float]] = field(default_factory=list)  # (sequence, size, arrival)
 
     def signature(self) -> tuple[int, int]:
-        return len({p[0] for p in self.packets}), sum(p[1] for p in self._distinct())
+        return len({p[0] for p in self.packets}), sum(p[1] for p in self.distinct())
 
-    def _distinct(self) -> list[tuple[int, int, float]]:
+    def distinct(self) -> list[tuple[int, int, float]]:
+        """The frame's packets, each sequence number once, in sequence order."""
         seen: dict[int, tuple[int, int, float]] = {}
         for p in self.packets:
             seen.setdefault(p[0], p)  # a duplicate's first arrival
@@ -141,7 +142,7 @@ def match(log: PacketLog, published: Sequence[Sequence[Any]], t0: float, t1: flo
         frame = by_stamp.get((stamp + offset) % STAMPS)
         if frame is None:
             continue
-        got = frame._distinct()
+        got = frame.distinct()
         if len(got) != len(packets):
             out["incomplete"] += 1
             continue
