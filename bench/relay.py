@@ -243,7 +243,7 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                        for share, when in ((m["loadgen_share"], "in the window"),
                                            (join_gen_share, "while viewers joined"))
                        if share > GENERATOR_SHARE_MAX]
-            fig["invalid"] = invalid
+            fig["invalid"], fig["invalid_count"] = invalid, len(invalid)  # the count survives medians
             problems.extend(f"N={n}: invalid: {reason}" for reason in invalid)
             if fig["other_cores"] > 0.25 * (os.cpu_count() or 1):
                 problems.append(f"N={n}: other processes took {fig['other_cores']:.2f} cores of the "
