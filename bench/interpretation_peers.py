@@ -114,7 +114,7 @@ class Publisher:
     async def do_start(self, url: str, token: str, video: str, bitrate: int, frequency: float,
                        burst_frames: int, seed: int, mode: str, timeout: float) -> Json:
         """`video`: "" (none), "file" (the test pattern encoded once, bench/encoded_video.py)
-        or "encoder" (encoded as it is sent, as bench/relay_peers.py's publisher)."""
+        or "encoder" (encoded as it is sent, as bench/relay_publisher.py's --live-encode)."""
         from bench.encoded_video import studio_video
         from live.media.client import publish
 
@@ -172,7 +172,7 @@ class PacketLog:
     stamps: array.array[int] = field(default_factory=lambda: array.array("L"))
     sizes: array.array[int] = field(default_factory=lambda: array.array("L"))
 
-    def add(self, now: float, stamp: int, size: int) -> None:
+    def add(self, now: float, stamp: int, size: int, sequence: int = 0) -> None:
         if self.kind == "video" and self.stamps and self.stamps[-1] == stamp:
             return  # the same frame's next packet
         self.times.append(now)

@@ -17,7 +17,7 @@ from typing import Any
 from bench.common import ROOT, ServerProcess, free_port, percentile
 from bench.interpretation_peers import listener_main, publisher_main
 from bench.interpretation_report import PATHS, delivery, load_figures, match_bursts, spread
-from bench.relay import readout, sleep_until
+from bench.relay_measure import readout, sleep_until
 from bench.relay_report import fmt
 from bench.relay_system import (
     PeerProcess,

@@ -1,4 +1,5 @@
-"""Listeners that count RTP packets at the socket, for bench/interpretation.py's listener workers.
+"""Listeners that count RTP packets at the socket, for the listener and viewer workers of
+bench/interpretation.py, bench/guests.py and bench/relay.py.
 
 A listener's RTP packet normally costs Python all the way: aioice tries to parse it as STUN, queues
 it, the DTLS transport unprotects it (SRTP), `RtpPacket.parse` reads it, the receiver keeps
@@ -20,12 +21,15 @@ receiver no longer sees video gaps, so nothing is retransmitted) and receiver re
 The sockets are read differently too: all waiting datagrams at once, and in the load steps' workers
 every 10 ms rather than on each datagram (`Poller`). With 20 video viewers and 20 audio-only
 listeners (5,000 datagrams a second), the workers took 0.25 cores with the fast path alone and
-0.12 with polling.
+0.12 with polling. `install(kernel_times=True)` (bench/relay.py) has each datagram's receive time
+read along with it (SO_TIMESTAMPNS, `recvmsg`) and logged as its arrival, so that neither polling
+nor a busy worker adds to the delays measured; a log gets each packet's sequence number too.
 """
 
 from __future__ import annotations
 
 import collections
+import socket
 import struct
 import time
 from dataclasses import dataclass, field
@@ -42,7 +46,7 @@ _HEADER = struct.Struct("!BBHII")  # first byte, marker + payload type, sequence
 
 
 class Log(Protocol):
-    def add(self, now: float, stamp: int, size: int) -> None: ...
+    def add(self, now: float, stamp: int, size: int, sequence: int) -> None: ...
 
 
 def is_rtp(data: bytes) -> bool:
@@ -81,6 +85,9 @@ class Lean:
     mismatched: int = 0
     examples: list[str] = field(default_factory=list)  # the first mismatches, for the report
     fast_packets: int = 0
+    # The kernel's receive time of the datagram being handled (SO_TIMESTAMPNS), set by the socket
+    # reading below when `install(kernel_times=True)`: None, the time it is handled instead.
+    arrival: float | None = None
 
     def received(self, connection: int, data: bytes) -> bool:
         """A datagram from aioice: True when it was logged here and aiortc need not see it."""
@@ -96,7 +103,7 @@ class Lean:
         size = payload_size(data, entry[1])
         if size is None:
             return False
-        entry[0].add(time.time(), stamp, size)
+        entry[0].add(self.arrival or time.time(), stamp, size, sequence)
         self.fast_packets += 1
         return True
 
@@ -151,17 +158,43 @@ def tag_of(receiver: Any) -> int | None:
     return TAG_BYTES.get(profile) if profile else None
 
 
+# Linux's socket option for receive times in nanoseconds (the socket module has no name for it):
+# each datagram then carries an SCM_TIMESTAMPNS message, a struct timespec of CLOCK_REALTIME.
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+_KERNEL_TIMES = {"on": False}  # set by `install`
+
+
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return float(seconds + nanoseconds / 1e9)
+    return None
+
+
 def _read_all_ready(transport: Any, limit: int = DRAIN_LIMIT) -> None:
     """asyncio's UDP transport reads one datagram each time the event loop finds its socket
     readable; this reads all that are waiting (up to DRAIN_LIMIT). Measured on this machine, 50
     sockets at 10,000 datagrams a second in all: 20-24 us of CPU a datagram one by one, 7-9 us
-    so. Errors are handled as asyncio does."""
+    so. Errors are handled as asyncio does. With kernel times on, each datagram's is read along
+    (`recvmsg`) and is the arrival `LEAN` logs: the reader's own delay (polling, a busy event
+    loop) is then not counted in it; the datagrams already queued when the option is set have
+    none and are timed as they are handled."""
     if transport._conn_lost:
         return
     sock, protocol, size = transport._sock, transport._protocol, transport.max_size
+    stamped = _KERNEL_TIMES["on"]
+    if stamped and not getattr(transport, "_bench_stamped", False):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        transport._bench_stamped = True
     for _ in range(limit):
         try:
-            data, addr = sock.recvfrom(size)
+            if stamped:
+                data, ancillary, _, addr = sock.recvmsg(size, 64)
+                LEAN.arrival = _kernel_time(ancillary)
+            else:
+                data, addr = sock.recvfrom(size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -172,7 +205,10 @@ def _read_all_ready(transport: Any, limit: int = DRAIN_LIMIT) -> None:
         except BaseException as exc:
             transport._fatal_error(exc, "Fatal read error on datagram transport")
             return
-        protocol.datagram_received(data, addr)
+        try:
+            protocol.datagram_received(data, addr)
+        finally:
+            LEAN.arrival = None
 
 
 class Poller:
@@ -208,10 +244,12 @@ class Poller:
         loop.call_later(self.period, self.poll, loop)
 
 
-def install(poll_ms: float = 0.0) -> None:
+def install(poll_ms: float = 0.0, kernel_times: bool = False) -> None:
     """Route every datagram aioice receives in this process through `LEAN` first, and read each
-    UDP socket's waiting datagrams at once, or every `poll_ms` (`Poller`). Before any connection:
-    asyncio registers a socket's read callback when it opens."""
+    UDP socket's waiting datagrams at once, or every `poll_ms` (`Poller`); `kernel_times`: log the
+    fast path's packets at the kernel's receive time (SO_TIMESTAMPNS), not when read. Before any
+    connection: asyncio registers a socket's read callback when it opens."""
+    _KERNEL_TIMES["on"] = kernel_times
     import asyncio.selector_events
 
     import aioice.ice

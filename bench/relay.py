@@ -5,7 +5,7 @@ Run from the repository root, with the project's virtualenv:
     .venv/bin/python -m bench.relay                      # N = 10, 25, 50 (baseline also 2); 3 runs
     .venv/bin/python -m bench.relay --viewers 10,25,50 --runs 3 --baseline-viewers 10,25,50 --seconds 10
     .venv/bin/python -m bench.relay --find-max --baseline-viewers 2,50 --runs 1   # largest N
-    .venv/bin/python -m bench.relay --only tribune --viewers 50 --runs 1
+    .venv/bin/python -m bench.relay --only tribune --viewers 50,100 --join-rate 20 --runs 1 --wait-quiet
     .venv/bin/python -m bench.relay --workers 1,2,3 --runs 3   # run.py --workers W: bench/relay_workers.py
 
 Two servers, each started fresh for every run on a free port of 127.0.0.1:
@@ -16,50 +16,67 @@ Two servers, each started fresh for every run on a free port of 127.0.0.1:
 
 In each pass (one server, one run), every peer connection stays on loopback (host candidates
 127.0.0.1 only, no ICE servers), and:
-1. one publisher process sends a 640x480 @ 30 fps moving-noise VP8 stream (TestPatternTrack) at a
-   fixed ~1 Mbps (aiortc's VP8 DEFAULT/MIN/MAX_BITRATE all set; video only unless --audio); it logs
-   each frame's send time and size, and the keyframe requests (PLI/FIR) it receives;
+1. one publisher process sends a 640x480 @ 30 fps moving-noise VP8 stream at ~1 Mbps, video only
+   unless --audio: the test pattern encoded once into a 10 s clip kept in the cache directory and
+   looped, a keyframe at each loop and on the server's PLI (bench/encoded_video.py; --live-encode:
+   aiortc encodes TestPatternTrack as it sends, at a fixed bitrate, a fifth of a core); it logs
+   each frame (send time, size, keyframe), the keyframe requests (PLI/FIR) it receives, and each
+   video RTP packet at its socket's sendto (bench/relay_publisher.py);
 2. after --warmup s, a --seconds window with no viewer: the server's CPU with the publisher only;
 3. for each N (ascending), viewers are added up to N (--join-rate per second, at most --per-proc
    per process); join time = first video frame - offer sent (split into offer -> answer, answer ->
-   connected, connected -> first frame), and whether that frame was a keyframe; then after
-   --warmup s, a --seconds window [t0, t1]:
+   connected, connected -> first frame), and whether that frame was a keyframe; the server's CPU
+   over this join phase, less what forwarding took at the last step's rate, per viewer joined;
+   then after --warmup s, a --seconds window [t0, t1]:
    - server CPU (utime + stime from /proc/<pid>/stat, all threads) and VmRSS;
-     CPU per viewer = (cores at N - cores with 0 viewers) / N;
-   - frames delivered per viewer: of the F frames the publisher sent in [t0, t1], how many distinct
-     ones the viewer got (by t1 + d + 0.5 s), counted by RTP timestamp from its first frame after
-     t0 + d (d = --delay, the pipeline delay; both relays keep the studio's 3000-tick spacing,
-     checked per viewer, else frames arriving in [t0 + d, t1 + d] are counted, +-1 frame); also
-     the frames that arrived within the window (over 100 %: a backlog draining), each viewer's
-     longest gap between frames (stalls), each frame's delay over the viewer's least delayed frame
-     in the window (queues building or draining; a constant delay does not show), keyframes
-     received, PLIs and NACKs the viewers sent;
-   - UDP datagrams dropped because a socket's receive buffer was full and the bytes left unread
-     in receive queues (sampled 4 times a second), per process group (server, publisher,
-     viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe requests and its
-     measure of the studio's video, frames/s and kbps (its readout), the machine's busy share
-     (/proc/stat) and the load generators' CPU: they share the 2 cores with the server, so a
-     saturated box shows there, not in the server's figures.
+     CPU per viewer = (cores at N - cores with 0 viewers) / N; CPU per RTP packet forwarded =
+     server CPU in the window / video packets all viewers received in it (and over its 0-viewer
+     CPU): units that do not depend on the load generators;
+   - each viewer's packets matched with the publisher's (bench/relay_match.py: tribune re-packs
+     frames with its own SSRC, sequence numbers and timestamp origin, but the same packet sizes):
+     frames delivered = of the F frames the publisher sent in [t0, t1], how many the viewer got
+     whole (by t1 + d + 0.5 s, d = --delay); frames arrived whole in [t0 + d, t1 + d] (over 100 %:
+     a backlog draining); each viewer's longest gap between whole frames (stalls); keyframes
+     received; the delay the relay adds to each packet, keyframes' included: the viewer's kernel
+     receive time less the publisher's sendto, same clock (CLOCK_REALTIME, one machine), p50, p99
+     and max over every packet of every viewer, and keyframes' p99 apart. A stream that does not
+     match (the baseline re-encodes) is counted by RTP timestamp from its first frame after t0 + d,
+     with no delays nor keyframes;
+   - PLIs and NACKs the viewers sent, UDP datagrams dropped because a socket's receive buffer was
+     full and the bytes left unread in receive queues (sampled 4 times a second), per process group
+     (server, publisher, viewers; /proc/<pid>/fd, /proc/net/udp), tribune's own count of keyframe
+     requests and its measure of the studio's video (its readout), the machine's busy share
+     (/proc/stat);
+   - the load generators' CPU (publisher, viewers and this process) and share of the machine, in
+     the window and while viewers joined: past a third (bench/interaction_run.py's
+     GENERATOR_SHARE_MAX), the step is marked invalid, as the server then waited for CPU they took.
 
-Targets, checked for tribune at each N: CPU per viewer at most 1/10 of the baseline's,
-every viewer receiving at least 99 % of the frames, join p95 under 1 s. The baseline's CPU per
-viewer is taken where it still delivers the stream (its worst viewer >= 99 %; by default it is
-also run at N=2 for that): past that point the box is saturated and CPU / N only says how the same
-cores were shared. The ratio at the same N is printed too. It prints one table per server (medians
-over runs; every run's figures are in the JSON), the comparison and the verdict, and what went
-wrong. `--find-max` adds viewers to tribune in steps (50, 100, 150, ...) until a target fails and
-reports the largest N that held them. Results go to bench/results/relay-<time>.json (gitignored).
+Targets, checked for tribune at each N: CPU per viewer at most 1/300 core and 1/10 of the
+baseline's, every viewer receiving at least 99 % of the frames, join p95 under 1 s, the relay's
+added delay p99 under 30 ms, a valid step. The baseline's CPU per viewer is taken where it still
+delivers the stream (its worst viewer >= 99 %; by default it is also run at N=2 for that): past
+that point the box is saturated and CPU / N only says how the same cores were shared. The ratio at
+the same N is printed too. It prints one table per server (medians over runs; every run's figures
+are in the JSON), the comparison and the verdict, and what went wrong. `--find-max` adds viewers to
+tribune in steps (50, 100, 150, ...) until a target fails and reports the largest N that held them.
+Results go to bench/results/relay-<time>.json (gitignored).
 
-The load generators are kept light, so that what fails is the server, not them: viewers count
-encoded frames without decoding, skip aiortc's receive-side bandwidth estimator (both servers send
-at a fixed bitrate whatever REMB says; a fifth of their CPU), and get 1 MiB UDP receive buffers
-(--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25 connections can otherwise drop a
-keyframe burst. tribune sets 4 MiB on its own sockets (live/media/relay.py); the baseline keeps
-aioice's 256 KiB.
+The load generators are kept light, so that what fails is the server, not them: the publisher
+does not encode; once joined (first frame through aiortc's whole path), a viewer's packets are
+logged at the socket and dropped there, the sockets read every --poll-ms (bench/lean_rtp.py), so
+nothing is decrypted, parsed, reassembled or decoded; lean viewers therefore send no NACK and no
+PLI (their counts are then 0 by construction) and their receiver reports stop counting packets
+(--full-viewers: aiortc's receive path, frames counted, never decoded; a packet's arrival is then
+when aiortc hands it to the receiver, the viewer's own queueing included). Viewers skip aiortc's
+receive-side bandwidth estimator (both servers send at a fixed bitrate whatever REMB says) and get
+1 MiB UDP receive buffers (--viewer-rcvbuf; aioice's is 256 KiB): one event loop serving 25
+connections can otherwise drop a keyframe burst. tribune sets 4 MiB on its own sockets
+(live/media/relay.py); the baseline keeps aioice's 256 KiB.
 
-This module runs the passes; bench/relay_peers.py holds the publisher and viewer processes,
-bench/relay_system.py the /proc readings and process handles, bench/relay_report.py the figures
-and the tables, bench/common.py what bench/interaction.py uses too (the server process).
+This module runs the passes; bench/relay_publisher.py and bench/relay_peers.py hold the publisher
+and viewer processes, bench/relay_measure.py a window's readings, bench/relay_system.py the /proc
+readings and process handles, bench/relay_report.py the figures and the tables, bench/common.py
+what bench/interaction.py uses too (the server process).
 """
 
 from __future__ import annotations
@@ -69,12 +86,11 @@ import asyncio
 import collections
 import json
 import multiprocessing as mp
+import os
 import secrets
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -88,7 +104,10 @@ from bench.common import (
     print_environment,
     raise_fd_limit,
 )
-from bench.relay_peers import publisher_main, viewer_main
+from bench.interaction_run import GENERATOR_SHARE_MAX
+from bench.relay_measure import generators_cpu_s, measure
+from bench.relay_peers import viewer_main
+from bench.relay_publisher import publisher_main
 from bench.relay_report import (
     KINDS,
     baseline_reference,
@@ -99,17 +118,8 @@ from bench.relay_report import (
     split_keyframe_wait,
     step_figures,
 )
-from bench.relay_system import (
-    PeerProcess,
-    kill_all_children,
-    machine_jiffies,
-    remember_child,
-    server_pids,
-    udp_counters,
-    udp_drops,
-    udp_drops_between,
-)
-from bench.relay_workers import add_worker_arguments
+from bench.relay_system import PeerProcess, kill_all_children, remember_child
+from bench.relay_workers import add_worker_arguments, wait_for_quiet
 
 RESULTS = ROOT / "bench" / "results"
 SESSION = "pleniere-geopolitique"  # streamed = true in live/data/rencontres-2020.toml
@@ -152,77 +162,6 @@ def start_server(kind: str, args: argparse.Namespace, workers: int | None = None
     return server
 
 
-async def sleep_until(at: float) -> None:
-    await asyncio.sleep(max(0.0, at - time.time()))
-
-
-def readout(url: str | None, token: str) -> Json:
-    """tribune's broadcast readout (viewers, keyframe requests it sent the studio, the studio's
-    video rates); {} if none."""
-    if url is None:
-        return {}
-    request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            data: Json = json.loads(response.read())
-            return data
-    except (urllib.error.URLError, OSError, ValueError):
-        return {}
-
-
-async def measure(args: argparse.Namespace, server: ServerProcess, publisher: PeerProcess,
-                  workers: list[PeerProcess], readout_url: str | None = None, token: str = "") -> Json:
-    """One window: server CPU and memory, what the publisher sent and every viewer received."""
-    loadgen = [publisher, *workers]
-    owners = {"server": server_pids(server), "publisher": [publisher.pid],
-              "viewers": [w.pid for w in workers]}
-    t0 = time.time() + 0.2
-    t1 = t0 + args.seconds
-    await sleep_until(t0)
-    cpu0, busy0, load0 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
-    per0 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
-    udp0, drops0 = udp_counters(), udp_drops(owners)
-    readout0 = await asyncio.to_thread(readout, readout_url, token)
-    backlogs: list[dict[str, int]] = []  # bytes unread in receive queues, sampled 4 times a second
-    while time.time() < t1 - 0.25:
-        backlogs.append({})
-        udp_drops(owners, backlogs[-1])
-        await asyncio.sleep(0.25)
-    await sleep_until(t1)
-    cpu1, busy1, load1 = server.cpu_s(), machine_jiffies(), [p.cpu_s() for p in loadgen]
-    per1 = server.cpu_by_pid() if isinstance(server, ServerTree) else {}
-    udp1, drops1 = udp_counters(), udp_drops(owners)
-    readout1 = await asyncio.to_thread(readout, readout_url, token)
-    rss = server.rss_kb() / 1024
-    await sleep_until(t1 + args.delay + 0.5)  # the last frames of the window arrive
-    sent = await publisher.call("window", t0=t0, t1=t1)
-    step = round(90000 / args.fps)
-    res = await asyncio.gather(*(w.call("window", t0=t0 + args.delay, t1=t1 + args.delay,
-                                        sent=sent["frames"], step=step) for w in workers))
-    viewers = sorted((v for r in res for v in r["viewers"]), key=lambda v: v["index"])
-    span = t1 - t0
-    return {"t0": t0, "t1": t1, "server_cores": (cpu1 - cpu0) / span, "server_rss_mb": rss,
-            # each process of a multi-worker server, busiest first (the supervisor is about 0)
-            "process_cores": sorted(((per1[p] - per0[p]) / span for p in per1 if p in per0),
-                                    reverse=True),
-            "machine_busy_pct": 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
-            "loadgen_cores": sum(b - a for a, b in zip(load0, load1, strict=True)) / span,
-            "publisher_cores": (load1[0] - load0[0]) / span, "sent": sent, "viewers": viewers,
-            "udp": {key: udp1[key] - udp0[key] for key in ("InDatagrams", "RcvbufErrors", "SndbufErrors")},
-            "udp_drops": udp_drops_between(drops0, drops1),
-            "backlog_kb": {owner: max((b.get(owner, 0) for b in backlogs), default=0) / 1024
-                           for owner in owners},
-            "viewer_plis": sum(r["feedback"]["pli"] for r in res),
-            "viewer_nacks": sum(r["feedback"]["nack"] for r in res),
-            "relay_keyframe_requests": (readout1["keyframe_requests"] - readout0["keyframe_requests"]
-                                        if "keyframe_requests" in readout0 and "keyframe_requests"
-                                        in readout1 else None),
-            "relay_viewers": readout1.get("viewers"),
-            # the studio's video as tribune's readout measures it at the window's end
-            "relay_video_fps": (readout1.get("video") or {}).get("fps"),
-            "relay_video_kbps": (readout1.get("video") or {}).get("kbps")}
-
-
 async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: int,
                    reference: Callable[[int], float | None] | None = None,
                    processes: int | None = None) -> Json:
@@ -243,7 +182,8 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
         publisher = PeerProcess(ctx, publisher_main)
         started = await publisher.call(
             "start", url=f"{base_url}/whip", token=studio_token, width=args.width, height=args.height,
-            fps=args.fps, bitrate=args.bitrate, audio=args.audio, timeout=10.0)
+            fps=args.fps, bitrate=args.bitrate, audio=args.audio, timeout=10.0,
+            live_encode=args.live_encode, wait=300)  # the clip is encoded once, if not cached
         out["publish_signalling_s"] = started["signalling_s"]
         await asyncio.sleep(args.warmup)
         readout_url = f"{base_url}/broadcast" if kind == "tribune" else None
@@ -253,7 +193,7 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                        "machine_busy_pct": base["machine_busy_pct"]}
         print(f"  {kind} run {run}: 0 viewers: server {base['server_cores']:.3f} cores, "
               f"publisher {base['sent']['fps']:.1f} fps {base['sent']['kbps']:.0f} kbps", flush=True)
-        placed = 0
+        placed, cores_before = 0, base["server_cores"]
         for n in steps:
             # place the new viewers: fill the existing processes, then start new ones
             plan: dict[int, list[int]] = collections.defaultdict(list)
@@ -261,11 +201,14 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             for index in new:
                 worker = next((i for i, w in enumerate(workers) if w.count < args.per_proc), None)
                 if worker is None:
-                    workers.append(PeerProcess(ctx, viewer_main, args.viewer_rcvbuf))
+                    workers.append(PeerProcess(ctx, viewer_main, args.viewer_rcvbuf,
+                                               not args.full_viewers, args.poll_ms))
                     worker = len(workers) - 1
                 workers[worker].count += 1
                 plan[worker].append(index)
             await asyncio.gather(*(w.call("ping", wait=60) for w in workers))
+            join_cpu0, join_gen0, join_wall0 = (server.cpu_s(), generators_cpu_s([publisher, *workers]),
+                                                time.time())
             start = time.time() + 0.3
             at = {index: start + k / args.join_rate for k, index in enumerate(new)}
             res = await asyncio.gather(*(
@@ -275,6 +218,10 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
                                 timeout=args.join_timeout)
                 for i, indices in plan.items()))
             joins = [j for r in res for j in r["joined"]]
+            join_wall = time.time() - join_wall0
+            join_server_s = server.cpu_s() - join_cpu0
+            join_gen_share = ((generators_cpu_s([publisher, *workers]) - join_gen0)
+                              / join_wall / (os.cpu_count() or 1))
             forced = (await publisher.call("keyframes", since=start - 1))["forced"]
             split_keyframe_wait(joins, forced)
             placed = n
@@ -283,6 +230,24 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             fig = step_figures(m, base, joins, n, args)
             fig["workers"] = len(workers)
             fig["process_cores"] = m["process_cores"]
+            # the join phase (first offer to the last viewer's first frame or timeout): the server's
+            # CPU less what forwarding to the viewers already there took at the last step's rate
+            joined = fig["joined"]
+            fig["join_phase_s"] = join_wall
+            fig["join_server_ms_per_viewer"] = (1000 * (join_server_s - cores_before * join_wall) / joined
+                                                if joined else None)
+            fig["join_loadgen_share_pct"] = 100 * join_gen_share
+            cores_before = m["server_cores"]
+            invalid = [f"the load generators took {100 * share:.0f} % of the machine {when} (over "
+                       f"{GENERATOR_SHARE_MAX:.0%}): the server's figures include its wait for CPU"
+                       for share, when in ((m["loadgen_share"], "in the window"),
+                                           (join_gen_share, "while viewers joined"))
+                       if share > GENERATOR_SHARE_MAX]
+            fig["invalid"], fig["invalid_count"] = invalid, len(invalid)  # the count survives medians
+            problems.extend(f"N={n}: invalid: {reason}" for reason in invalid)
+            if fig["other_cores"] > 0.25 * (os.cpu_count() or 1):
+                problems.append(f"N={n}: other processes took {fig['other_cores']:.2f} cores of the "
+                                "machine in the window: the server had less CPU than it could use")
             out["steps"].append(fig)
             for error in fig["join_errors"]:
                 problems.append(f"N={n}: join failed: {error}")
@@ -296,7 +261,10 @@ async def run_pass(kind: str, steps: list[int], args: argparse.Namespace, run: i
             print(f"  {kind} run {run}: N={n}: server {fig['server_cores']:.3f} cores "
                   f"({fig['cores_per_viewer']:.4f}/viewer), frames min {fig['delivered_min_pct']:.1f} % "
                   f"median {fig['delivered_median_pct']:.1f} %, join p95 {fig['join_p95_ms']:.0f} ms, "
-                  f"box {fig['machine_busy_pct']:.0f} % busy{verdict}", flush=True)
+                  f"added delay p50 {fig['relay_delay_p50_ms']:.1f} p99 {fig['relay_delay_p99_ms']:.1f} ms, "
+                  f"box {fig['machine_busy_pct']:.0f} % busy, generators {fig['loadgen_cores']:.2f} cores "
+                  f"= {fig['loadgen_share_pct']:.0f} % (joining {fig['join_loadgen_share_pct']:.0f} %)"
+                  f"{' INVALID' if invalid else ''}{verdict}", flush=True)
             if reference is not None and fig["targets_missed"]:
                 break
     finally:
@@ -326,6 +294,8 @@ async def main_async(args: argparse.Namespace) -> Json:
         if args.find_max and "baseline" in kinds:
             order = ["baseline", "tribune"]  # the reference first
         for kind in order:
+            if args.wait_quiet:  # a shared machine: another job's load would count against the server
+                await wait_for_quiet(args)
             started = time.monotonic()
             if kind == "baseline":
                 result = await run_pass(kind, args.baseline_viewers, args, run)
@@ -368,6 +338,16 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--viewer-rcvbuf", type=int, default=2**20,
                         help="SO_RCVBUF of the viewers' sockets, bytes (1 MiB; 0: aioice's 256 KiB)")
     parser.add_argument("--bitrate", type=int, default=1_000_000, help="fixed VP8 bitrate (1000000)")
+    parser.add_argument("--live-encode", action="store_true",
+                        help="the publisher encodes the test pattern as it sends it (a fifth of a "
+                        "core) instead of sending the clip encoded once (bench/encoded_video.py)")
+    parser.add_argument("--full-viewers", action="store_true",
+                        help="viewers keep aiortc's whole receive path (SRTP, parsing, reassembly, "
+                        "NACKs) instead of logging packets at the socket (bench/lean_rtp.py)")
+    parser.add_argument("--wait-quiet", action="store_true",
+                        help="before each pass, wait for the machine to be under --quiet-pct busy")
+    parser.add_argument("--poll-ms", type=float, default=10.0,
+                        help="lean viewers read their sockets this often (10 ms; 0: when readable)")
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)

@@ -75,7 +75,7 @@ def test_padded_rtcp_and_stun_datagrams_are_left_to_aiortc() -> None:
 class Log:
     rows: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, now: float, stamp: int, size: int) -> None:
+    def add(self, now: float, stamp: int, size: int, sequence: int = 0) -> None:
         self.rows.append((stamp, size))
 
 
