@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
@@ -48,6 +48,7 @@ from live.web.replay import ReplayAccess
 from live.web.reports import Reports
 from live.web.revocation import Refresher
 from live.web.security import SecurityHeaders, origin_allowed
+from live.web.socket_route import SessionSocketRoute
 from live.web.ws import ClientSession
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,6 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
         Route("/replay/{session_id}/{name}", replay_file),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        WebSocketRoute("/ws/sessions/{session_id}", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     # Outermost first: every answer gets the security headers, a foreign Host is refused before it
@@ -230,5 +230,6 @@ def create_app(settings: Settings, *, programme: Programme | None = None,
     middleware = [Middleware(SecurityHeaders),
                   Middleware(HostCheck, allowed=allowed_hosts(settings)),
                   Middleware(ConnectionLimits, per_address=settings.max_connections_per_address,
-                             total=settings.max_connections)]
+                             total=settings.max_connections),
+                  Middleware(SessionSocketRoute, endpoint=websocket)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -28,6 +28,7 @@ import uvicorn
 
 from live.config import Settings, resolve_secret
 from live.protocol import MAX_FRAME_BYTES
+from live.web.lean_socket import LeanWebSocketProtocol
 from live.web.slowloris import head_deadline_protocol
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class WorkersError(Exception):
 def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
     """The uvicorn options every worker (and the single process, and the tests' server) runs with."""
     return dict(
-        log_level=log_level, ws="websockets-sansio", ws_max_size=MAX_FRAME_BYTES,
+        log_level=log_level, ws=LeanWebSocketProtocol, ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False, ws_ping_interval=20.0, ws_ping_timeout=25.0,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -102,15 +103,15 @@ class HostCheck:
         self.app = app
         self.allowed = allowed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: a WebSocket that passes holds no frame of this layer for its lifetime.
         if self.allowed is not None and scope["type"] in ("http", "websocket"):
             header = next((v for k, v in scope["headers"] if k == b"host"), None)
             name = host_name(header.decode("latin-1")) if header is not None else None
             if name not in self.allowed and not _loopback_literal(name):
-                await refuse(scope, receive, send, 421,
-                             "misdirected request: this server does not answer for that Host")
-                return
-        await self.app(scope, receive, send)
+                return refuse(scope, receive, send, 421,
+                              "misdirected request: this server does not answer for that Host")
+        return self.app(scope, receive, send)
 
 
 class ConnectionLimits:
