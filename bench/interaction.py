@@ -43,7 +43,7 @@ then a table of the medians side by side with their ratio. For each count it pri
 each figure over the runs and its spread (min-max), anything that went wrong (errors by code, closed
 connections, missing deliveries, late tallies, a client process that was CPU-bound), and whether the
 issue's targets hold: K participants; question -> moderator p99 < 250 ms during the burst; the exact
-tally on the stage within 1 s of the last vote; < 30 KB of server memory per idle connection.
+tally on the stage within 1 s of the last vote; at most 20 KB of server memory per idle connection.
 `--json FILE` also writes every run's figures.
 """
 

@@ -49,7 +49,7 @@ TARGETS: list[tuple[str, str, Callable[[float, argparse.Namespace], bool]]] = [
     ("q_moderator_p99_ms", "question -> moderator p99 < 250 ms during the burst", lambda v, a: v < 250),
     ("tally_after_last_vote_ms", "exact tally on stage within 1 s of the last vote",
      lambda v, a: v <= 1000),
-    ("kb_per_conn", "server memory per idle connection < 30 KB", lambda v, a: v < 30),
+    ("kb_per_conn", "server memory per idle connection <= 20 KB", lambda v, a: v <= 20),
 ]
 
 

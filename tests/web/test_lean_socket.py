@@ -5,6 +5,7 @@ a connection past its handshake holding no headers and no frame of the router.""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import websockets
 
 from live.config import Settings
-from live.web.lean_socket import Flag, Inbox, LeanWebSocketProtocol
+from live.web.lean_socket import SEND_NOW, Flag, Inbox, LeanWebSocketProtocol
 from tests.conftest import SESSION, RunningServer, ServerThread, free_port, token_of
 from tests.waiting import holds_for, wait_for
 from tests.wsclient import Client
@@ -109,6 +110,32 @@ async def test_an_idle_connection_keeps_no_headers_and_no_router_frame(
         await wait_for(lambda: client.question("Où en est le budget ?"), 5, "the question")
     finally:
         await client.close()
+
+
+async def test_a_message_that_cannot_go_at_once_waits_its_turn(
+        served: tuple[ServerThread, RunningServer]) -> None:
+    """Messages are written at once (`send_now`) while the socket takes them; when its buffer is
+    full they queue for the writer, and go out in order once there is room."""
+    thread, server = served
+    client = Client(server.ws_base, SESSION, token_of(server.link("participant", SESSION)))
+    await client.connect()
+    [protocol] = socket_protocols(thread)
+    assert SEND_NOW in protocol.scope["extensions"]
+
+    def pongs() -> list[str]:
+        return [m["ref"] for m in client.messages if m["type"] == "Pong"]
+
+    await client.ws.send(json.dumps({"type": "Ping", "ref": "now"}))
+    await client.wait_for(lambda: pongs() == ["now"])
+    protocol.loop.call_soon_threadsafe(protocol.pause_writing)  # as the transport says when full
+    for i in range(3):
+        await client.ws.send(json.dumps({"type": "Ping", "ref": f"p{i}"}))
+    await holds_for(lambda: pongs() == ["now"], 0.3, "nothing more goes out while it is full")
+    protocol.loop.call_soon_threadsafe(protocol.resume_writing)
+    await client.wait_for(lambda: pongs() == ["now", "p0", "p1", "p2"])
+    await client.close()
+    await wait_for(lambda: protocol not in thread.server.server_state.connections, 5, "closed")
+    assert SEND_NOW not in protocol.scope["extensions"]  # nothing left pointing back at it
 
 
 async def test_another_websocket_path_is_refused_as_before(

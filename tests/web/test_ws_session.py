@@ -32,6 +32,7 @@ class ScriptedSocket:
         self.close_may_finish = asyncio.Event()  # …and returns once this is set
         self.close_may_finish.set()
         self.client = SimpleNamespace(host="127.0.0.1")
+        self.scope: dict[str, Any] = {"extensions": {}}  # no server extension: the writer sends
 
     def feed(self, frame: dict[str, Any]) -> None:
         self.incoming.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
