@@ -25,7 +25,7 @@ from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
 from live.media.feeds import is_feed
 from live.media.ice import IceServers
-from live.media.jitter import GapSkippingJitterBuffer
+from live.media.jitter import studio_buffer
 from live.media.onair import OnAirNews
 from live.media.recording import Recorder
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
@@ -211,8 +211,8 @@ class Relay:
             internals.tap_receiver(receiver, broadcast.sink(source, track.kind))
             if track.kind == "video":
                 source.video_receiver = receiver
-                internals.replace_jitter_buffer(
-                    receiver, GapSkippingJitterBuffer(lambda: broadcast.lost_video(source)))
+            internals.replace_jitter_buffer(
+                receiver, studio_buffer(track.kind, lambda: broadcast.lost_video(source)))
 
         answer = await self._negotiate(resource)
         source.codecs = _negotiated_codecs(answer)
