@@ -17,15 +17,20 @@ from typing import Any
 import aioice.ice
 import aioice.turn
 import aiortc
+import aiortc.rtcrtpsender
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from OpenSSL import SSL
 
+from live.media.packing import NtpClock
+
 SUPPORTED_SERIES = "1.16."
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_ENCODER = "_RTCRtpSender__encoder"
 # Where aiortc builds the SSL context of every DTLS connection, with these suites, ECDHE-ECDSA only.
 _SSL_CONTEXT = "_create_ssl_context"
 AIORTC_SUITES = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -52,6 +57,10 @@ def check() -> None:
     for name in (_DECODER_QUEUE, _JITTER_BUFFER):
         if name not in RTCRtpReceiver.__init__.__code__.co_names:
             problems.append(f"RTCRtpReceiver no longer has {name.split('__')[1]}")
+    if _ENCODER not in RTCRtpSender.__init__.__code__.co_names:
+        problems.append("RTCRtpSender no longer has __encoder")
+    if not callable(getattr(getattr(aiortc.rtcrtpsender, "clock", None), "current_ntp_time", None)):
+        problems.append("aiortc.rtcrtpsender no longer reads clock.current_ntp_time")
     for owner, name in ((RTCRtpReceiver, "_send_rtcp_pli"), (RTCRtpSender, "_send_keyframe"),
                         (aioice.ice, "get_host_addresses")):
         if not callable(getattr(owner, name, None)):
@@ -115,6 +124,19 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     """Route a viewer's PLI/FIR to `callback`: with packets to forward, the sender has no encoder
     to force a keyframe from."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def share_encoder(sender: RTCRtpSender, encoder: Encoder) -> None:
+    """Have the sender pack forwarded packets with `encoder` (shared with other senders) rather
+    than with the one it would make for itself when it starts."""
+    setattr(sender, _ENCODER, encoder)
+
+
+def use_integer_ntp_clock() -> None:
+    """Senders stamp packets with `NtpClock`'s NTP time from now on (process-wide, idempotent)."""
+    clock = getattr(aiortc.rtcrtpsender, "clock")  # noqa: B009 (not exported: mypy)
+    if not isinstance(clock, NtpClock):
+        setattr(aiortc.rtcrtpsender, "clock", NtpClock(clock))  # noqa: B010
 
 
 def set_udp_receive_buffer(size: int) -> None:
