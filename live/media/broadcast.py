@@ -154,8 +154,10 @@ class Broadcast:
 
     def serve(self, sender: RTCRtpSender, kind: str) -> None:
         """A viewer's sender of this broadcast's `kind` track: its keyframe requests come here,
-        and it packs frames with the broadcast's packer (once per frame for all viewers)."""
+        and it packs frames with the broadcast's packer (once per frame for all viewers) and
+        lays out its header extensions once (live/media/packing.py)."""
         internals.on_keyframe_request(sender, self.request_keyframe)
+        internals.lay_out_extensions_once(sender)
         codec = self.source.codecs.get(kind) if self.source is not None else None
         if codec is not None:
             key = (kind, codec.mimeType.lower())

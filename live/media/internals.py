@@ -23,14 +23,16 @@ from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import HeaderExtensionsMap
 from OpenSSL import SSL
 
-from live.media.packing import NtpClock
+from live.media.packing import NtpClock, SenderExtensionsMap
 
 SUPPORTED_SERIES = "1.16."
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _ENCODER = "_RTCRtpSender__encoder"
+_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
 # Where aiortc builds the SSL context of every DTLS connection, with these suites, ECDHE-ECDSA only.
 _SSL_CONTEXT = "_create_ssl_context"
 AIORTC_SUITES = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -57,8 +59,11 @@ def check() -> None:
     for name in (_DECODER_QUEUE, _JITTER_BUFFER):
         if name not in RTCRtpReceiver.__init__.__code__.co_names:
             problems.append(f"RTCRtpReceiver no longer has {name.split('__')[1]}")
-    if _ENCODER not in RTCRtpSender.__init__.__code__.co_names:
-        problems.append("RTCRtpSender no longer has __encoder")
+    for name in (_ENCODER, _EXTENSIONS_MAP):
+        if name not in RTCRtpSender.__init__.__code__.co_names:
+            problems.append(f"RTCRtpSender no longer has {name.split('__')[1]}")
+    if "_HeaderExtensionsMap__ids" not in HeaderExtensionsMap.__init__.__code__.co_names:
+        problems.append("HeaderExtensionsMap no longer has __ids")
     if not callable(getattr(getattr(aiortc.rtcrtpsender, "clock", None), "current_ntp_time", None)):
         problems.append("aiortc.rtcrtpsender no longer reads clock.current_ntp_time")
     for owner, name in ((RTCRtpReceiver, "_send_rtcp_pli"), (RTCRtpSender, "_send_keyframe"),
@@ -130,6 +135,12 @@ def share_encoder(sender: RTCRtpSender, encoder: Encoder) -> None:
     """Have the sender pack forwarded packets with `encoder` (shared with other senders) rather
     than with the one it would make for itself when it starts."""
     setattr(sender, _ENCODER, encoder)
+
+
+def lay_out_extensions_once(sender: RTCRtpSender) -> None:
+    """Give the sender a header extensions map that lays its extensions out once, not per packet
+    (before it starts: it configures the map with what was negotiated)."""
+    setattr(sender, _EXTENSIONS_MAP, SenderExtensionsMap())
 
 
 def use_integer_ntp_clock() -> None:

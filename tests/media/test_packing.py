@@ -8,9 +8,10 @@ from typing import Any
 import av
 from aiortc import clock
 from aiortc.codecs import get_encoder
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket
 
-from live.media.packing import REMEMBERED, NtpClock, SharedPacker
+from live.media.packing import REMEMBERED, NtpClock, SenderExtensionsMap, SharedPacker
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 
@@ -49,3 +50,24 @@ def test_the_ntp_clock_reads_the_time_aiortc_would() -> None:
     ours = NtpClock.current_ntp_time()
     after = clock.current_ntp_time()
     assert before - 2**32 // 1000 <= ours <= after + 2**32 // 1000  # within a millisecond
+
+
+def test_a_senders_header_extensions_are_those_aiortc_would_write() -> None:
+    parameters = RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+        RTCRtpHeaderExtensionParameters(
+            id=2, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+        RTCRtpHeaderExtensionParameters(
+            id=10, uri="urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id")])
+    theirs, ours = HeaderExtensionsMap(), SenderExtensionsMap()
+    theirs.configure(parameters)
+    ours.configure(parameters)
+    for mid in ("0", "1", "video", "a" * 16, "a" * 17):
+        for send_time in (0, 1, 0x123456, 0xFFFFFF):
+            values = HeaderExtensions(mid=mid, abs_send_time=send_time)
+            assert ours.set(values) == theirs.set(values)
+    retransmitted = HeaderExtensions(mid="1", abs_send_time=5, repaired_rtp_stream_id="r")
+    assert ours.set(retransmitted) == theirs.set(retransmitted)
+    packet = RtpPacket(payload_type=96, sequence_number=7, timestamp=9)
+    packet.extensions = HeaderExtensions(mid="1", abs_send_time=77)
+    assert RtpPacket.parse(packet.serialize(ours), theirs).extensions == packet.extensions
