@@ -11,16 +11,20 @@ message if one moved.
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aioice.ice
 import aioice.turn
 import aiortc
+import aiortc.rtcpeerconnection
+import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import HeaderExtensionsMap
@@ -66,6 +70,10 @@ def check() -> None:
         problems.append("HeaderExtensionsMap no longer has __ids")
     if not callable(getattr(getattr(aiortc.rtcrtpsender, "clock", None), "current_ntp_time", None)):
         problems.append("aiortc.rtcrtpsender no longer reads clock.current_ntp_time")
+    for module, name in ((aiortc.rtcrtpreceiver, "RemoteBitrateEstimator"),
+                         (aiortc.rtcpeerconnection, "RTCCertificate")):
+        if not isinstance(getattr(module, name, None), type):
+            problems.append(f"{module.__name__} no longer uses {name}")
     for owner, name in ((RTCRtpReceiver, "_send_rtcp_pli"), (RTCRtpSender, "_send_keyframe"),
                         (aioice.ice, "get_host_addresses")):
         if not callable(getattr(owner, name, None)):
@@ -143,11 +151,49 @@ def lay_out_extensions_once(sender: RTCRtpSender) -> None:
     setattr(sender, _EXTENSIONS_MAP, SenderExtensionsMap())
 
 
-def use_integer_ntp_clock() -> None:
-    """Senders stamp packets with `NtpClock`'s NTP time from now on (process-wide, idempotent)."""
+def lighten_per_viewer_work() -> None:
+    """Process-wide, idempotent: what aiortc does for every viewer, made cheaper.
+
+    - Senders stamp packets with `NtpClock`'s NTP time (live/media/packing.py).
+    - A receiver builds its bandwidth estimator (1,000 one-millisecond buckets, most of a
+      viewer's offer -> answer CPU in a profile) on its first packet: a viewer's connection has a
+      receiver per transceiver that never receives anything.
+    - Peer connections share one DTLS certificate (a new one a day) instead of generating an
+      ECDSA key and signing a certificate each, as a browser keeps its own: the fingerprint in
+      the SDP binds the connection, never the certificate's subject or dates.
+    """
     clock = getattr(aiortc.rtcrtpsender, "clock")  # noqa: B009 (not exported: mypy)
     if not isinstance(clock, NtpClock):
         setattr(aiortc.rtcrtpsender, "clock", NtpClock(clock))  # noqa: B010
+    setattr(aiortc.rtcrtpreceiver, "RemoteBitrateEstimator", _LazyBitrateEstimator)  # noqa: B010
+    setattr(aiortc.rtcpeerconnection, "RTCCertificate", _SharedCertificate)  # noqa: B010
+
+
+class _LazyBitrateEstimator:
+    """aiortc's receive-side bandwidth estimator, built when the first packet arrives."""
+
+    def __init__(self) -> None:
+        self._estimator: RemoteBitrateEstimator | None = None
+
+    def add(self, **packet: Any) -> Any:
+        if self._estimator is None:
+            self._estimator = RemoteBitrateEstimator()
+        return self._estimator.add(**packet)
+
+
+class _SharedCertificate(RTCCertificate):
+    """What peer connections take their certificate from: one per process and day."""
+
+    LIFETIME = 86_400.0  # seconds; aiortc's certificates are valid 30 days
+    _current: RTCCertificate | None = None
+    _made_at = 0.0
+
+    @classmethod
+    def generateCertificate(cls: Any) -> Any:
+        now = time.monotonic()
+        if cls._current is None or now - cls._made_at > cls.LIFETIME:
+            cls._current, cls._made_at = RTCCertificate.generateCertificate(), now
+        return cls._current
 
 
 def set_udp_receive_buffer(size: int) -> None:

@@ -96,7 +96,7 @@ class Relay:
         internals.restrict_host_addresses(settings.media_addresses)
         internals.set_udp_receive_buffer(UDP_RECEIVE_BUFFER)
         internals.offer_rsa_certificate_suites()  # GStreamer and other RSA-certificate peers
-        internals.use_integer_ntp_clock()  # stamped on every packet to every viewer
+        internals.lighten_per_viewer_work()
         # One rule for the candidates of offers and of trickled fragments (live/media/sdp.py).
         self.candidates = CandidatePolicy.for_relay(settings.media_addresses,
                                                     settings.private_candidates)
