@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import av
-from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live.media import internals
 from live.media.frames import H264ParameterSets, Size, h264_sps_size, vp8_is_keyframe, vp8_size
+from live.media.packing import SharedPacker
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class Broadcast:
         self.since: float | None = None  # wall clock, when the current studio went on air
         self.tracks: dict[str, set[ForwardTrack]] = {"video": set(), "audio": set()}
         self.taps: set[Tap] = set()  # edge workers' feeds (live/media/cluster.py)
+        self._packers: dict[tuple[str, str], SharedPacker] = {}  # (kind, MIME type): see serve()
         self.size: Size | None = None
         self.meters = {"video": RateMeter(), "audio": RateMeter()}
         self.keyframe_requests = 0
@@ -149,6 +151,19 @@ class Broadcast:
     def _changed(self) -> None:
         if self.on_live_change is not None:
             self.on_live_change()
+
+    def serve(self, sender: RTCRtpSender, kind: str) -> None:
+        """A viewer's sender of this broadcast's `kind` track: its keyframe requests come here,
+        and it packs frames with the broadcast's packer (once per frame for all viewers) and
+        lays out its header extensions once (live/media/packing.py)."""
+        internals.on_keyframe_request(sender, self.request_keyframe)
+        internals.lay_out_extensions_once(sender)
+        codec = self.source.codecs.get(kind) if self.source is not None else None
+        if codec is not None:
+            key = (kind, codec.mimeType.lower())
+            if key not in self._packers:
+                self._packers[key] = SharedPacker(codec)
+            internals.share_encoder(sender, self._packers[key])
 
     def start(self, source: Source) -> None:
         """A studio goes on air (replacing any earlier connection)."""

@@ -11,21 +11,32 @@ message if one moved.
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aioice.ice
 import aioice.turn
 import aiortc
+import aiortc.rtcpeerconnection
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import HeaderExtensionsMap
 from OpenSSL import SSL
+
+from live.media.packing import NtpClock, SenderExtensionsMap
 
 SUPPORTED_SERIES = "1.16."
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_ENCODER = "_RTCRtpSender__encoder"
+_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
 # Where aiortc builds the SSL context of every DTLS connection, with these suites, ECDHE-ECDSA only.
 _SSL_CONTEXT = "_create_ssl_context"
 AIORTC_SUITES = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -52,6 +63,17 @@ def check() -> None:
     for name in (_DECODER_QUEUE, _JITTER_BUFFER):
         if name not in RTCRtpReceiver.__init__.__code__.co_names:
             problems.append(f"RTCRtpReceiver no longer has {name.split('__')[1]}")
+    for name in (_ENCODER, _EXTENSIONS_MAP):
+        if name not in RTCRtpSender.__init__.__code__.co_names:
+            problems.append(f"RTCRtpSender no longer has {name.split('__')[1]}")
+    if "_HeaderExtensionsMap__ids" not in HeaderExtensionsMap.__init__.__code__.co_names:
+        problems.append("HeaderExtensionsMap no longer has __ids")
+    if not callable(getattr(getattr(aiortc.rtcrtpsender, "clock", None), "current_ntp_time", None)):
+        problems.append("aiortc.rtcrtpsender no longer reads clock.current_ntp_time")
+    for module, name in ((aiortc.rtcrtpreceiver, "RemoteBitrateEstimator"),
+                         (aiortc.rtcpeerconnection, "RTCCertificate")):
+        if not isinstance(getattr(module, name, None), type):
+            problems.append(f"{module.__name__} no longer uses {name}")
     for owner, name in ((RTCRtpReceiver, "_send_rtcp_pli"), (RTCRtpSender, "_send_keyframe"),
                         (aioice.ice, "get_host_addresses")):
         if not callable(getattr(owner, name, None)):
@@ -115,6 +137,63 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     """Route a viewer's PLI/FIR to `callback`: with packets to forward, the sender has no encoder
     to force a keyframe from."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def share_encoder(sender: RTCRtpSender, encoder: Encoder) -> None:
+    """Have the sender pack forwarded packets with `encoder` (shared with other senders) rather
+    than with the one it would make for itself when it starts."""
+    setattr(sender, _ENCODER, encoder)
+
+
+def lay_out_extensions_once(sender: RTCRtpSender) -> None:
+    """Give the sender a header extensions map that lays its extensions out once, not per packet
+    (before it starts: it configures the map with what was negotiated)."""
+    setattr(sender, _EXTENSIONS_MAP, SenderExtensionsMap())
+
+
+def lighten_per_viewer_work() -> None:
+    """Process-wide, idempotent: what aiortc does for every viewer, made cheaper.
+
+    - Senders stamp packets with `NtpClock`'s NTP time (live/media/packing.py).
+    - A receiver builds its bandwidth estimator (1,000 one-millisecond buckets, most of a
+      viewer's offer -> answer CPU in a profile) on its first packet: a viewer's connection has a
+      receiver per transceiver that never receives anything.
+    - Peer connections share one DTLS certificate (a new one a day) instead of generating an
+      ECDSA key and signing a certificate each, as a browser keeps its own: the fingerprint in
+      the SDP binds the connection, never the certificate's subject or dates.
+    """
+    clock = getattr(aiortc.rtcrtpsender, "clock")  # noqa: B009 (not exported: mypy)
+    if not isinstance(clock, NtpClock):
+        setattr(aiortc.rtcrtpsender, "clock", NtpClock(clock))  # noqa: B010
+    setattr(aiortc.rtcrtpreceiver, "RemoteBitrateEstimator", _LazyBitrateEstimator)  # noqa: B010
+    setattr(aiortc.rtcpeerconnection, "RTCCertificate", _SharedCertificate)  # noqa: B010
+
+
+class _LazyBitrateEstimator:
+    """aiortc's receive-side bandwidth estimator, built when the first packet arrives."""
+
+    def __init__(self) -> None:
+        self._estimator: RemoteBitrateEstimator | None = None
+
+    def add(self, **packet: Any) -> Any:
+        if self._estimator is None:
+            self._estimator = RemoteBitrateEstimator()
+        return self._estimator.add(**packet)
+
+
+class _SharedCertificate(RTCCertificate):
+    """What peer connections take their certificate from: one per process and day."""
+
+    LIFETIME = 86_400.0  # seconds; aiortc's certificates are valid 30 days
+    _current: RTCCertificate | None = None
+    _made_at = 0.0
+
+    @classmethod
+    def generateCertificate(cls: Any) -> Any:
+        now = time.monotonic()
+        if cls._current is None or now - cls._made_at > cls.LIFETIME:
+            cls._current, cls._made_at = RTCCertificate.generateCertificate(), now
+        return cls._current
 
 
 def set_udp_receive_buffer(size: int) -> None:

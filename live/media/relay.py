@@ -15,17 +15,16 @@ from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
-from aiortc.sdp import SessionDescription
 
 from live.config import Settings
-from live.media import internals
+from live.media import internals, sdp
 from live.media.broadcast import Broadcast, ForwardTrack, Source
 from live.media.channels import Choice, Listening, split_key
 from live.media.cluster import Cluster
 from live.media.edges import UNREACHABLE
 from live.media.feeds import is_feed
 from live.media.ice import IceServers
-from live.media.jitter import GapSkippingJitterBuffer
+from live.media.jitter import studio_buffer
 from live.media.onair import OnAirNews
 from live.media.recording import Recorder
 from live.media.sdp import BadOffer, CandidatePolicy, Offer, parse_fragment, parse_offer
@@ -97,6 +96,7 @@ class Relay:
         internals.restrict_host_addresses(settings.media_addresses)
         internals.set_udp_receive_buffer(UDP_RECEIVE_BUFFER)
         internals.offer_rsa_certificate_suites()  # GStreamer and other RSA-certificate peers
+        internals.lighten_per_viewer_work()
         # One rule for the candidates of offers and of trickled fragments (live/media/sdp.py).
         self.candidates = CandidatePolicy.for_relay(settings.media_addresses,
                                                     settings.private_candidates)
@@ -211,11 +211,11 @@ class Relay:
             internals.tap_receiver(receiver, broadcast.sink(source, track.kind))
             if track.kind == "video":
                 source.video_receiver = receiver
-                internals.replace_jitter_buffer(
-                    receiver, GapSkippingJitterBuffer(lambda: broadcast.lost_video(source)))
+            internals.replace_jitter_buffer(
+                receiver, studio_buffer(track.kind, lambda: broadcast.lost_video(source)))
 
         answer = await self._negotiate(resource)
-        source.codecs = _negotiated_codecs(answer)
+        source.codecs = sdp.negotiated_codecs(answer)
         return resource, answer
 
     def _check_bounds(self, viewer: Viewer) -> None:
@@ -262,9 +262,9 @@ class Relay:
                 transceiver.setCodecPreferences(_capabilities(kind, mimes, studio.get("video")))
             else:
                 transceiver.setCodecPreferences(_capabilities(kind, STUDIO_AUDIO))
-            internals.on_keyframe_request(transceiver.sender, broadcast.request_keyframe)
+            broadcast.serve(transceiver.sender, kind)
         answer = await self._negotiate(resource)
-        video = _negotiated_codecs(answer).get("video")
+        video = sdp.negotiated_codecs(answer).get("video")
         resource.video_codec = video.mimeType.lower() if video else None
         return resource, answer
 
@@ -396,9 +396,4 @@ def publisher_digest(resource_id: str) -> str:
     (SHA-256, as the page computes it), nothing to address the resource with."""
     return hashlib.sha256(resource_id.encode()).hexdigest()[:16]
 
-
-def _negotiated_codecs(answer: str) -> dict[str, RTCRtpCodecParameters]:
-    """The codec each media section of our answer settled on (the first one listed)."""
-    return {m.kind: m.rtp.codecs[0] for m in SessionDescription.parse(answer).media
-            if m.kind in ("audio", "video") and m.rtp.codecs}
 

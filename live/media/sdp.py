@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 MAX_SDP_BYTES = 32 * 1024  # real offers are 3-8 KB; this bounds what aiortc is asked to parse
@@ -180,3 +181,9 @@ def parse_fragment(body: bytes, *, policy: CandidatePolicy) -> Fragment:
         elif not (line.startswith(("a=", "m=", "c=")) and len(line) > 2):
             raise BadOffer("not a trickle-ice-sdpfrag")
     return Fragment(ufrag, pwd, tuple(candidates), complete)
+
+
+def negotiated_codecs(answer: str) -> dict[str, RTCRtpCodecParameters]:
+    """The codec each media section of our answer settled on (the first one listed)."""
+    return {m.kind: m.rtp.codecs[0] for m in SessionDescription.parse(answer).media
+            if m.kind in ("audio", "video") and m.rtp.codecs}

@@ -122,3 +122,20 @@ def test_a_browser_like_server_agrees_on_what_it_did_before() -> None:
     before = handshake(relay_client("_tribune_original_ssl_context"), ecdsa_server())
     assert before == ("ECDHE-ECDSA-AES128-GCM-SHA256", b"SRTP_AEAD_AES_256_GCM")
     assert handshake(relay_client(), ecdsa_server()) == before
+
+
+def test_peer_connections_share_a_certificate_and_build_estimators_when_used() -> None:
+    import aiortc.rtcrtpreceiver
+    from aiortc.rate import RemoteBitrateEstimator
+
+    internals.lighten_per_viewer_work()
+    first, second = aiortc.RTCPeerConnection(), aiortc.RTCPeerConnection()
+    shared = [pc._RTCPeerConnection__certificates[0]  # type: ignore[attr-defined]
+              for pc in (first, second)]
+    assert shared[0] is shared[1] and shared[0].getFingerprints()
+    lazy, real = aiortc.rtcrtpreceiver.RemoteBitrateEstimator(), RemoteBitrateEstimator()
+    assert lazy._estimator is None  # type: ignore[attr-defined]  # nothing built yet
+    for n in range(200):  # 5 ms apart, 1,200 bytes each
+        packet = {"abs_send_time": (n * 5 << 18) // 1000, "arrival_time_ms": 1000 + n * 5,
+                  "payload_size": 1200, "ssrc": 1}
+        assert lazy.add(**packet) == real.add(**packet)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from aiortc.rtp import RtpPacket
 
-from live.media.jitter import MAX_GAP_WAIT, GapSkippingJitterBuffer
+from live.media.jitter import MAX_GAP_WAIT, GapSkippingJitterBuffer, ImmediateAudioBuffer
 
 
-def packets(frames: int, per_frame: int = 3) -> list[RtpPacket]:
+def packets(frames: int, per_frame: int = 3, marker: bool = False,
+            first: int = 0) -> list[RtpPacket]:
     out = []
     for f in range(frames):
         for i in range(per_frame):
-            p = RtpPacket(payload_type=96, sequence_number=f * per_frame + i, timestamp=f * 3000)
+            p = RtpPacket(payload_type=96, sequence_number=(first + f * per_frame + i) % 65536,
+                          timestamp=f * 3000, marker=int(marker and i == per_frame - 1))
             p._data = bytes([f, i])  # type: ignore[attr-defined]  # what depayloading leaves
             out.append(p)
     return out
@@ -82,3 +84,69 @@ def test_a_frame_whose_first_packets_are_lost_is_dropped_whole() -> None:
     # goes too: without the packet after it, the buffer cannot tell it was whole.
     assert [f for f, _ in frames] == [0, 1, *range(5, 29)]
     assert all(size == 6 for _, size in frames)
+
+
+def released(buffer: GapSkippingJitterBuffer | ImmediateAudioBuffer,
+             sent: list[RtpPacket]) -> list[tuple[int, int]]:
+    """(frame, index of the packet whose arrival released it) for each frame out."""
+    out = []
+    for index, p in enumerate(sent):
+        _, frame = buffer.add(p)
+        if frame is not None:
+            out.append((frame.timestamp // 3000, index))
+    return out
+
+
+def test_a_frame_leaves_with_its_marker_packet_and_only_once() -> None:
+    buffer = GapSkippingJitterBuffer(lambda: None)
+    out = released(buffer, packets(6, marker=True))
+    # The very first frame leaves when the next starts (where a frame starts is not known yet);
+    # from then on each leaves with its own last packet, not the next frame's first one.
+    assert out == [(0, 3), (1, 5), (2, 8), (3, 11), (4, 14), (5, 17)]
+
+
+def test_a_frame_with_reordered_packets_leaves_when_its_last_missing_one_arrives() -> None:
+    buffer = GapSkippingJitterBuffer(lambda: None)
+    sent = packets(4, marker=True)
+    sent[6], sent[8] = sent[8], sent[6]  # frame 2: its marker packet comes first
+    out = released(buffer, sent)
+    assert out == [(0, 3), (1, 5), (2, 8), (3, 11)]
+    sent = packets(4, marker=True, first=100)
+    sent[7], sent[8] = sent[8], sent[7]  # the marker before the packet in the middle
+    assert released(GapSkippingJitterBuffer(lambda: None), sent) == [(0, 3), (1, 5), (2, 8),
+                                                                     (3, 11)]
+
+
+def test_a_frame_with_a_missing_packet_waits_then_is_skipped() -> None:
+    clock = Clock()
+    gaps: list[int] = []
+    buffer = GapSkippingJitterBuffer(lambda: gaps.append(1), clock)
+    out = []
+    for p in packets(40, marker=True):
+        clock.now += 0.01
+        if p.sequence_number == 10:  # the middle of frame 3, never retransmitted
+            continue
+        _, frame = buffer.add(p)
+        if frame is not None:
+            out.append(frame.timestamp // 3000)
+    # Frame 3 never leaves, incomplete; the rest goes on after the wait, none twice.
+    assert out == [0, 1, 2, *range(4, 40)] and gaps == [1]
+
+
+def test_frames_leave_on_their_marker_across_the_sequence_number_wrap() -> None:
+    buffer = GapSkippingJitterBuffer(lambda: None)
+    sent = packets(8, marker=True, first=65530)
+    out = released(buffer, sent)
+    assert out == [(0, 3), *((f, 3 * f + 2) for f in range(1, 8))]
+    assert [p.sequence_number for p in sent[6:9]] == [0, 1, 2]  # frame 2 straddles the wrap
+
+
+def test_audio_packets_leave_as_they_arrive_and_late_ones_are_dropped() -> None:
+    buffer = ImmediateAudioBuffer()
+    sent = packets(6, per_frame=1, first=65533)
+    sent[2], sent[3] = sent[3], sent[2]
+    out = released(buffer, sent)
+    # The packet overtaken (frame 2) would reach viewers after frame 3, under a newer number.
+    assert out == [(0, 0), (1, 1), (3, 2), (4, 4), (5, 5)] and buffer.late_dropped == 1
+    restarted = packets(2, per_frame=1, first=5000)  # a studio's new sequence, far behind
+    assert released(buffer, restarted) == [(0, 0), (1, 1)]
