@@ -34,7 +34,7 @@ import av
 from aiortc.mediastreams import AudioStreamTrack
 
 from bench import lean_rtp
-from bench.relay_peers import _loopback_only, _no_bandwidth_estimation, _serve
+from bench.relay_peers import _loopback_only, _no_bandwidth_estimation, _serve, serve_commands
 
 Json = dict[str, Any]
 RATE, SAMPLES = 48000, 960  # Opus at 48 kHz, 20 ms frames: one frame, one RTP packet
@@ -153,11 +153,7 @@ class Publisher:
 
 
 def publisher_main(conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops us
-    _loopback_only()
-    publisher = Publisher()
-    asyncio.run(_serve(conn, {name[3:]: getattr(publisher, name) for name in dir(publisher)
-                              if name.startswith("do_")}))
+    serve_commands(conn, Publisher())
 
 
 # -- listeners -----------------------------------------------------------------------------------

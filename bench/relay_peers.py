@@ -56,6 +56,15 @@ async def _serve(conn: Connection, handlers: dict[str, Callable[..., Awaitable[J
             return
 
 
+def serve_commands(conn: Connection, peer: object) -> None:
+    """A load generator process's main: loopback only, its `do_*` methods answering the
+    orchestrator's commands until "close"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops us
+    _loopback_only()
+    asyncio.run(_serve(conn, {name[3:]: getattr(peer, name) for name in dir(peer)
+                              if name.startswith("do_")}))
+
+
 def _in_window(times: list[float], t0: float, t1: float) -> tuple[int, int]:
     return bisect.bisect_left(times, t0), bisect.bisect_right(times, t1)
 

@@ -19,13 +19,12 @@ import array
 import asyncio
 import bisect
 import contextlib
-import signal
 import struct
 import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.relay_peers import Json, _loopback_only, _serve
+from bench.relay_peers import Json, serve_commands
 
 _HEADER = struct.Struct("!BBHII")  # first byte, marker + payload type, sequence, timestamp, SSRC
 STAMPS = 2**32
@@ -207,8 +206,4 @@ class Publisher:
 
 
 def publisher_main(conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator stops us
-    _loopback_only()
-    publisher = Publisher()
-    asyncio.run(_serve(conn, {name[3:]: getattr(publisher, name) for name in dir(publisher)
-                              if name.startswith("do_")}))
+    serve_commands(conn, Publisher())
