@@ -33,8 +33,9 @@ class GapSkippingJitterBuffer(JitterBuffer):
         self._on_gap, self._clock = on_gap, clock
         self._blocked_since: float | None = None
         # The sequence number that starts a frame when it is the origin: the one after a frame
-        # that left whole. None when not known (the first packet, or after a reset or an
-        # overflow): the frame at the origin then leaves when the next one starts, as in aiortc.
+        # that left whole, or after a cut one. None at first; after a reset or an overflow it is
+        # left as it was, which no longer matches the origin (but by a 1-in-65,536 chance): the
+        # frame at the origin then leaves when the next one starts, as in aiortc.
         self._frame_start: int | None = None
         self.gaps_skipped = 0
 
@@ -107,7 +108,10 @@ class GapSkippingJitterBuffer(JitterBuffer):
         `newest` (a packet that arrived: the buffer waits for what came before it)."""
         if self._origin is None:
             return None
-        span = min(uint16_add(newest, -self._origin), self._capacity)
+        ahead = uint16_add(newest, -self._origin)
+        if ahead >= 0x8000:
+            return None  # behind the origin (a duplicate of a packet gone out): nothing waits on it
+        span = min(ahead, self._capacity)
         for offset in range(span):
             if self._packets[(self._origin + offset) % self._capacity] is None:
                 return offset

@@ -24,7 +24,7 @@ from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 IDS = "_HeaderExtensionsMap__ids"  # the extension ids negotiated, private to aiortc
 ONE_BYTE_PROFILE = 0xBEDE  # RFC 8285: ids 1-14, values of 1-16 bytes
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP's epoch) to 1970-01-01
-# Frames: a viewer's track holds at most 50 (broadcast.QUEUE_LIMIT), then starts afresh.
+# Frames remembered: more than a viewer's track holds (broadcast.QUEUE_LIMIT: 30 video, 50 audio).
 REMEMBERED = 100
 
 
@@ -60,6 +60,11 @@ class NtpClock:
     def __init__(self, original: Any) -> None:
         self.current_datetime = original.current_datetime
         self.original = original
+
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else a later aiortc reads of its clock: its own, rather than an AttributeError
+        # in every viewer's sender loop.
+        return getattr(self.original, name)
 
     @staticmethod
     def current_ntp_time() -> int:

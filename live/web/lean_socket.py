@@ -19,7 +19,6 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
 # The ASGI extension through which the app writes a text message at once (`send_now`).
@@ -126,9 +125,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         try:
             self.conn.send_text(text.encode())
-        except InvalidState:
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        except Exception:
+            # Closing (InvalidState), or a text that cannot be encoded: never raise into the
+            # caller, a fan-out to every subscriber; the writer's `send` meets it and says so.
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
         return True
 
     async def send(self, message: Any) -> None:
@@ -136,10 +137,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and hasattr(self, "request"):
             # Answered (accepted or refused): nothing reads the handshake any more. websockets'
             # parser keeps the request for the connection's lifetime (a local of its generator),
-            # so its headers are emptied rather than only let go; the app's scope keeps its copy,
-            # emptied too (`ClientSession` reads what it needs of them before it accepts).
+            # so its headers are emptied rather than only let go. The scope's list is emptied too
+            # (uvicorn's, or the copy Starlette put in its place when the endpoint read them): an
+            # endpoint reads the headers it needs before it accepts (live/app.py: the Origin).
             self.request.headers.clear()
             headers = self.scope["headers"]
-            if isinstance(headers, list):  # uvicorn's own list, shared with the app's scope
+            if isinstance(headers, list):
                 headers.clear()
             del self.request, self.response

@@ -5,7 +5,9 @@ socket does not take a message within the write deadline, is closed (4008) and r
 
 Most connections are idle most of the time, and there may be thousands per process, so an idle one
 holds as little as possible: no writer task (one is started when a message is queued and ends once
-the queue is empty), no event, no empty queue (a deque costs ~600 bytes even empty), `__slots__`.
+the queue is empty), no event, no empty queue (a deque costs ~600 bytes even empty), `__slots__`;
+and under the production server the handshake's headers are gone once it is accepted
+(live/web/lean_socket.py): read them before `accept`, or keep what you need.
 """
 
 from __future__ import annotations

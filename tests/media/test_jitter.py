@@ -150,3 +150,20 @@ def test_audio_packets_leave_as_they_arrive_and_late_ones_are_dropped() -> None:
     assert out == [(0, 0), (1, 1), (3, 2), (4, 4), (5, 5)] and buffer.late_dropped == 1
     restarted = packets(2, per_frame=1, first=5000)  # a studio's new sequence, far behind
     assert released(buffer, restarted) == [(0, 0), (1, 1)]
+
+
+def test_a_duplicate_of_a_packet_gone_out_is_no_gap() -> None:
+    """A retransmitted copy arriving after its frame left (the buffer empty behind it) must not be
+    taken for a gap: that would send every viewer back to waiting for a keyframe."""
+    gaps: list[int] = []
+    clock = Clock()
+    buffer = GapSkippingJitterBuffer(lambda: gaps.append(1), clock)
+    sent = packets(3, marker=True)
+    released = [f for p in sent if (f := buffer.add(p)[1]) is not None]
+    assert len(released) == 3
+    for _ in range(2):  # twice, further apart than the gap wait, with nothing new in between
+        clock.now += MAX_GAP_WAIT + 0.1
+        assert buffer.add(sent[4]) == (False, None)
+    assert gaps == [] and buffer.gaps_skipped == 0
+    frames = [buffer.add(p)[1] for p in packets(4, marker=True)[-3:]]  # frame 3 follows on
+    assert [f.timestamp for f in frames if f is not None] == [9000]

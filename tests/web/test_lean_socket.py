@@ -5,6 +5,7 @@ a connection past its handshake holding no headers and no frame of the router.""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -136,6 +137,21 @@ async def test_a_message_that_cannot_go_at_once_waits_its_turn(
     await client.close()
     await wait_for(lambda: protocol not in thread.server.server_state.connections, 5, "closed")
     assert SEND_NOW not in protocol.scope["extensions"]  # nothing left pointing back at it
+
+
+async def test_a_text_that_cannot_be_written_is_refused_not_raised(
+        served: tuple[ServerThread, RunningServer]) -> None:
+    """`send_now` runs inside a fan-out to every subscriber: it answers False, never raises."""
+    thread, server = served
+    client = Client(server.ws_base, SESSION, token_of(server.link("participant", SESSION)))
+    await client.connect()
+    [protocol] = socket_protocols(thread)
+    result: concurrent.futures.Future[bool] = concurrent.futures.Future()
+    protocol.loop.call_soon_threadsafe(lambda: result.set_result(protocol.send_now("\ud800")))
+    assert result.result(5) is False  # a lone surrogate: no UTF-8 for it
+    await client.ws.send(json.dumps({"type": "Ping", "ref": "still"}))
+    await client.wait_for(lambda: any(m.get("ref") == "still" for m in client.messages))
+    await client.close()
 
 
 async def test_another_websocket_path_is_refused_as_before(
