@@ -36,10 +36,13 @@ KEYFRAME_INTERVAL = 0.5  # at most one keyframe request to the studio per this m
 
 
 class ForwardTrack(MediaStreamTrack):
-    """What one viewer's sender reads: the broadcast's packets, from a keyframe on.
+    """One viewer's share of the broadcast: its packets, from a keyframe on.
 
-    Bounded: if the sender falls 1 s behind (an overloaded process), the backlog is dropped and the
-    track waits for the next keyframe instead of growing without limit or stalling the others.
+    Served by the broadcast's loop (`direct`, once the broadcast serves the viewer's sender), the
+    frames go out at once. Otherwise (a sender the broadcast does not serve) they are queued for
+    the sender's task to read, bounded: if the sender falls 1 s behind (an overloaded process), the
+    backlog is dropped and the track waits for the next keyframe instead of growing without limit
+    or stalling the others.
     """
 
     def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import av
+from aiortc import RTCRtpSender
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
@@ -16,7 +17,9 @@ from aiortc.rtcrtpparameters import (
     RTCRtpParameters,
 )
 from aiortc.rtp import RtpPacket
+from aiortc.stats import RTCStatsReport
 
+from live.media import internals
 from live.media.direct import HISTORY_SIZE, DirectSender
 from live.media.packing import SenderExtensionsMap, SharedPacker
 
@@ -102,3 +105,42 @@ def test_nothing_is_sent_on_a_connection_that_is_not_up() -> None:
     direct, sender, sent = viewer(State.CLOSED)
     assert not direct.send_frame(frame(0, 100))
     assert sent == [] and sender._RTCRtpSender__packet_count == 0
+
+
+def test_aiortc_s_own_sender_retransmits_from_the_history_and_counts_what_was_sent() -> None:
+    """A real RTCRtpSender: its NACK handler (RTX) and stats read what the fan-out wrote."""
+
+    async def scenario() -> None:
+        sent: list[bytes] = []
+        resent: list[bytes] = []
+
+        async def send_rtp(data: bytes) -> None:
+            resent.append(data)
+
+        pair = SimpleNamespace(protocol=SimpleNamespace(transport=SimpleNamespace(
+            sendto=lambda data, address: sent.append(data))), remote_addr=("127.0.0.1", 9))
+        dtls = SimpleNamespace(
+            state="connected", _state=State.CONNECTED, _send_rtp=send_rtp, _stats_id="t",
+            _get_stats=lambda: RTCStatsReport(), _tx_srtp=SimpleNamespace(protect=lambda d: d),
+            transport=SimpleNamespace(_connection=SimpleNamespace(_nominated={1: pair})),
+            _RTCDtlsTransport__tx_bytes=0, _RTCDtlsTransport__tx_packets=0)
+        sender = RTCRtpSender("video", dtls)  # type: ignore[arg-type]
+        internals.lay_out_extensions_once(sender)
+        extensions = getattr(sender, "_RTCRtpSender__rtp_header_extensions_map")  # noqa: B009
+        extensions.configure(EXTENSIONS)
+        setattr(sender, "_RTCRtpSender__mid", "1")  # noqa: B010 (what send() would set)
+        setattr(sender, "_RTCRtpSender__rtx_payload_type", 97)  # noqa: B010
+        direct = DirectSender(sender, SharedPacker(VP8))
+        direct._started(VP8)  # what the wrapped send() does once aiortc's has run
+        assert direct.send_frame(frame(0, 3000))
+        original = RtpPacket.parse(sent[1], extensions)
+        await sender._retransmit(original.sequence_number)
+        rtx = RtpPacket.parse(resent[0], extensions)
+        assert (rtx.payload_type, rtx.ssrc) == (97, sender._rtx_ssrc)
+        assert rtx.payload == original.sequence_number.to_bytes(2, "big") + original.payload
+        assert rtx.timestamp == original.timestamp and rtx.extensions.mid == "1"
+        stats = [s for s in (await sender.getStats()).values() if s.type == "outbound-rtp"]
+        assert (stats[0].packetsSent, stats[0].ssrc) == (3, sender._ssrc)
+        assert stats[0].bytesSent == sum(len(RtpPacket.parse(d, extensions).payload) for d in sent)
+
+    asyncio.run(scenario())
