@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live.media import internals
+from live.media.direct import DirectSender
 from live.media.frames import H264ParameterSets, Size, h264_sps_size, vp8_is_keyframe, vp8_size
 from live.media.packing import SharedPacker
 
@@ -35,10 +36,13 @@ KEYFRAME_INTERVAL = 0.5  # at most one keyframe request to the studio per this m
 
 
 class ForwardTrack(MediaStreamTrack):
-    """What one viewer's sender reads: the broadcast's packets, from a keyframe on.
+    """One viewer's share of the broadcast: its packets, from a keyframe on.
 
-    Bounded: if the sender falls 1 s behind (an overloaded process), the backlog is dropped and the
-    track waits for the next keyframe instead of growing without limit or stalling the others.
+    Served by the broadcast's loop (`direct`, once the broadcast serves the viewer's sender), the
+    frames go out at once. Otherwise (a sender the broadcast does not serve) they are queued for
+    the sender's task to read, bounded: if the sender falls 1 s behind (an overloaded process), the
+    backlog is dropped and the track waits for the next keyframe instead of growing without limit
+    or stalling the others.
     """
 
     def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:
@@ -49,6 +53,9 @@ class ForwardTrack(MediaStreamTrack):
         self._ready = asyncio.Event()
         self.waiting_for_keyframe = kind == "video"
         self.dropped = 0
+        # Set by `Broadcast.serve`: the broadcast's loop sends this viewer's packets itself
+        # (live/media/direct.py) and nothing is queued for the sender's task.
+        self.direct: DirectSender | None = None
 
     def clear(self) -> None:
         """Forget what is queued: the track is about to carry another broadcast (a listener
@@ -61,6 +68,10 @@ class ForwardTrack(MediaStreamTrack):
                 self._request_keyframe()  # throttled by the broadcast
                 return
             self.waiting_for_keyframe = False
+        if self.direct is not None:
+            if not self._send_direct(self.direct, packet) and self.kind == "video":
+                self.waiting_for_keyframe = True  # frames before a keyframe cannot be decoded
+            return
         if len(self._queue) >= QUEUE_LIMIT[self.kind]:
             self.dropped += len(self._queue)
             self._queue.clear()
@@ -70,6 +81,13 @@ class ForwardTrack(MediaStreamTrack):
                 return
         self._queue.append(packet)
         self._ready.set()
+
+    def _send_direct(self, direct: DirectSender, packet: av.Packet[Any]) -> bool:
+        try:
+            return direct.send_frame(packet)
+        except Exception:  # one viewer's broken connection must not stop the others' frames
+            log.exception("sending to a viewer failed")
+            return False
 
     async def recv(self) -> av.Packet[Any]:
         while not self._queue:
@@ -154,16 +172,22 @@ class Broadcast:
 
     def serve(self, sender: RTCRtpSender, kind: str) -> None:
         """A viewer's sender of this broadcast's `kind` track: its keyframe requests come here,
-        and it packs frames with the broadcast's packer (once per frame for all viewers) and
-        lays out its header extensions once (live/media/packing.py)."""
+        it packs frames with the broadcast's packer (once per frame for all viewers) and lays
+        out its header extensions once (live/media/packing.py), and the broadcast's loop sends
+        its packets (live/media/direct.py)."""
         internals.on_keyframe_request(sender, self.request_keyframe)
         internals.lay_out_extensions_once(sender)
         codec = self.source.codecs.get(kind) if self.source is not None else None
+        packer = None
         if codec is not None:
             key = (kind, codec.mimeType.lower())
             if key not in self._packers:
                 self._packers[key] = SharedPacker(codec)
-            internals.share_encoder(sender, self._packers[key])
+            packer = self._packers[key]
+            internals.share_encoder(sender, packer)
+        track = sender.track
+        if isinstance(track, ForwardTrack):
+            track.direct = DirectSender(sender, packer)
 
     def start(self, source: Source) -> None:
         """A studio goes on air (replacing any earlier connection)."""

@@ -26,10 +26,13 @@ from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import HeaderExtensionsMap
 from OpenSSL import SSL
 
+from live.media.direct import HISTORY_SIZE, SENDER_FIELDS, TRANSPORT_FIELDS
 from live.media.packing import NtpClock, SenderExtensionsMap
 
 SUPPORTED_SERIES = "1.16."
@@ -89,9 +92,41 @@ def check() -> None:
         problems.append(f"RTCCertificate.{_SSL_CONTEXT} no longer sets aiortc 1.16's DTLS suites")
     if _SSL_CONTEXT not in RTCDtlsTransport.start.__code__.co_names:
         problems.append(f"RTCDtlsTransport.start no longer calls {_SSL_CONTEXT}")
+    problems += _direct_send_problems()
     if problems:
         raise MediaUnavailable("the media relay cannot start: " + "; ".join(problems)
                                + ". Install the pinned version: pip install 'aiortc>=1.16,<1.17'")
+
+
+def _direct_send_problems() -> list[str]:
+    """What live/media/direct.py relies on: the sender's history (read by `_retransmit` with
+    `get`), counters and fields, the DTLS transport's state, SRTP session and counters, and
+    aioice's selected pair, whose protocol sends with its transport's `sendto`."""
+    problems = []
+    sender_names = RTCRtpSender.__init__.__code__.co_names
+    for name in (*SENDER_FIELDS, "_ssrc", "_enabled"):
+        if name not in sender_names:
+            problems.append(f"RTCRtpSender no longer has {name}")
+    if {SENDER_FIELDS[0], "get"} - set(RTCRtpSender._retransmit.__code__.co_names):
+        problems.append("RTCRtpSender._retransmit no longer reads its history with get")
+    if getattr(aiortc.rtcrtpsender, "RTP_HISTORY_SIZE", None) != HISTORY_SIZE:
+        problems.append(f"aiortc's RTP history no longer holds {HISTORY_SIZE} packets")
+    dtls_names = RTCDtlsTransport.__init__.__code__.co_names
+    for name in (*TRANSPORT_FIELDS, "_state", "_tx_srtp"):
+        if name not in dtls_names:
+            problems.append(f"RTCDtlsTransport no longer has {name}")
+    if getattr(getattr(DtlsState, "CONNECTED", None), "value", None) != 2:
+        problems.append("aiortc's DTLS State.CONNECTED is gone")
+    if "_connection" not in RTCIceTransport.__init__.__code__.co_names:
+        problems.append("RTCIceTransport no longer has _connection")
+    if "_nominated" not in aioice.ice.Connection.__init__.__code__.co_names:
+        problems.append("aioice's Connection no longer has _nominated")
+    if not isinstance(getattr(aioice.ice.CandidatePair, "remote_addr", None), property) or \
+            "protocol" not in aioice.ice.CandidatePair.__init__.__code__.co_names:
+        problems.append("aioice's CandidatePair no longer has protocol and remote_addr")
+    if {"transport", "sendto"} - set(aioice.ice.StunProtocol.send_data.__code__.co_names):
+        problems.append("aioice's StunProtocol.send_data no longer sends with transport.sendto")
+    return problems
 
 
 class _TapQueue(queue.Queue[Any]):
