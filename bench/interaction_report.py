@@ -15,6 +15,7 @@ FIGURES: list[tuple[str, str]] = [
     ("connect_s", "connect all K: wall time (s)"),
     ("connect_rate", "connect rate (conn/s)"),
     ("connect_p99_ms", "handshake p99 (ms)"),
+    ("connect_server_ms_per_conn", "server CPU per connection, connect all K (ms)"),
     ("rss_before_mb", "server RSS before the participants (MB)"),
     ("rss_idle_mb", "server RSS with K idle (MB)"),
     ("kb_per_conn", "server RSS per idle connection (KB)"),

@@ -104,8 +104,12 @@ async def run_once(args: argparse.Namespace, run: int, workers: int) -> Json:
         out["rss_before_mb"] = server.rss_kb() / 1024
 
         # (1) connect all K
+        connect_cpu0 = server.cpu_s()
         res = await call_all(clients, "connect", [{"counts": c, "timeout": 60.0} for c in shares])
         connected = sum(r["connected"] for r in res)
+        # The server's CPU per connection: TCP accept, HTTP upgrade, WebSocket handshake, Hello,
+        # token check, Welcome and Snapshot (what a wave of joins costs, whatever the clients').
+        out["connect_server_ms_per_conn"] = (server.cpu_s() - connect_cpu0) * 1000 / max(connected, 1)
         peer_sessions: list[list[str]] = [r["sessions"] for r in res]
         voters = sum(s == SESSION for each in peer_sessions for s in each)
         durations = [d for r in res for d in r["durations"]]
