@@ -203,6 +203,8 @@ class Broadcast:
     def stop(self, source: Source) -> None:
         if self.source is source:
             self.source, self.since, self.size = None, None, None
+            for packer in self._packers.values():  # kept: viewers' senders hold them
+                packer.forget()
             self._changed()
 
     def lost_video(self, source: Source) -> None:

@@ -38,6 +38,12 @@ class SharedPacker(Encoder):
         self._order: collections.deque[int] = collections.deque()
         self.packed = 0
 
+    def forget(self) -> None:
+        """Let go of the frames remembered (the studio left: up to REMEMBERED frames' payloads
+        would otherwise stay until the next one goes on air)."""
+        self._packed.clear()
+        self._order.clear()
+
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise TypeError("a forwarding sender has encoded packets only")
 

@@ -71,3 +71,13 @@ def test_a_senders_header_extensions_are_those_aiortc_would_write() -> None:
     packet = RtpPacket(payload_type=96, sequence_number=7, timestamp=9)
     packet.extensions = HeaderExtensions(mid="1", abs_send_time=77)
     assert RtpPacket.parse(packet.serialize(ours), theirs).extensions == packet.extensions
+
+
+def test_a_packer_forgets_its_frames_when_the_studio_leaves() -> None:
+    packer = SharedPacker(VP8)
+    packet = frame(1)
+    packer.pack(packet)
+    packer.forget()
+    assert not packer._packed and not packer._order  # the frames' payloads are let go
+    packer.pack(packet)  # and it packs on as before
+    assert packer.packed == 2
