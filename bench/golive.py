@@ -94,7 +94,7 @@ def players_main(conn: Connection, base: str, ws_url: str, token: str) -> None:
     import httpx2 as httpx
     import websockets
 
-    from live.media.client import Peer, watch
+    from live.media.client import Peer, tls_context, watch
 
     state: dict[str, Any] = {"tasks": [], "peers": [], "sockets": []}
 
@@ -114,7 +114,7 @@ def players_main(conn: Connection, base: str, ws_url: str, token: str) -> None:
                 if message["type"] == "Broadcast" and message["live"]:
                     break
         else:
-            async with httpx.AsyncClient(timeout=10) as http:
+            async with httpx.AsyncClient(timeout=10, verify=tls_context()) as http:
                 delay = random.random() * 2 * AIR_POLL_S  # pages load at any time
                 for _ in range(100):
                     await asyncio.sleep(delay)

@@ -301,7 +301,9 @@ class ListenerWorker:
         """[index, language or None, floor under]: what those listeners hear from now on."""
         import httpx2 as httpx
 
-        async with httpx.AsyncClient(timeout=10) as http:
+        from live.media.client import tls_context
+
+        async with httpx.AsyncClient(timeout=10, verify=tls_context()) as http:
             statuses = []
             for index, language, floor in choices:
                 listener = self.listeners[index]
@@ -316,9 +318,11 @@ class ListenerWorker:
         starting with the floor: from sending the PUT to the first packet of the other kind."""
         import httpx2 as httpx
 
+        from live.media.client import tls_context
+
         listener = self.listeners[index]
         log, rng, out = listener.sections["audio"], random.Random(seed), []
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10, verify=tls_context()) as http:
             for k in range(count):
                 to = None if k % 2 == 0 else language
                 sent = time.time()
