@@ -148,6 +148,10 @@ async def test_a_guest_reaches_the_studio_and_hears_the_return_feed(tmp_path: Pa
                                [TestPatternTrack(), ToneTrack()])
         room = await publish(f"{base}/return/whip", studio, [ToneTrack()])
         try:
+            # On air once their first media is in (a player asked before is told 409 and retries).
+            await wait_for(lambda: server.relay.broadcast(guest_key(SESSION, guest_id)).live
+                           and server.relay.broadcast(return_key(SESSION)).live, 10,
+                           "the guest's feed and the return feed on air")
             preview = await watch(f"{base}/guests/{guest_id}/whep", studio)
             heard = await watch(f"{base}/return/whep", guest, kinds=("audio",))
             await wait_for(lambda: frames(preview) > 10 and frames(preview, "audio") > 10, 15,
