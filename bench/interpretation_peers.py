@@ -18,7 +18,6 @@ from __future__ import annotations
 import array
 import asyncio
 import bisect
-import contextlib
 import fractions
 import json
 import math
@@ -34,7 +33,13 @@ import av
 from aiortc.mediastreams import AudioStreamTrack
 
 from bench import lean_rtp
-from bench.relay_peers import _loopback_only, _no_bandwidth_estimation, _serve, serve_commands
+from bench.relay_peers import (
+    _loopback_only,
+    _no_bandwidth_estimation,
+    _serve,
+    close_peers,
+    serve_commands,
+)
 
 Json = dict[str, Any]
 RATE, SAMPLES = 48000, 960  # Opus at 48 kHz, 20 ms frames: one frame, one RTP packet
@@ -145,11 +150,7 @@ class Publisher:
         return {"bursts": [b for b in self.audio.bursts if t0 <= b[0] <= t1]}
 
     async def do_close(self) -> Json:
-        if self.peer is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(10):
-                    await self.peer.close()
-        return {}
+        return await close_peers([self.peer], 10)
 
 
 def publisher_main(conn: Connection) -> None:
@@ -367,11 +368,7 @@ class ListenerWorker:
         return {"listeners": out, "lean": lean_rtp.LEAN.figures() if self.lean else None}
 
     async def do_close(self) -> Json:
-        peers = [v.peer for v in self.listeners.values() if v.peer is not None]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(15):
-                await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)
-        return {}
+        return await close_peers([v.peer for v in self.listeners.values()])
 
 
 def listener_main(conn: Connection, rcvbuf: int = 0, lean: bool = True, poll_ms: float = 0) -> None:

@@ -56,6 +56,14 @@ async def _serve(conn: Connection, handlers: dict[str, Callable[..., Awaitable[J
             return
 
 
+async def close_peers(peers: list[Any], timeout: float = 15) -> Json:
+    """A load generator's "close": its peer connections closed, whatever fails or hangs."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*(p.close() for p in peers if p is not None), return_exceptions=True)
+    return {}
+
+
 def serve_commands(conn: Connection, peer: object) -> None:
     """A load generator process's main: loopback only, its `do_*` methods answering the
     orchestrator's commands until "close"."""
@@ -233,11 +241,7 @@ class ViewerWorker:
                 "lean": lean_rtp.LEAN.figures() if self.lean else None}
 
     async def do_close(self) -> Json:
-        peers = [v.peer for v in self.viewers if v.peer is not None]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(15):
-                await asyncio.gather(*(p.close() for p in peers), return_exceptions=True)
-        return {}
+        return await close_peers([v.peer for v in self.viewers])
 
 
 def _no_bandwidth_estimation() -> None:

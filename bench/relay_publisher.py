@@ -18,13 +18,12 @@ from __future__ import annotations
 import array
 import asyncio
 import bisect
-import contextlib
 import struct
 import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.relay_peers import Json, serve_commands
+from bench.relay_peers import Json, close_peers, serve_commands
 
 _HEADER = struct.Struct("!BBHII")  # first byte, marker + payload type, sequence, timestamp, SSRC
 STAMPS = 2**32
@@ -198,11 +197,7 @@ class Publisher:
         return {}
 
     async def do_close(self) -> Json:
-        if self.peer is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(10):
-                    await self.peer.close()
-        return {}
+        return await close_peers([self.peer], 10)
 
 
 def publisher_main(conn: Connection) -> None:
